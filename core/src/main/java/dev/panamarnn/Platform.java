@@ -1,0 +1,73 @@
+package dev.panamarnn;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * What this machine offers, read at run time: CPU model and SIMD features ({@code /proc/cpuinfo}), what
+ * HotSpot made of them ({@code UseAVX}), and the Vector API's preferred species. Machines of one kind
+ * differ (some AVX-512 with BF16, some AVX2 only), so benchmarks print this beside every result.
+ */
+public final class Platform {
+    /** The features that matter to our kernels, in the order printed. */
+    private static final List<String> INTERESTING = List.of("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
+            "avx512vl", "avx512dq", "avx512_bf16", "avx512_vnni", "avx512_fp16", "amx_bf16", "asimd", "sve");
+
+    private Platform() {}
+
+    public static String cpuModel() {
+        return cpuinfoField("model name").orElse(System.getProperty("os.arch"));
+    }
+
+    /** The SIMD-relevant CPU flags present, e.g. {@code [sse4_2, avx, avx2, fma, f16c]}. */
+    public static Set<String> simdFeatures() {
+        Set<String> flags = cpuinfoField("flags").or(() -> cpuinfoField("Features"))
+                .map(f -> Set.of(f.trim().split("\\s+"))).orElse(Set.of());
+        return INTERESTING.stream().filter(flags::contains).collect(Collectors.toCollection(LinkedHashSet::new));
+    }
+
+    /** HotSpot's {@code UseAVX} level (0–3), or -1 when the VM does not have the flag. */
+    public static int hotspotUseAvx() {
+        try {
+            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Integer.parseInt(bean.getVMOption("UseAVX").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            return -1;
+        }
+    }
+
+    /** The Vector API's preferred float species, or why it is unavailable. */
+    public static String preferredSpecies() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return "unavailable (JVM started without --add-modules jdk.incubator.vector)";
+        }
+        return dev.panamarnn.kernel.simd.VectorInfo.describe();
+    }
+
+    /** One line: model, cores, features, UseAVX, species. */
+    public static String summary() {
+        return cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features " + simdFeatures()
+                + ", HotSpot UseAVX=" + hotspotUseAvx() + ", " + preferredSpecies();
+    }
+
+    private static java.util.Optional<String> cpuinfoField(String name) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).trim().equals(name)) {
+                    return java.util.Optional.of(line.substring(colon + 1).trim());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not readable: report nothing rather than fail
+        }
+        return java.util.Optional.empty();
+    }
+
+}

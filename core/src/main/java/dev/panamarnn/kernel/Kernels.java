@@ -1,0 +1,94 @@
+package dev.panamarnn.kernel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The kernel SPI: one GEMM, one GEMV and the fused gate kernels of the recurrent cells.
+ *
+ * <p><b>No argument checking happens here.</b> Implementations trust their caller; the public facade
+ * {@link dev.panamarnn.Backend} and the model layer validate shapes, leading dimensions, segment sizes
+ * and liveness before calling in. A native implementation handed a bad leading dimension may crash the
+ * JVM.
+ *
+ * <p>Conventions: float32, row-major. Every matrix is a native segment, an offset counted in floats
+ * from the segment's start, and a leading dimension (floats between consecutive rows). Implementations
+ * are stateless and thread-safe: any number of threads may call one instance at once.
+ *
+ * <p>Gate order in the pre-activation rows is that of {@link GateLayout}.
+ */
+public interface Kernels {
+
+    /** Short lowercase name: {@code scalar}, {@code simd}, {@code openblas}. */
+    String name();
+
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C}, where {@code op(A)} is {@code [m × k]}, {@code op(B)} is
+     * {@code [k × n]} and {@code C} is {@code [m × n]}. Stored {@code A} is {@code [m × k]} (lda ≥ k) or,
+     * transposed, {@code [k × m]} (lda ≥ m); likewise {@code B}. When {@code beta == 0}, {@code C} is
+     * not read (NaNs in it do not propagate).
+     */
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+               MemorySegment a, long aOff, int lda,
+               MemorySegment b, long bOff, int ldb,
+               float beta, MemorySegment c, long cOff, int ldc);
+
+    /**
+     * {@code y = alpha·op(A)·x + beta·y} with stored {@code A} of {@code [m × n]} (lda ≥ n). Not
+     * transposed: {@code x} has n elements and {@code y} has m; transposed: {@code x} has m and {@code y}
+     * has n. Vectors are contiguous. When {@code beta == 0}, {@code y} is not read.
+     */
+    void sgemv(boolean transA, int m, int n, float alpha,
+               MemorySegment a, long aOff, int lda,
+               MemorySegment x, long xOff,
+               float beta, MemorySegment y, long yOff);
+
+    /** {@code y[i] = 1 / (1 + exp(-x[i]))} for {@code n} contiguous elements; {@code y} may be {@code x}. */
+    void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+
+    /** {@code y[i] = tanh(x[i])}; {@code y} may be {@code x}. */
+    void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+
+    /** {@code y[i] = max(x[i], 0)}; {@code y} may be {@code x}. NaN stays NaN. */
+    void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+
+    /**
+     * One LSTM step for {@code batch} rows. Row {@code b} of {@code gates} ({@code [batch × 4·hidden]})
+     * holds the complete pre-activations {@code W_ih·x + b_ih + W_hh·h + b_hh} in the order
+     * {@code i, f, g, o}. Then, with {@code c} read and written in place ({@code [batch × hidden]}):
+     * <pre>
+     *   c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
+     *   h' = σ(o) ⊙ tanh(c')
+     * </pre>
+     * {@code h'} is written to {@code hOut} ({@code [batch × hidden]}); {@code gates} is not modified.
+     */
+    void lstmCell(int batch, int hidden,
+                  MemorySegment gates, long gOff, int ldg,
+                  MemorySegment c, long cOff, int ldc,
+                  MemorySegment hOut, long hOff, int ldh);
+
+    /**
+     * One GRU step in PyTorch's formulation. {@code gi} ({@code [batch × 3·hidden]}) holds
+     * {@code W_ih·x + b_ih} and {@code gh} holds {@code W_hh·h + b_hh}, both in the order {@code r, z, n}:
+     * <pre>
+     *   r  = σ(gi_r + gh_r)
+     *   z  = σ(gi_z + gh_z)
+     *   n  = tanh(gi_n + r ⊙ gh_n)
+     *   h' = (1 − z) ⊙ n + z ⊙ h
+     * </pre>
+     * {@code h} is read from {@code hPrev}, {@code h'} written to {@code hOut}; the two may be the same
+     * memory. {@code gi} and {@code gh} are not modified.
+     */
+    void gruCell(int batch, int hidden,
+                 MemorySegment gi, long giOff, int ldgi,
+                 MemorySegment gh, long ghOff, int ldgh,
+                 MemorySegment hPrev, long hpOff, int ldhp,
+                 MemorySegment hOut, long hoOff, int ldho);
+
+    /**
+     * One Elman step: {@code h' = act(pre)}, where row {@code b} of {@code pre} ({@code [batch × hidden]})
+     * holds {@code W_ih·x + b_ih + W_hh·h + b_hh}. {@code hOut} may be {@code pre}.
+     */
+    void rnnCell(int batch, int hidden, Activation activation,
+                 MemorySegment pre, long pOff, int ldp,
+                 MemorySegment hOut, long hOff, int ldh);
+}

@@ -1,0 +1,80 @@
+package dev.panamarnn.openblas;
+
+import dev.panamarnn.openblas.generated.CBlas;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What OpenBLAS says about itself, and its thread count. Every method first makes sure the library is
+ * loaded and throws {@link IllegalStateException} with the reason when it is not.
+ *
+ * <p>Threads: OpenBLAS's thread count is one process-wide setting. Its default is what the library
+ * chose at start-up ({@code OPENBLAS_NUM_THREADS}, else the core count); a server that calls from many
+ * Java threads at once usually wants 1 (each caller thread computes, nothing oversubscribes).
+ * The system property {@code panama.rnn.openblas.threads} sets it when the backend is first created.
+ */
+public final class OpenBlas {
+    public static final String THREADS_PROPERTY = "panama.rnn.openblas.threads";
+
+    private OpenBlas() {}
+
+    public static boolean isAvailable() {
+        return OpenBlasLibrary.status().loaded();
+    }
+
+    /** The CPU kernel family OpenBLAS chose at start-up, e.g. {@code Zen}, {@code Cooperlake}, {@code Haswell}. */
+    public static String coreName() {
+        ensureLoaded();
+        return string(CBlas.openblas_get_corename());
+    }
+
+    /** The build configuration string, e.g. {@code OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64}. */
+    public static String config() {
+        ensureLoaded();
+        return string(CBlas.openblas_get_config());
+    }
+
+    public static int threads() {
+        ensureLoaded();
+        return CBlas.openblas_get_num_threads();
+    }
+
+    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. */
+    public static void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("OpenBLAS thread count must be >= 1, got " + n);
+        ensureLoaded();
+        CBlas.openblas_set_num_threads(n);
+    }
+
+    /** 0 = sequential build, 1 = pthreads, 2 = OpenMP. */
+    public static int parallelMode() {
+        ensureLoaded();
+        return CBlas.openblas_get_parallel();
+    }
+
+    public static String parallelModeName() {
+        return switch (parallelMode()) {
+            case 0 -> "sequential";
+            case 1 -> "pthreads";
+            case 2 -> "OpenMP";
+            default -> "unknown (" + parallelMode() + ")";
+        };
+    }
+
+    /** One line for {@code info}: library, core, threads, config. */
+    public static String describe() {
+        OpenBlasLibrary.Status s = OpenBlasLibrary.status();
+        if (!s.loaded()) return s.reason();
+        return "core " + coreName() + ", " + threads() + " thread(s), " + parallelModeName() + "; " + config() + "; " + s.path();
+    }
+
+    /** Throws unless the library the bindings bind to is loaded; call before touching {@link CBlas}. */
+    static void ensureLoaded() {
+        OpenBlasLibrary.Status s = OpenBlasLibrary.status();
+        if (!s.loaded()) throw new IllegalStateException("OpenBLAS is not available: " + s.reason());
+    }
+
+    private static String string(MemorySegment cString) {
+        if (cString.equals(MemorySegment.NULL)) return "";
+        return cString.reinterpret(4096).getString(0);
+    }
+}

@@ -1,0 +1,92 @@
+# Shared by the scripts in this folder (sourced, not run). Finds a JDK >= 25, makes sure Maven and
+# OpenBLAS are there (installing with apt-get when root), and builds what is stale.
+# Environment:
+#   JAVA_HOME                  a JDK >= 25 to use (else the newest under /usr/lib/jvm)
+#   PANAMA_RNN_NO_INSTALL=1    never run apt-get; only say what is missing
+#   PANAMA_RNN_NO_OPENBLAS=1   do not install OpenBLAS (the library then runs on the Vector API backend)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MIN_JAVA=25
+JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+
+say() { echo "panama-rnn: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+java_major() { # $1 = JDK home; prints its feature version or nothing
+  local rel="$1/release" v=""
+  [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
+  if [ -f "$rel" ]; then v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel"); fi
+  if [ -z "$v" ]; then v=$("$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); fi
+  echo "$v"
+}
+
+find_jdk() {
+  local v
+  if [ -n "${JAVA_HOME:-}" ]; then
+    v=$(java_major "$JAVA_HOME")
+    if [ -n "$v" ] && [ "$v" -ge "$MIN_JAVA" ]; then export JAVA_HOME; export PATH="$JAVA_HOME/bin:$PATH"; return 0; fi
+    say "JAVA_HOME=$JAVA_HOME is not a JDK >= $MIN_JAVA (found version '${v:-none}'); looking in /usr/lib/jvm"
+  fi
+  local best="" bestv=0 d
+  for d in /usr/lib/jvm/*; do
+    [ -d "$d" ] || continue
+    v=$(java_major "$d")
+    if [ -n "$v" ] && [ "$v" -ge "$MIN_JAVA" ] && [ "$v" -gt "$bestv" ]; then best="$d"; bestv="$v"; fi
+  done
+  if [ -z "$best" ]; then
+    die "no JDK >= $MIN_JAVA found (checked JAVA_HOME and /usr/lib/jvm/*). Install a JDK $MIN_JAVA or newer (for example Eclipse Temurin 25, Debian package name temurin-25-jdk from Adoptium's apt repository) and set JAVA_HOME to it."
+  fi
+  export JAVA_HOME="$best"
+  export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+can_install() { [ "$(id -u)" = 0 ] && [ -z "${PANAMA_RNN_NO_INSTALL:-}" ] && command -v apt-get >/dev/null; }
+
+APT_UPDATED=""
+apt_install() { # packages...
+  if [ -z "$APT_UPDATED" ]; then apt-get update -qq >&2 || true; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+ensure_maven() {
+  command -v mvn >/dev/null && return 0
+  if can_install; then say "installing Maven (apt-get install maven)"; apt_install maven; return 0; fi
+  die "Maven is not installed. Run: sudo apt-get install maven"
+}
+
+openblas_present() {
+  [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 ] && return 0
+  [ -e /usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0 ] && return 0
+  ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'
+}
+
+ensure_openblas() {
+  openblas_present && return 0
+  [ -n "${PANAMA_RNN_NO_OPENBLAS:-}" ] && return 0
+  if can_install; then
+    say "installing OpenBLAS (apt-get install libopenblas0-pthread)"
+    apt_install libopenblas0-pthread || say "apt-get could not install libopenblas0-pthread; continuing on the Vector API backend"
+  else
+    say "OpenBLAS is not installed, so the Vector API backend will be used. For the OpenBLAS backend run: sudo apt-get install libopenblas0-pthread"
+  fi
+}
+
+MVN_FLAGS=(-B -ntp -q)
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+
+# Builds the reactor when any source or pom is newer than the CLI's stamp (or nothing is built yet).
+ensure_built() {
+  local stamp="$ROOT/cli/target/classpath.txt"
+  if [ -f "$stamp" ] && [ -z "$(cd "$ROOT" && find pom.xml core native cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+    return 0
+  fi
+  say "building (mvn package -DskipTests)..."
+  (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -pl cli -am) >&2 || die "build failed"
+  (cd "$ROOT" && ls cli/target/panama-rnn-cli-*.jar cli/target/lib/*.jar | sed "s|^|$ROOT/|" | paste -sd: > "$stamp")
+}
+
+setup() {
+  find_jdk
+  ensure_maven
+  ensure_openblas
+}
