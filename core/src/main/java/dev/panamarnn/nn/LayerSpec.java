@@ -1,0 +1,77 @@
+package dev.panamarnn.nn;
+
+import java.util.Objects;
+
+/**
+ * The hyper-parameters of a recurrent sequence layer, PyTorch's constructor arguments of
+ * {@code nn.LSTM}/{@code nn.GRU}/{@code nn.RNN}. Dropout is a training setting and has no place here:
+ * at inference it does nothing.
+ *
+ * @param projSize LSTM projection size ({@code proj_size}), 0 for none; must be below {@code hiddenSize}
+ */
+public record LayerSpec(Mode mode, int inputSize, int hiddenSize, int numLayers, boolean bidirectional,
+                        boolean bias, boolean batchFirst, int projSize) {
+
+    public LayerSpec {
+        Objects.requireNonNull(mode, "mode");
+        if (inputSize < 1) throw new IllegalArgumentException("inputSize must be >= 1, got " + inputSize);
+        if (hiddenSize < 1) throw new IllegalArgumentException("hiddenSize must be >= 1, got " + hiddenSize);
+        if (numLayers < 1) throw new IllegalArgumentException("numLayers must be >= 1, got " + numLayers);
+        if (projSize < 0) throw new IllegalArgumentException("projSize must be >= 0, got " + projSize);
+        if (projSize > 0 && mode != Mode.LSTM) throw new IllegalArgumentException("projSize is only supported by LSTM, mode is " + mode);
+        if (projSize >= hiddenSize && projSize > 0) {
+            throw new IllegalArgumentException("projSize must be smaller than hiddenSize (" + hiddenSize + "), got " + projSize);
+        }
+        long g = (long) mode.gates() * hiddenSize * Math.max(inputSize, hiddenSize) * (bidirectional ? 2 : 1);
+        if (g > Integer.MAX_VALUE) throw new IllegalArgumentException("layer too large: a weight matrix would exceed 2^31-1 elements");
+    }
+
+    /** A single-layer, unidirectional layer with bias, time-major, no projection. */
+    public static LayerSpec of(Mode mode, int inputSize, int hiddenSize) {
+        return new LayerSpec(mode, inputSize, hiddenSize, 1, false, true, false, 0);
+    }
+
+    public LayerSpec withLayers(int n) {
+        return new LayerSpec(mode, inputSize, hiddenSize, n, bidirectional, bias, batchFirst, projSize);
+    }
+
+    public LayerSpec withBidirectional(boolean b) {
+        return new LayerSpec(mode, inputSize, hiddenSize, numLayers, b, bias, batchFirst, projSize);
+    }
+
+    public LayerSpec withBias(boolean b) {
+        return new LayerSpec(mode, inputSize, hiddenSize, numLayers, bidirectional, b, batchFirst, projSize);
+    }
+
+    public LayerSpec withBatchFirst(boolean b) {
+        return new LayerSpec(mode, inputSize, hiddenSize, numLayers, bidirectional, bias, b, projSize);
+    }
+
+    public LayerSpec withProjSize(int p) {
+        return new LayerSpec(mode, inputSize, hiddenSize, numLayers, bidirectional, bias, batchFirst, p);
+    }
+
+    public int directions() {
+        return bidirectional ? 2 : 1;
+    }
+
+    /** Size of h (and of each direction's output): {@code projSize} if set, else {@code hiddenSize}. */
+    public int outputSize() {
+        return projSize > 0 ? projSize : hiddenSize;
+    }
+
+    /** Input size of layer {@code l}: {@code inputSize} for the first, {@code directions·outputSize} above. */
+    public int layerInputSize(int l) {
+        return l == 0 ? inputSize : directions() * outputSize();
+    }
+
+    /** FLOPs of one forward pass over T steps and B samples (BENCHMARKS.md's formula, plus the projection). */
+    public double flops(int steps, int batch) {
+        double f = 0;
+        for (int l = 0; l < numLayers; l++) {
+            f += 2.0 * steps * batch * (layerInputSize(l) + outputSize()) * mode.gates() * hiddenSize * directions();
+            if (projSize > 0) f += 2.0 * steps * batch * hiddenSize * projSize * directions();
+        }
+        return f;
+    }
+}

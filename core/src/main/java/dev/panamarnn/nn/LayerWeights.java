@@ -1,0 +1,196 @@
+package dev.panamarnn.nn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * A layer's weights, checked against the spec and packed once into native memory the layer owns.
+ *
+ * <p>Per layer {@code l} (PyTorch names, {@code _reverse} for direction 1, G gates, H hidden, P = output size):
+ * <ul>
+ *   <li>{@code wih[l]}: both directions' {@code weight_ih} stacked, {@code [D·G·H × I_l]}, so one GEMM
+ *       projects the whole sequence for both directions;</li>
+ *   <li>{@code bias[l]}: {@code [D·G·H]}, the biases folded: {@code b_ih + b_hh} for LSTM and RNN; for GRU
+ *       {@code b_ir + b_hr}, {@code b_iz + b_hz} and {@code b_in} ({@code b_hn} is multiplied by r, so it
+ *       stays with the hidden part);</li>
+ *   <li>{@code whh[l][d]}: {@code [G·H × P]}; {@code hnBias[l][d]} (GRU): {@code [G·H]}, zero but for
+ *       {@code b_hn} in the n block (all zero without bias); {@code whr[l][d]} (LSTM projection): {@code [P × H]}.</li>
+ * </ul>
+ */
+final class LayerWeights implements AutoCloseable {
+    final LayerSpec spec;
+    final MemorySegment[] wih;
+    final MemorySegment[] bias;
+    final MemorySegment[][] whh;
+    final MemorySegment[][] hnBias;
+    final MemorySegment[][] whr;
+    private final Arena arena;
+
+    private LayerWeights(LayerSpec spec, Arena arena) {
+        this.spec = spec;
+        this.arena = arena;
+        int L = spec.numLayers(), D = spec.directions();
+        wih = new MemorySegment[L];
+        bias = new MemorySegment[L];
+        whh = new MemorySegment[L][D];
+        hnBias = new MemorySegment[L][D];
+        whr = new MemorySegment[L][D];
+    }
+
+    static String name(String prefix, String kind, int layer, int dir) {
+        return prefix + kind + "_l" + layer + (dir == 1 ? "_reverse" : "");
+    }
+
+    /** Reads and checks every tensor the spec needs (and no stray layer beyond it), then packs them. */
+    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec) {
+        checkNoStrays(sd, prefix, spec);
+        int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize(), D = spec.directions();
+        Arena arena = Arena.ofShared();
+        try {
+            LayerWeights w = new LayerWeights(spec, arena);
+            for (int l = 0; l < spec.numLayers(); l++) {
+                int in = spec.layerInputSize(l);
+                w.wih[l] = alloc(arena, (long) D * G * H * in);
+                if (spec.bias()) w.bias[l] = alloc(arena, (long) D * G * H);
+                for (int d = 0; d < D; d++) {
+                    float[] ih = read(sd, name(prefix, "weight_ih", l, d), G * H, in);
+                    MemorySegment.copy(ih, 0, w.wih[l], JAVA_FLOAT, (long) d * G * H * in * Float.BYTES, ih.length);
+                    w.whh[l][d] = alloc(arena, (long) G * H * P);
+                    float[] hh = read(sd, name(prefix, "weight_hh", l, d), G * H, P);
+                    MemorySegment.copy(hh, 0, w.whh[l][d], JAVA_FLOAT, 0, hh.length);
+                    if (spec.projSize() > 0) {
+                        w.whr[l][d] = alloc(arena, (long) P * H);
+                        float[] hr = read(sd, name(prefix, "weight_hr", l, d), P, H);
+                        MemorySegment.copy(hr, 0, w.whr[l][d], JAVA_FLOAT, 0, hr.length);
+                    }
+                    if (spec.mode() == Mode.GRU) w.hnBias[l][d] = alloc(arena, (long) G * H); // zero unless bias
+                    if (spec.bias()) {
+                        float[] bi = read(sd, name(prefix, "bias_ih", l, d), G * H);
+                        float[] bh = read(sd, name(prefix, "bias_hh", l, d), G * H);
+                        float[] folded = new float[G * H];
+                        int foldUpTo = spec.mode() == Mode.GRU ? 2 * H : G * H;
+                        for (int i = 0; i < G * H; i++) folded[i] = i < foldUpTo ? bi[i] + bh[i] : bi[i];
+                        MemorySegment.copy(folded, 0, w.bias[l], JAVA_FLOAT, (long) d * G * H * Float.BYTES, folded.length);
+                        if (spec.mode() == Mode.GRU) {
+                            float[] hn = new float[G * H];
+                            System.arraycopy(bh, 2 * H, hn, 2 * H, H);
+                            MemorySegment.copy(hn, 0, w.hnBias[l][d], JAVA_FLOAT, 0, hn.length);
+                        }
+                    } else {
+                        for (String kind : new String[] {"bias_ih", "bias_hh"}) {
+                            if (sd.contains(name(prefix, kind, l, d))) {
+                                throw new IllegalArgumentException("layer has bias=false but the weights contain '" + name(prefix, kind, l, d) + "'");
+                            }
+                        }
+                    }
+                }
+            }
+            return w;
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Infers the spec from the tensors' names and shapes: layers from {@code weight_ih_l{k}}, direction
+     * from {@code _reverse}, sizes from the shapes, LSTM projection from {@code weight_hr_l0}, the cell
+     * type from the gate count. An Elman RNN's activation cannot be seen in its weights: {@code modeHint}
+     * must then say it.
+     */
+    static LayerSpec infer(StateDict sd, String prefix, Mode modeHint, boolean batchFirst) {
+        String ih0 = prefix + "weight_ih_l0", hh0 = prefix + "weight_hh_l0";
+        if (!sd.contains(ih0) || !sd.contains(hh0)) {
+            throw new IllegalArgumentException("no recurrent layer found: expected tensors '" + ih0 + "' and '" + hh0 + "'"
+                    + (prefix.isEmpty() ? "" : " (prefix '" + prefix + "')") + "; tensors present: " + sample(sd));
+        }
+        int layers = 0;
+        while (sd.contains(name(prefix, "weight_ih", layers, 0))) layers++;
+        boolean bidirectional = sd.contains(name(prefix, "weight_ih", 0, 1));
+        boolean bias = sd.contains(name(prefix, "bias_ih", 0, 0));
+        int[] ih = sd.shape(ih0), hh = sd.shape(hh0);
+        if (ih.length != 2 || hh.length != 2) {
+            throw new IllegalArgumentException("'" + ih0 + "' and '" + hh0 + "' must be matrices, got shapes "
+                    + Arrays.toString(ih) + " and " + Arrays.toString(hh));
+        }
+        int proj = 0, hidden;
+        String hr0 = prefix + "weight_hr_l0";
+        if (sd.contains(hr0)) {
+            int[] hr = sd.shape(hr0);
+            if (hr.length != 2) throw new IllegalArgumentException("'" + hr0 + "' must be a matrix, got shape " + Arrays.toString(hr));
+            proj = hr[0];
+            hidden = hr[1];
+        } else {
+            hidden = hh[1];
+        }
+        if (hidden < 1 || hh[0] % hidden != 0) {
+            throw new IllegalArgumentException("'" + hh0 + "' has shape " + Arrays.toString(hh) + ": its rows are not a multiple of hidden size " + hidden);
+        }
+        int gates = hh[0] / hidden;
+        Mode mode = switch (gates) {
+            case 4 -> Mode.LSTM;
+            case 3 -> Mode.GRU;
+            case 1 -> {
+                if (modeHint == Mode.RNN_TANH || modeHint == Mode.RNN_RELU) yield modeHint;
+                if (modeHint != null) throw new IllegalArgumentException("weights are an Elman RNN (1 gate), not " + modeHint);
+                throw new IllegalArgumentException("weights are an Elman RNN; its activation cannot be read from the weights: give the mode rnn_tanh or rnn_relu");
+            }
+            default -> throw new IllegalArgumentException("'" + hh0 + "' has " + hh[0] + " rows for hidden size " + hidden
+                    + ": " + gates + " gates matches no cell (LSTM 4, GRU 3, RNN 1)");
+        };
+        if (modeHint != null && modeHint != mode) {
+            throw new IllegalArgumentException("mode " + modeHint + " was asked for, but the weights are a " + mode);
+        }
+        return new LayerSpec(mode, ih[1], hidden, layers, bidirectional, bias, batchFirst, proj);
+    }
+
+    private static void checkNoStrays(StateDict sd, String prefix, LayerSpec spec) {
+        List<String> strays = new ArrayList<>();
+        for (String n : new TreeSet<>(sd.names())) {
+            if (!n.startsWith(prefix)) continue;
+            String rest = n.substring(prefix.length());
+            if (!rest.matches("(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\\d+(_reverse)?")) continue;
+            int l = Integer.parseInt(rest.replaceAll(".*_l(\\d+).*", "$1"));
+            boolean rev = rest.endsWith("_reverse");
+            boolean hr = rest.startsWith("weight_hr");
+            if (l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
+        }
+        if (!strays.isEmpty()) {
+            throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + strays);
+        }
+    }
+
+    private static float[] read(StateDict sd, String name, int... shape) {
+        if (!sd.contains(name)) throw new IllegalArgumentException("missing tensor '" + name + "' of shape " + Arrays.toString(shape));
+        int[] actual = sd.shape(name);
+        if (!Arrays.equals(actual, shape)) {
+            throw new IllegalArgumentException("tensor '" + name + "' must have shape " + Arrays.toString(shape) + ", got " + Arrays.toString(actual));
+        }
+        return sd.floats(name);
+    }
+
+    private static String sample(StateDict sd) {
+        List<String> names = new ArrayList<>(new TreeSet<>(sd.names()));
+        return names.size() <= 12 ? names.toString() : names.subList(0, 12) + " … (" + names.size() + " in all)";
+    }
+
+    private static MemorySegment alloc(Arena arena, long floats) {
+        return arena.allocate(Math.max(1, floats) * Float.BYTES, Tensor.ALIGNMENT);
+    }
+
+    boolean isAlive() {
+        return arena.scope().isAlive();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,163 @@
+package dev.panamarnn.nn;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Checks;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.kernel.Kernels;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Collectors;
+
+/**
+ * One recurrent step with caller-held state, like PyTorch's {@code nn.RNNCell}, {@code nn.LSTMCell} and
+ * {@code nn.GRUCell}; weights named {@code weight_ih}, {@code weight_hh}, {@code bias_ih}, {@code bias_hh}.
+ *
+ * <p>{@link #step} reads {@code x [B × input_size]} and the state {@code h [B × hidden]} (and for LSTM
+ * {@code c [B × hidden]}) and overwrites the state with the next one. Thread-safe; scratch comes from a
+ * pool the cell owns. A rejected call leaves the state untouched.
+ */
+public final class RecurrentCell implements AutoCloseable {
+    private final LayerSpec spec;
+    private final LayerWeights weights;
+    private final Backend backend;
+    private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+
+    private RecurrentCell(LayerSpec spec, LayerWeights weights, Backend backend) {
+        this.spec = spec;
+        this.weights = weights;
+        this.backend = backend;
+    }
+
+    /**
+     * Loads a cell from {@code weight_ih}, {@code weight_hh} and optional biases under {@code prefix}. The
+     * type is read from the gate count; {@code modeHint} is needed only for an Elman cell (tanh or ReLU).
+     */
+    public static RecurrentCell load(StateDict weights, String prefix, Mode modeHint, Backend backend) {
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        StateDict asLayer = new LayerNames(weights, prefix);
+        LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
+        if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
+        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec), backend == null ? Backend.defaultBackend() : backend);
+    }
+
+    public Mode mode() {
+        return spec.mode();
+    }
+
+    public int inputSize() {
+        return spec.inputSize();
+    }
+
+    public int hiddenSize() {
+        return spec.hiddenSize();
+    }
+
+    /** Advances the state one step: {@code h} (and {@code c} for LSTM; null otherwise) are overwritten. */
+    public void step(Tensor x, Tensor h, Tensor c) {
+        Checks.alive("step", "x", x);
+        int B = x.rows(), I = spec.inputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
+        if (x.cols() != I || B < 1) {
+            throw new IllegalArgumentException("step: x must be [batch × " + I + "] (batch >= 1), got " + x.shapeString());
+        }
+        Checks.shape("step", "h", h, B, H);
+        if (spec.mode() == Mode.LSTM) Checks.shape("step", "c", c, B, H);
+        else if (c != null) throw new IllegalArgumentException("step: c is only for LSTM, this cell is " + spec.mode());
+        Checks.disjoint("step", "h", h.segment(), h.offset(), Tensor.requiredFloats(B, H, h.ld()), "x", x.segment(), x.offset(),
+                Tensor.requiredFloats(B, I, x.ld()));
+        if (c != null) {
+            Checks.disjoint("step", "c", c.segment(), c.offset(), Tensor.requiredFloats(B, H, c.ld()), "h", h.segment(), h.offset(),
+                    Tensor.requiredFloats(B, H, h.ld()));
+        }
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("step: cell is closed");
+            Workspace ws = pool.poll();
+            if (ws == null) ws = new Workspace();
+            ws.acquire();
+            try {
+                ws.reserve((long) B * GH, spec.mode() == Mode.GRU ? (long) B * GH : 0);
+                run(backend.kernels(), ws, B, x, h, c);
+            } finally {
+                ws.release();
+                pool.push(ws);
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void run(Kernels k, Workspace ws, int B, Tensor x, Tensor h, Tensor c) {
+        int I = spec.inputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
+        MemorySegment g = ws.slot(0);
+        MemorySegment bias = weights.bias[0];
+        for (int b = 0; b < B; b++) {
+            if (bias != null) MemorySegment.copy(bias, 0, g, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
+        }
+        k.sgemm(false, true, B, GH, I, 1f, x.segment(), x.offset(), x.ld(), weights.wih[0], 0, I, bias != null ? 1f : 0f, g, 0, GH);
+        MemorySegment whh = weights.whh[0][0];
+        switch (spec.mode()) {
+            case LSTM -> {
+                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);
+                k.lstmCell(B, H, g, 0, GH, c.segment(), c.offset(), c.ld(), h.segment(), h.offset(), h.ld());
+            }
+            case GRU -> {
+                MemorySegment gh = ws.slot(1);
+                for (int b = 0; b < B; b++) {
+                    MemorySegment.copy(weights.hnBias[0][0], 0, gh, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
+                }
+                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, gh, 0, GH);
+                k.gruCell(B, H, g, 0, GH, gh, 0, GH, h.segment(), h.offset(), h.ld(), h.segment(), h.offset(), h.ld());
+            }
+            case RNN_TANH, RNN_RELU -> {
+                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);
+                k.rnnCell(B, H, spec.mode().activation(), g, 0, GH, h.segment(), h.offset(), h.ld());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            weights.close();
+            Workspace ws;
+            while ((ws = pool.poll()) != null) ws.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Presents a cell's {@code weight_ih} etc. under the layer names {@code weight_ih_l0} etc. */
+    private record LayerNames(StateDict inner, String prefix) implements StateDict {
+        private static final Set<String> KINDS = Set.of("weight_ih", "weight_hh", "bias_ih", "bias_hh");
+
+        @Override
+        public Set<String> names() {
+            return inner.names().stream().filter(n -> n.startsWith(prefix) && KINDS.contains(n.substring(prefix.length())))
+                    .map(n -> n.substring(prefix.length()) + "_l0").collect(Collectors.toSet());
+        }
+
+        @Override
+        public int[] shape(String name) {
+            return inner.shape(cellName(name));
+        }
+
+        @Override
+        public float[] floats(String name) {
+            return inner.floats(cellName(name));
+        }
+
+        private String cellName(String layerName) {
+            if (!layerName.endsWith("_l0")) throw new IllegalArgumentException("cell weights have no tensor '" + layerName + "'");
+            return prefix + layerName.substring(0, layerName.length() - 3);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+package dev.panamarnn.nn;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Checks;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A recurrent sequence layer with PyTorch's semantics: {@code nn.LSTM}, {@code nn.GRU}, {@code nn.RNN}
+ * (tanh or ReLU), with {@code num_layers}, {@code bidirectional}, {@code bias}, {@code batch_first} and
+ * LSTM {@code proj_size}; optional initial states; per-sample lengths like packed sequences.
+ *
+ * <p>Shapes (T steps, B samples, D = 2 if bidirectional else 1, P = proj_size or hidden_size):
+ * <ul>
+ *   <li>{@code input}: {@code (T, B, input_size)}, or {@code (B, T, input_size)} when batch-first;</li>
+ *   <li>{@code h0}, {@code h_n}: {@code (layers·D, B, P)}; {@code c0}, {@code c_n} (LSTM): {@code (layers·D, B, hidden)},
+ *       ordered layer-major, direction-minor;</li>
+ *   <li>{@code output}: {@code (T, B, D·P)} or batch-first {@code (B, T, D·P)}: the last layer's h at every step,
+ *       forward direction in the first P columns.</li>
+ *   <li>{@code lengths}: one per sample, {@code 1 ≤ length ≤ T}; outputs past a sample's length are zero, its
+ *       forward final state is the one at its last step, its reverse direction starts there.</li>
+ * </ul>
+ * Dropout between layers is a training setting: ignored at inference, so it is not a parameter.
+ *
+ * <p>A loaded layer is immutable and thread-safe: any number of threads may call {@code forward} at
+ * once. Each call borrows scratch from a pool the layer owns (or uses a {@link Workspace} the caller
+ * passes). {@link #close()} waits for running calls, then frees the weights; later calls throw
+ * {@link IllegalStateException}. Arguments are validated before any kernel runs; a rejected call
+ * writes nothing.
+ */
+public final class RecurrentLayer implements AutoCloseable {
+    private final LayerSpec spec;
+    private final LayerWeights weights;
+    private final Backend backend;
+    private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+
+    private RecurrentLayer(LayerSpec spec, LayerWeights weights, Backend backend) {
+        this.spec = spec;
+        this.weights = weights;
+        this.backend = backend;
+    }
+
+    /**
+     * Loads a layer whose structure is read from the weights' names and shapes (layers, directions,
+     * sizes, bias, projection, cell type).
+     *
+     * @param prefix   prepended to every PyTorch name, e.g. {@code "encoder.rnn."}; {@code ""} for none
+     * @param modeHint needed only for an Elman RNN ({@link Mode#RNN_TANH} or {@link Mode#RNN_RELU}); else
+     *                 null, or the mode to insist on
+     * @param backend  the kernels to run on; null for {@link Backend#defaultBackend()}
+     */
+    public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend) {
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
+        return create(spec, weights, prefix, backend);
+    }
+
+    /** Creates a layer of exactly this spec; every tensor it needs must be present with the right shape. */
+    public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
+        Objects.requireNonNull(spec, "spec");
+        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec), backend == null ? Backend.defaultBackend() : backend);
+    }
+
+    public LayerSpec spec() {
+        return spec;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The results of a forward pass; {@code cN} is null but for LSTM. */
+    public record Result(Tensor output, Tensor hN, Tensor cN) {}
+
+    /** Forward with zero initial state and full lengths; results allocated in {@code arena}. */
+    public Result forward(Arena arena, Tensor input) {
+        return forward(arena, input, null, null, null);
+    }
+
+    /** Forward; {@code h0}, {@code c0}, {@code lengths} may be null. Results are allocated in {@code arena}. */
+    public Result forward(Arena arena, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
+        Objects.requireNonNull(arena, "arena");
+        int[] tb = checkInput(input);
+        int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize();
+        Tensor out = spec.batchFirst() ? Tensor.allocate(arena, B, T, D * P) : Tensor.allocate(arena, T, B, D * P);
+        Tensor hN = Tensor.allocate(arena, spec.numLayers() * D, B, P);
+        Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, spec.numLayers() * D, B, spec.hiddenSize()) : null;
+        forward(input, h0, c0, lengths, out, hN, cN, null);
+        return new Result(out, hN, cN);
+    }
+
+    /**
+     * Forward into the caller's buffers (no heap or native allocation once warm). {@code hN} and
+     * {@code cN} may be null when not wanted; {@code workspace} may be null to borrow from the layer's pool.
+     */
+    public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
+        int[] tb = checkInput(input);
+        int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
+        if (h0 != null) check3("h0", h0, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+        if (c0 != null) {
+            if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c0 is only for LSTM, this layer is " + spec.mode());
+            check3("c0", c0, LD, B, spec.hiddenSize(), "(num_layers·directions, batch, hidden_size)");
+        }
+        int[] lens = checkLengths(lengths, T, B);
+        Objects.requireNonNull(output, "output");
+        if (spec.batchFirst()) check3("output", output, B, T, D * P, "(batch, seq_len, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+        else check3("output", output, T, B, D * P, "(seq_len, batch, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+        if (hN != null) check3("h_n", hN, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+        if (cN != null) {
+            if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c_n is only for LSTM, this layer is " + spec.mode());
+            check3("c_n", cN, LD, B, spec.hiddenSize(), "(num_layers·directions, batch, hidden_size)");
+        }
+        disjoint("output", output, "input", input);
+        if (h0 != null) disjoint("output", output, "h0", h0);
+        if (c0 != null) disjoint("output", output, "c0", c0);
+        if (hN != null) {
+            disjoint("h_n", hN, "output", output);
+            disjoint("h_n", hN, "input", input);
+            if (h0 != null && !sameView(h0, hN)) disjoint("h_n", hN, "h0", h0);
+        }
+        if (cN != null) {
+            disjoint("c_n", cN, "output", output);
+            disjoint("c_n", cN, "input", input);
+            if (hN != null) disjoint("c_n", cN, "h_n", hN);
+            if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
+        }
+
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("forward: layer is closed");
+            Workspace ws = workspace != null ? workspace : borrow();
+            ws.acquire();
+            try {
+                SequenceForward.run(spec, weights, backend.kernels(), ws, T, B, SequenceForward.Mat.of(input),
+                        SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
+                        SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
+            } finally {
+                ws.release();
+                if (workspace == null) pool.push(ws);
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private Workspace borrow() {
+        Workspace ws = pool.poll();
+        return ws != null ? ws : new Workspace();
+    }
+
+    private int[] checkInput(Tensor input) {
+        Checks.alive("forward", "input", input);
+        String want = spec.batchFirst() ? "(batch, seq_len, input_size=" + spec.inputSize() + ")" : "(seq_len, batch, input_size=" + spec.inputSize() + ")";
+        if (input.rank() != 3 || input.dim(2) != spec.inputSize() || input.dim(0) < 1 || input.dim(1) < 1) {
+            throw new IllegalArgumentException("forward: input must be " + want + " with seq_len, batch >= 1, got " + input.shapeString());
+        }
+        int T = spec.batchFirst() ? input.dim(1) : input.dim(0);
+        int B = spec.batchFirst() ? input.dim(0) : input.dim(1);
+        return new int[] {T, B};
+    }
+
+    private static void check3(String name, Tensor t, int d0, int d1, int d2, String meaning) {
+        Checks.alive("forward", name, t);
+        if (t.rank() != 3 || t.dim(0) != d0 || t.dim(1) != d1 || t.dim(2) != d2) {
+            throw new IllegalArgumentException("forward: " + name + " must be " + meaning + " = [" + d0 + ", " + d1 + ", " + d2
+                    + "], got " + t.shapeString());
+        }
+    }
+
+    private static int[] checkLengths(int[] lengths, int T, int B) {
+        if (lengths == null) return null;
+        if (lengths.length != B) {
+            throw new IllegalArgumentException("forward: lengths must have one entry per sample (" + B + "), got " + lengths.length);
+        }
+        for (int b = 0; b < B; b++) {
+            if (lengths[b] < 1 || lengths[b] > T) {
+                throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + lengths[b]);
+            }
+        }
+        boolean full = Arrays.stream(lengths).allMatch(x -> x == T);
+        return full ? null : lengths.clone();
+    }
+
+    /**
+     * h_n may be the very tensor h0 was (and c_n c0), to carry state across calls: layer-direction li's
+     * final state is written only after its initial state was read, and the later ones are untouched.
+     */
+    private static boolean sameView(Tensor a, Tensor b) {
+        return a.segment().address() + a.offset() * Float.BYTES == b.segment().address() + b.offset() * Float.BYTES && a.ld() == b.ld();
+    }
+
+    private static void disjoint(String outName, Tensor out, String inName, Tensor in) {
+        Checks.disjoint("forward", outName, out.segment(), out.offset(), Tensor.requiredFloats(out.rows(), out.cols(), out.ld()),
+                inName, in.segment(), in.offset(), Tensor.requiredFloats(in.rows(), in.cols(), in.ld()));
+    }
+
+    /** Waits for running calls, then frees the weights and pooled scratch. Idempotent. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            weights.close();
+            Workspace ws;
+            while ((ws = pool.poll()) != null) ws.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RecurrentLayer" + spec + " on " + backend.name();
+    }
+}
