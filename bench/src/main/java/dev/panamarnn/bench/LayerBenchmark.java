@@ -1,0 +1,85 @@
+package dev.panamarnn.bench;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.nn.Mode;
+import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.Workspace;
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * Our {@link RecurrentLayer} on the standard configurations ({@link StudyConfig}), with PyTorch's weights
+ * and input from {@code bench/models/} (written by {@code scripts/python/bench_models.py}); run by
+ * {@code scripts/bench layers} beside {@link OrtBenchmark} and {@link CeilingBenchmark}.
+ *
+ * <p>{@code threads} sets OpenBLAS's thread count; the simd backend is single-threaded (the script measures
+ * it at 1 thread only). The scalar backend is left out: at these sizes it takes seconds to minutes per call.
+ * Set-up checks the output once against PyTorch's (max abs difference recorded for the report, trial
+ * failed above 1e-3); the benchmark writes into buffers allocated once, so {@code -prof gc} should show
+ * about zero bytes per call.
+ */
+@BenchmarkMode(org.openjdk.jmh.annotations.Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class LayerBenchmark {
+    @Param({"L1", "L2", "L3", "G1", "R1"})
+    public String config;
+
+    @Param({"openblas", "simd"})
+    public String backend;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Arena arena;
+    private RecurrentLayer layer;
+    private Workspace workspace;
+    private Tensor input, output, hN, cN;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        StudyConfig c = StudyConfig.valueOf(config);
+        Backend be = BenchSupport.backend(backend, threads);
+        arena = Arena.ofShared();
+        try (BenchSafeTensors weights = BenchSafeTensors.open(StudyFiles.weights(c)); BenchSafeTensors io = StudyFiles.io(c)) {
+            layer = RecurrentLayer.create(c.spec(), weights, "", be);
+            input = Tensor.of(arena, io.floats("input"), c.steps, c.batch, c.inputSize);
+            output = Tensor.allocate(arena, c.outputShape());
+            hN = Tensor.allocate(arena, c.stateShape());
+            cN = c.mode == Mode.LSTM ? Tensor.allocate(arena, c.stateShape()) : null;
+            workspace = new Workspace();
+            forward();
+            double diff = StudyFiles.maxAbsDiff(output.toArray(), io.floats("output"));
+            double stateDiff = Math.max(StudyFiles.maxAbsDiff(hN.toArray(), io.floats("h_n")),
+                    cN == null ? 0 : StudyFiles.maxAbsDiff(cN.toArray(), io.floats("c_n")));
+            if (!(stateDiff <= 1e-3)) throw new IllegalStateException(c + " on " + backend + ": h_n/c_n differ from PyTorch by " + stateDiff);
+            StudyFiles.recordDiff(c, backend, threads, diff, 1e-3);
+        }
+        System.out.println("# " + c + " (" + c.describe() + ") on backend " + layer.backend().name() + ", OpenBLAS threads " + threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (layer != null) layer.close();
+        if (workspace != null) workspace.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public Tensor forward() {
+        layer.forward(input, null, null, null, output, hN, cN, workspace);
+        return output;
+    }
+}

@@ -1,0 +1,288 @@
+package dev.panamarnn.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.panamarnn.Platform;
+import dev.panamarnn.openblas.OpenBlas;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The layer study's report, from one run of {@code scripts/bench layers}: JMH JSON files of
+ * {@link LayerBenchmark}, {@link OrtBenchmark} and {@link CeilingBenchmark}, PyTorch's timings
+ * ({@code bench/models/torch-timings.json}) and the difference files the benchmarks wrote in set-up.
+ * Writes {@code layers-<stamp>.md} (table: config × threads), {@code layers-<stamp>.png} (chart, see
+ * {@link StudyChart}) and {@code summary.json} into the output folder. All times are medians: JMH's
+ * {@code scorePercentiles["50.0"]} over the measurement iterations, PyTorch's median of iteration means.
+ *
+ * <p>Usage: {@code StudyReport --out DIR --stamp STAMP --torch FILE --diffs DIR [--command TEXT] JMH.json...}
+ */
+public final class StudyReport {
+    /** One JMH result: median in ms per call, error in % of the score, heap bytes per call (NaN if not profiled). */
+    record Jmh(String bench, Map<String, String> params, double ms, double errorPct, double allocBytes) {
+        String param(String k) {
+            return params.getOrDefault(k, "");
+        }
+    }
+
+    /** One table row; absent figures are NaN and absent names null. */
+    record Row(StudyConfig config, int threads, Jmh openblas, Jmh simd, Jmh ort, double torchMs, String torchPolicy,
+               double ceilingGflops, double stepGflops, double oursDiff, double ortDiff, double torchDiff) {
+        Jmh ours() {
+            if (openblas == null) return simd;
+            if (simd == null) return openblas;
+            return simd.ms < openblas.ms ? simd : openblas;
+        }
+
+        String oursBackend() {
+            Jmh o = ours();
+            return o == null ? null : o.param("backend");
+        }
+
+        double oursMs() {
+            return ours() == null ? Double.NaN : ours().ms;
+        }
+
+        double ortMs() {
+            return ort == null ? Double.NaN : ort.ms;
+        }
+
+        double gflops() {
+            return config.flops() / (oursMs() * 1e6);
+        }
+
+        /** The faster peer's name and time, or null. */
+        Map.Entry<String, Double> bestPeer() {
+            if (Double.isNaN(ortMs()) && Double.isNaN(torchMs)) return null;
+            if (Double.isNaN(torchMs) || ortMs() <= torchMs) return Map.entry("ORT", ortMs());
+            return Map.entry("PyTorch", torchMs);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        Map<String, String> opt = new TreeMap<>();
+        List<Path> jsons = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].startsWith("--") && i + 1 < args.length) opt.put(args[i].substring(2), args[++i]);
+            else jsons.add(Path.of(args[i]));
+        }
+        if (jsons.isEmpty() || !opt.containsKey("stamp")) {
+            System.err.println("usage: StudyReport --stamp STAMP [--out bench/results] [--torch bench/models/torch-timings.json]"
+                    + " [--diffs bench/results/tmp] [--command TEXT] JMH.json...");
+            System.exit(2);
+        }
+        Path out = Path.of(opt.getOrDefault("out", "bench/results"));
+        Path torchFile = Path.of(opt.getOrDefault("torch", "bench/models/torch-timings.json"));
+        Path diffs = Path.of(opt.getOrDefault("diffs", "bench/results/tmp"));
+        String stamp = opt.get("stamp");
+
+        ObjectMapper json = new ObjectMapper();
+        List<Jmh> results = new ArrayList<>();
+        JsonNode firstRun = null;
+        for (Path p : jsons) {
+            JsonNode root = json.readTree(p.toFile());
+            for (JsonNode n : root) {
+                if (firstRun == null) firstRun = n;
+                results.add(jmh(n));
+            }
+        }
+        JsonNode torch = Files.exists(torchFile) ? json.readTree(torchFile.toFile()) : null;
+        List<Row> rows = rows(results, torch, diffs);
+
+        Files.createDirectories(out);
+        Path md = out.resolve("layers-" + stamp + ".md"), png = out.resolve("layers-" + stamp + ".png");
+        String text = markdown(rows, results, torch, firstRun, opt.getOrDefault("command", "scripts/bench layers"), png.getFileName().toString());
+        Files.writeString(md, text);
+        Files.writeString(out.resolve("summary.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(summary(json, rows)) + "\n");
+        StudyChart.write(rows, png, "panama-rnn layer study " + stamp);
+        System.out.print(text);
+        System.err.println("panama-rnn: wrote " + md + ", " + png + ", " + out.resolve("summary.json"));
+    }
+
+    static Jmh jmh(JsonNode n) {
+        Map<String, String> params = new TreeMap<>();
+        n.path("params").fields().forEachRemaining(f -> params.put(f.getKey(), f.getValue().asText()));
+        JsonNode pm = n.path("primaryMetric");
+        double toMs = switch (pm.path("scoreUnit").asText()) {
+            case "s/op" -> 1e3;
+            case "ms/op" -> 1;
+            case "us/op" -> 1e-3;
+            case "ns/op" -> 1e-6;
+            default -> throw new IllegalArgumentException("unexpected JMH unit " + pm.path("scoreUnit").asText() + " (expected time per op)");
+        };
+        double score = pm.path("score").asDouble();
+        double median = pm.path("scorePercentiles").path("50.0").asDouble(score);
+        JsonNode sec = n.path("secondaryMetrics"); // JMH 1.37 says "gc.alloc.rate.norm", older ones "·gc.alloc.rate.norm"
+        JsonNode alloc = (sec.has("gc.alloc.rate.norm") ? sec.path("gc.alloc.rate.norm") : sec.path("·gc.alloc.rate.norm")).path("score");
+        String bench = n.path("benchmark").asText();
+        return new Jmh(bench.substring(bench.lastIndexOf('.', bench.lastIndexOf('.') - 1) + 1), params, median * toMs,
+                100 * pm.path("scoreError").asDouble(Double.NaN) / score, alloc.isMissingNode() ? Double.NaN : alloc.asDouble());
+    }
+
+    private static List<Row> rows(List<Jmh> results, JsonNode torch, Path diffs) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        for (StudyConfig c : StudyConfig.values()) {
+            for (int t = 1; t <= 16; t++) {
+                final int th = t;
+                Jmh ob = find(results, "LayerBenchmark.forward", c, th, "openblas");
+                Jmh sd = find(results, "LayerBenchmark.forward", c, th, "simd");
+                Jmh ort = find(results, "OrtBenchmark.run", c, th, null);
+                JsonNode tr = null;
+                if (torch != null) {
+                    for (JsonNode r : torch.path("results")) {
+                        if (r.path("config").asText().equals(c.name()) && r.path("threads").asInt() == th) tr = r;
+                    }
+                }
+                if (ob == null && sd == null && ort == null && tr == null) continue;
+                String oursBackend = ob == null ? (sd == null ? null : "simd") : (sd == null || ob.ms <= sd.ms ? "openblas" : "simd");
+                rows.add(new Row(c, th, ob, sd, ort, tr == null ? Double.NaN : tr.path("median_ms").asDouble(),
+                        tr == null ? null : tr.path("omp_wait_policy").asText(null),
+                        ceiling(results, "2048x2048x2048:NN", th), ceiling(results, c.stepShape(), th),
+                        oursBackend == null ? Double.NaN : diff(diffs, c, oursBackend, th), diff(diffs, c, "ort", th),
+                        tr == null ? Double.NaN : tr.path("max_abs_diff").asDouble(Double.NaN)));
+            }
+        }
+        return rows;
+    }
+
+    private static Jmh find(List<Jmh> results, String bench, StudyConfig c, int threads, String backend) {
+        Jmh found = null;
+        for (Jmh r : results) {
+            if (r.bench.equals(bench) && r.param("config").equals(c.name()) && r.param("threads").equals(Integer.toString(threads))
+                    && (backend == null || r.param("backend").equals(backend))) found = r;
+        }
+        return found;
+    }
+
+    /** GFLOP/s of plain cblas_sgemm at that shape and thread count, or NaN. */
+    private static double ceiling(List<Jmh> results, String shape, int threads) {
+        for (Jmh r : results) {
+            if (r.bench.equals("CeilingBenchmark.gemm") && r.param("shape").equals(shape) && r.param("threads").equals(Integer.toString(threads))) {
+                String[] d = shape.split(":")[0].split("x");
+                return 2.0 * Double.parseDouble(d[0]) * Double.parseDouble(d[1]) * Double.parseDouble(d[2]) / (r.ms * 1e6);
+            }
+        }
+        return Double.NaN;
+    }
+
+    private static double diff(Path dir, StudyConfig c, String system, int threads) throws IOException {
+        Path f = dir.resolve("diff-" + c + "-" + system + "-t" + threads + ".txt");
+        return Files.exists(f) ? Double.parseDouble(Files.readString(f).trim()) : Double.NaN;
+    }
+
+    private static String markdown(List<Row> rows, List<Jmh> results, JsonNode torch, JsonNode run, String command, String png) {
+        StringBuilder s = new StringBuilder();
+        s.append("# panama-rnn layer study\n\n");
+        s.append("Command: `").append(command).append("`  \n");
+        s.append("Platform: ").append(Platform.summary()).append("  \n");
+        s.append("OpenBLAS: ").append(OpenBlas.isAvailable() ? OpenBlas.describe() : "not available").append("  \n");
+        s.append("ONNX Runtime (Java API): ").append(ortVersion()).append("; PyTorch: ")
+                .append(torch == null ? "not measured" : torch.path("torch").asText()).append("  \n");
+        if (run != null) {
+            s.append(String.format(Locale.ROOT, "JMH: %s forks, %s × %s warm-up, %s × %s measurement (first run; the script sizes iterations per config); JDK %s%n%n",
+                    run.path("forks").asText(), run.path("warmupIterations").asText(), run.path("warmupTime").asText(),
+                    run.path("measurementIterations").asText(), run.path("measurementTime").asText(), run.path("jdkVersion").asText()));
+        }
+        s.append("| config | threads | ours: openblas ms | ours: simd ms | ORT ms | PyTorch ms | best peer ÷ ours | our GFLOP/s | % of sgemm 2048³ | sgemm at step shape, GFLOP/s | max abs diff ours / ORT / PyTorch | heap B/op ours / ORT |\n");
+        s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+        for (Row r : rows) {
+            var peer = r.bestPeer();
+            s.append("| ").append(r.config).append(" | ").append(r.threads)
+                    .append(" | ").append(ms(r.openblas, r.ours() == r.openblas && r.simd != null))
+                    .append(" | ").append(ms(r.simd, r.ours() == r.simd && r.openblas != null))
+                    .append(" | ").append(ms(r.ort, false))
+                    .append(" | ").append(fmt(r.torchMs)).append(r.torchPolicy != null && r.torchPolicy.equals("PASSIVE") ? "ᵖ" : "")
+                    .append(" | ").append(peer == null || Double.isNaN(r.oursMs()) ? "–"
+                            : String.format(Locale.ROOT, "%.2f× (%s)", peer.getValue() / r.oursMs(), peer.getKey()))
+                    .append(" | ").append(fmt(r.gflops()))
+                    .append(" | ").append(Double.isNaN(r.gflops() / r.ceilingGflops) ? "–" : String.format(Locale.ROOT, "%.0f %%", 100 * r.gflops() / r.ceilingGflops))
+                    .append(" | ").append(fmt(r.stepGflops))
+                    .append(" | ").append(sci(r.oursDiff)).append(" / ").append(sci(r.ortDiff)).append(" / ").append(sci(r.torchDiff))
+                    .append(" | ").append(bytes(r.ours())).append(" / ").append(bytes(r.ort))
+                    .append(" |\n");
+        }
+        s.append("\n| threads | sgemm 2048³ GFLOP/s |\n|---:|---:|\n");
+        for (Jmh r : results) {
+            if (r.bench.equals("CeilingBenchmark.gemm") && r.param("shape").startsWith("2048x")) {
+                s.append("| ").append(r.param("threads")).append(" | ").append(fmt(2.0 * 2048 * 2048 * 2048 / (r.ms * 1e6))).append(" |\n");
+            }
+        }
+        s.append("""
+
+                - Times are medians per forward call (JMH AverageTime, median over measurement iterations; PyTorch:
+                  median of 10 iteration means), with JMH's 99.9 % error in % of the score (⚠: 3 % or more, too noisy
+                  to quote). **Bold**: our faster backend.
+                  "best peer ÷ ours" > 1 means we are faster. GFLOP/s use BENCHMARKS.md's FLOP count; the ceiling is plain
+                  `cblas_sgemm` at 2048³ at the same thread count, measured in the same run.
+                - Threads. Ours: `threads` = OpenBLAS threads (`openblas_set_num_threads`); the simd backend is
+                  single-threaded and measured at 1 thread only; the scalar backend is left out (seconds to minutes per
+                  call at these sizes). ORT: `intra_op_num_threads` = threads, `inter_op_num_threads` = 1, sequential
+                  execution, optimisation level ALL. PyTorch: `torch.set_num_threads(n)`, `OMP_NUM_THREADS` =
+                  `OPENBLAS_NUM_THREADS` = n, `torch.inference_mode()`; above 1 thread the faster of `OMP_WAIT_POLICY`
+                  default and PASSIVE is kept (ᵖ: PASSIVE was faster).
+                - max abs diff: of `output` against PyTorch's at 1 thread (ours and ORT once in JMH set-up; PyTorch at the
+                  row's thread count). heap B/op: JMH `-prof gc` `gc.alloc.rate.norm`; ours writes into buffers allocated once.
+                """);
+        s.append("\n![chart](").append(png).append(")\n");
+        return s.toString();
+    }
+
+    private static ArrayNode summary(ObjectMapper json, List<Row> rows) {
+        ArrayNode list = json.createArrayNode();
+        for (Row r : rows) {
+            ObjectNode o = list.addObject();
+            o.put("config", r.config.name());
+            o.put("threads", r.threads);
+            num(o, "ours_ms", r.oursMs());
+            if (r.oursBackend() != null) o.put("ours_backend", r.oursBackend());
+            num(o, "gflops", r.gflops());
+            num(o, "ceiling_gflops", r.ceilingGflops);
+            ObjectNode peers = o.putObject("peers");
+            num(peers, "ort", r.ortMs());
+            num(peers, "torch", r.torchMs);
+        }
+        return list;
+    }
+
+    private static void num(ObjectNode o, String key, double v) {
+        if (Double.isNaN(v)) o.putNull(key);
+        else o.put(key, Double.parseDouble(String.format(Locale.ROOT, "%.6g", v)));
+    }
+
+    private static String ortVersion() {
+        try {
+            return ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion();
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    private static String ms(Jmh r, boolean bold) {
+        if (r == null) return "–";
+        String v = fmt(r.ms) + (Double.isNaN(r.errorPct) ? "" : String.format(Locale.ROOT, " ±%.1f%%", r.errorPct))
+                + (r.errorPct >= 3 ? " ⚠" : "");
+        return bold ? "**" + v + "**" : v;
+    }
+
+    private static String bytes(Jmh r) {
+        return r == null || Double.isNaN(r.allocBytes) ? "–" : String.format(Locale.ROOT, "%.0f", r.allocBytes);
+    }
+
+    private static String sci(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.1e", v);
+    }
+
+    static String fmt(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) return "–";
+        return String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.3g", v);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.panamarnn.app;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.panamarnn.nn.Mode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A model directory's {@code model.json}: which structure, the vocabulary or labels, and where each
+ * part's weights sit in {@code weights.safetensors} (state_dict name prefixes). Read strictly: unknown
+ * structures, missing keys, wrong types and inconsistent sizes are errors naming the file and the key.
+ */
+public record ModelConfig(Path file, String name, Structure structure, String description, List<String> vocab,
+                          List<String> outputVocab, int pad, int bos, int eos, int inputSize, List<String> labels,
+                          Part main, Part encoder, Part decoder, int maxOutputLength, JsonNode pytorch) {
+
+    /** The application structures. {@code lm} serves both N-vs-N (scoring) and 1-vs-N (generation). */
+    public enum Structure { N_VS_1, LM, SEQ2SEQ }
+
+    /** An embedding (or null), a recurrent layer and a linear head (or null), by state_dict prefix. */
+    public record Part(String embedding, String rnnPrefix, Mode mode, int inputSize, int hiddenSize, int numLayers,
+                       boolean bidirectional, String head) {}
+
+    private static final long MAX_BYTES = 16 << 20;
+
+    public static ModelConfig read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_BYTES) throw new IOException(file + ": config is " + size + " bytes; at most " + MAX_BYTES + " expected");
+        JsonFactory f = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build()).build();
+        ObjectMapper om = new ObjectMapper(f);
+        JsonNode root;
+        try (JsonParser p = om.createParser(file.toFile())) {
+            root = om.readTree(p);
+            if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        if (root == null || !root.isObject()) throw new IOException(file + ": must hold a JSON object");
+        Reader r = new Reader(file, root);
+        String s = r.str(root, "structure");
+        Structure st = switch (s) {
+            case "n_vs_1" -> Structure.N_VS_1;
+            case "lm" -> Structure.LM;
+            case "seq2seq" -> Structure.SEQ2SEQ;
+            default -> throw new IOException(file + ": \"structure\" must be n_vs_1, lm or seq2seq, got \"" + s + "\"");
+        };
+        List<String> vocab = root.has("vocab") ? r.strings(root, "vocab") : root.has("input_vocab") ? r.strings(root, "input_vocab") : null;
+        List<String> outVocab = root.has("output_vocab") ? r.strings(root, "output_vocab") : vocab;
+        int pad = root.has("pad") ? r.integer(root, "pad") : 0;
+        int bos = root.has("bos") ? r.integer(root, "bos") : -1;
+        int eos = root.has("eos") ? r.integer(root, "eos") : -1;
+        ModelConfig cfg = switch (st) {
+            case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos,
+                    root.has("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
+                    null, null, 0, root.path("pytorch"));
+            case LM -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), r.strings(root, "vocab"), outVocab,
+                    pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length") : 200,
+                    root.path("pytorch"));
+            case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos, 0,
+                    null, null, r.part(r.obj(root, "encoder"), false), r.part(r.obj(root, "decoder"), true),
+                    r.integer(root, "max_output_length"), root.path("pytorch"));
+        };
+        cfg.check();
+        return cfg;
+    }
+
+    private void check() throws IOException {
+        if (structure != Structure.N_VS_1 || main.embedding() != null) {
+            if (vocab == null || vocab.isEmpty()) throw new IOException(file + ": a token model needs a non-empty \"vocab\"");
+        }
+        if (structure == Structure.N_VS_1) {
+            if (labels.isEmpty()) throw new IOException(file + ": \"labels\" must not be empty");
+            if (main.head() == null) throw new IOException(file + ": a classifier needs \"head\"");
+            if (main.embedding() == null && inputSize < 1) throw new IOException(file + ": \"input_size\" must be >= 1 without an embedding");
+        }
+        if (structure != Structure.N_VS_1) {
+            List<String> out = structure == Structure.SEQ2SEQ ? outputVocab : vocab;
+            checkToken("bos", bos, out);
+            checkToken("eos", eos, out);
+        }
+        if (structure == Structure.SEQ2SEQ && maxOutputLength < 1) throw new IOException(file + ": \"max_output_length\" must be >= 1");
+    }
+
+    private void checkToken(String key, int id, List<String> v) throws IOException {
+        if (id < 0 || v == null || id >= v.size()) {
+            throw new IOException(file + ": \"" + key + "\" must be a token id in 0.." + (v == null ? -1 : v.size() - 1) + ", got " + id);
+        }
+    }
+
+    /** Reads typed values, naming the file and key on error. */
+    private record Reader(Path file, JsonNode root) {
+        JsonNode obj(JsonNode n, String key) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null || !v.isObject()) throw new IOException(file + ": \"" + key + "\" must be an object");
+            return v;
+        }
+
+        String str(JsonNode n, String key) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null || !v.isTextual()) throw new IOException(file + ": \"" + key + "\" must be a string");
+            return v.asText();
+        }
+
+        String optStr(JsonNode n, String key) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null || v.isNull()) return null;
+            if (!v.isTextual()) throw new IOException(file + ": \"" + key + "\" must be a string or null");
+            return v.asText();
+        }
+
+        int integer(JsonNode n, String key) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) throw new IOException(file + ": \"" + key + "\" must be an integer");
+            return v.asInt();
+        }
+
+        List<String> strings(JsonNode n, String key) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null || !v.isArray()) throw new IOException(file + ": \"" + key + "\" must be an array of strings");
+            List<String> out = new ArrayList<>();
+            for (JsonNode e : v) {
+                if (!e.isTextual()) throw new IOException(file + ": \"" + key + "\" must contain only strings");
+                out.add(e.asText());
+            }
+            return List.copyOf(out);
+        }
+
+        Part part(JsonNode n, boolean needHead) throws IOException {
+            JsonNode rnn = obj(n, "rnn");
+            Mode mode;
+            try {
+                mode = Mode.parse(str(rnn, "mode"));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": \"rnn.mode\": " + e.getMessage());
+            }
+            String head = optStr(n, "head");
+            if (needHead && head == null) throw new IOException(file + ": the decoder needs \"head\"");
+            return new Part(optStr(n, "embedding"), str(rnn, "prefix"), mode, integer(rnn, "input_size"), integer(rnn, "hidden_size"),
+                    integer(rnn, "num_layers"), rnn.path("bidirectional").asBoolean(false), head);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.panamarnn.kernel.simd;
+
+import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.kernel.Kernels;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The Vector API backend over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
+ * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), activations
+ * ({@link SimdMath}) and the fused gate kernels ({@link SimdCells}). Single-threaded per call; the only
+ * state is per-thread scratch ({@link SimdScratch}). Loaded by name from {@link SimdKernelProvider}.
+ */
+final class SimdKernels implements Kernels {
+
+    /** Public so that {@link SimdKernelProvider} can create it reflectively. */
+    public SimdKernels() {}
+
+    @Override
+    public String name() {
+        return "simd";
+    }
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                      float beta, MemorySegment c, long cOff, int ldc) {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0 || alpha == 0f) {
+            SimdGemm.scale(m, n, beta, c, cOff, ldc);
+        } else if (m == 1) {
+            // One row of C: x = op(A)'s row (stride lda when A is transposed) times op(B).
+            float[] x = SimdGemv.copyIn(a, aOff, transA ? lda : 1, k);
+            if (transB) {
+                SimdGemv.gemvN(n, k, alpha, b, bOff, ldb, x, beta, c, cOff, 1); // B [n × k]: C = B·x
+            } else {
+                SimdGemv.gemvT(k, n, alpha, b, bOff, ldb, x, beta, c, cOff);    // B [k × n]: C = Bᵀ·x
+            }
+        } else if (n == 1 && !transA) {
+            // One column of C (stride ldc) = A·x with x = op(B)'s column.
+            float[] x = SimdGemv.copyIn(b, bOff, transB ? 1 : ldb, k);
+            SimdGemv.gemvN(m, k, alpha, a, aOff, lda, x, beta, c, cOff, ldc);
+        } else {
+            SimdGemm.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        }
+    }
+
+    @Override
+    public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
+                      MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {
+        int outLen = transA ? n : m, inLen = transA ? m : n;
+        if (outLen <= 0) return;
+        if (inLen <= 0 || alpha == 0f) {
+            SimdGemm.scale(1, outLen, beta, y, yOff, outLen);
+            return;
+        }
+        float[] xs = SimdGemv.copyIn(x, xOff, 1, inLen);
+        if (transA) SimdGemv.gemvT(m, n, alpha, a, aOff, lda, xs, beta, y, yOff);
+        else SimdGemv.gemvN(m, n, alpha, a, aOff, lda, xs, beta, y, yOff, 1);
+    }
+
+    @Override
+    public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        SimdCells.sigmoid(n, x, xOff, y, yOff);
+    }
+
+    @Override
+    public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        SimdCells.tanh(n, x, xOff, y, yOff);
+    }
+
+    @Override
+    public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        SimdCells.relu(n, x, xOff, y, yOff);
+    }
+
+    @Override
+    public void lstmCell(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
+                         MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
+        SimdCells.lstm(batch, hidden, gates, gOff, ldg, c, cOff, ldc, hOut, hOff, ldh);
+    }
+
+    @Override
+    public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi,
+                        MemorySegment gh, long ghOff, int ldgh, MemorySegment hPrev, long hpOff, int ldhp,
+                        MemorySegment hOut, long hoOff, int ldho) {
+        SimdCells.gru(batch, hidden, gi, giOff, ldgi, gh, ghOff, ldgh, hPrev, hpOff, ldhp, hOut, hoOff, ldho);
+    }
+
+    @Override
+    public void rnnCell(int batch, int hidden, Activation activation, MemorySegment pre, long pOff, int ldp,
+                        MemorySegment hOut, long hOff, int ldh) {
+        SimdCells.rnn(batch, hidden, activation, pre, pOff, ldp, hOut, hOff, ldh);
+    }
+}

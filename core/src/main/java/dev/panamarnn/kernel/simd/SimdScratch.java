@@ -1,0 +1,54 @@
+package dev.panamarnn.kernel.simd;
+
+/**
+ * Per-thread heap scratch for the GEMM packing buffers and the GEMV input copy. Each buffer is grown
+ * (to the size asked, rounded up) when a call needs more and is never shrunk, so after the first call of
+ * a given shape nothing is allocated. The sizes are bounded by the cache-block constants of
+ * {@link SimdGemm}: at most {@code max(MC·KC, SMALL_A)} floats for packed A (256 KiB) and {@code KC·NC}
+ * for packed B (4 MiB with AVX2), per thread that ever ran a large GEMM.
+ *
+ * <p>A {@link ThreadLocal} rather than a field: the kernels are stateless and called from any number of
+ * threads at once.
+ */
+final class SimdScratch {
+    private static final ThreadLocal<SimdScratch> LOCAL = ThreadLocal.withInitial(SimdScratch::new);
+
+    private float[] packA = new float[0];
+    private float[] packB = new float[0];
+    private float[] vec = new float[0];
+    private float[] lines = new float[0];
+    /** One MR × NR tile for the edge blocks of the GEMM. */
+    final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
+
+    private SimdScratch() {}
+
+    static SimdScratch get() {
+        return LOCAL.get();
+    }
+
+    float[] packA(int size) {
+        if (packA.length < size) packA = new float[grow(size)];
+        return packA;
+    }
+
+    float[] packB(int size) {
+        if (packB.length < size) packB = new float[grow(size)];
+        return packB;
+    }
+
+    /** For a GEMV's x (copied so it is contiguous, on the heap, and never aliases y). */
+    float[] vec(int size) {
+        if (vec.length < size) vec = new float[grow(size)];
+        return vec;
+    }
+
+    /** For the transposing pack: a few source lines copied to the heap. */
+    float[] lines(int size) {
+        if (lines.length < size) lines = new float[grow(size)];
+        return lines;
+    }
+
+    private static int grow(int size) {
+        return (size + 1023) & ~1023;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.panamarnn.nn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.panamarnn.Checks;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+
+/** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
+public final class Embedding implements AutoCloseable {
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment weight;
+    private final int count, dim;
+
+    private Embedding(float[] w, int count, int dim) {
+        this.count = count;
+        this.dim = dim;
+        weight = arena.allocate((long) count * dim * Float.BYTES, Tensor.ALIGNMENT);
+        MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
+    }
+
+    /** Loads {@code prefix + "weight"}. */
+    public static Embedding load(StateDict sd, String prefix) {
+        Objects.requireNonNull(sd, "weights");
+        String wn = prefix + "weight";
+        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor '" + wn + "' (nn.Embedding weight)");
+        int[] s = sd.shape(wn);
+        if (s.length != 2 || s[0] < 1 || s[1] < 1) {
+            throw new IllegalArgumentException("tensor '" + wn + "' must be [num_embeddings, embedding_dim], got " + Arrays.toString(s));
+        }
+        return new Embedding(sd.floats(wn), s[0], s[1]);
+    }
+
+    public int size() {
+        return count;
+    }
+
+    public int dim() {
+        return dim;
+    }
+
+    /** Writes the embedding of {@code ids[i]} into row {@code i} of {@code out [ids.length × dim]}. */
+    public void lookup(int[] ids, Tensor out) {
+        Objects.requireNonNull(ids, "ids");
+        Checks.shape("embedding", "out", out, ids.length, dim);
+        for (int i = 0; i < ids.length; i++) checkId(ids[i], i);
+        if (!arena.scope().isAlive()) throw new IllegalStateException("embedding: closed");
+        for (int i = 0; i < ids.length; i++) copyRow(ids[i], out.segment(), out.offset() + (long) i * out.ld());
+    }
+
+    void checkId(int id, int position) {
+        if (id < 0 || id >= count) {
+            throw new IllegalArgumentException("embedding: token id " + id + " at position " + position + " is outside 0.." + (count - 1));
+        }
+    }
+
+    /** Copies row {@code id} (validated by the caller) to {@code dst} at float offset {@code off}. */
+    void copyRow(int id, MemorySegment dst, long off) {
+        MemorySegment.copy(weight, (long) id * dim * Float.BYTES, dst, off * Float.BYTES, (long) dim * Float.BYTES);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.panamarnn.nn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.panamarnn.Checks;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Row-wise softmax, log-softmax and argmax over logits {@code [N × V]} (any leading dimensions), in
+ * place or into another tensor, allocation-free. Max-subtracted for stability, sums in double; NaN in
+ * a row makes that row NaN (softmax) and is never the argmax unless the whole row is NaN.
+ */
+public final class Heads {
+    private Heads() {}
+
+    public static void softmax(Tensor logits, Tensor probs) {
+        apply("softmax", logits, probs, false);
+    }
+
+    public static void logSoftmax(Tensor logits, Tensor out) {
+        apply("logSoftmax", logits, out, true);
+    }
+
+    /** Index of the largest value of each row, ties to the lowest index, into {@code out} (length = rows). */
+    public static void argmax(Tensor logits, int[] out) {
+        Checks.alive("argmax", "logits", logits);
+        if (out.length != logits.rows()) {
+            throw new IllegalArgumentException("argmax: out must have one entry per row (" + logits.rows() + "), got " + out.length);
+        }
+        for (int r = 0; r < logits.rows(); r++) out[r] = argmaxRow(logits.segment(), logits.offset() + (long) r * logits.ld(), logits.cols());
+    }
+
+    static int argmaxRow(MemorySegment s, long off, int n) {
+        int best = 0;
+        float bv = Float.NEGATIVE_INFINITY;
+        boolean found = false;
+        for (int i = 0; i < n; i++) {
+            float v = s.getAtIndex(JAVA_FLOAT, off + i);
+            if (v != v) continue;
+            if (!found || v > bv) {
+                bv = v;
+                best = i;
+                found = true;
+            }
+        }
+        return best;
+    }
+
+    private static void apply(String op, Tensor in, Tensor out, boolean log) {
+        Checks.alive(op, "logits", in);
+        Checks.shape(op, "out", out, in.rows(), in.cols());
+        for (int r = 0; r < in.rows(); r++) {
+            row(in.segment(), in.offset() + (long) r * in.ld(), out.segment(), out.offset() + (long) r * out.ld(), in.cols(), log);
+        }
+    }
+
+    /** Softmax (or log-softmax) of n floats at (src, so) into (dst, dOff); dst may be src. */
+    static void row(MemorySegment src, long so, MemorySegment dst, long dOff, int n, boolean log) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, src.getAtIndex(JAVA_FLOAT, so + i));
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.exp(src.getAtIndex(JAVA_FLOAT, so + i) - max);
+        double logSum = Math.log(sum);
+        for (int i = 0; i < n; i++) {
+            double z = src.getAtIndex(JAVA_FLOAT, so + i) - max;
+            dst.setAtIndex(JAVA_FLOAT, dOff + i, (float) (log ? z - logSum : Math.exp(z) / sum));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.panamarnn.nn;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Checks;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * PyTorch's {@code nn.Linear}: {@code y = x·Wᵀ + b} with {@code weight [out × in]} and optional
+ * {@code bias [out]}, over every row of {@code x} (any leading dimensions). One GEMM per call.
+ * Immutable and thread-safe; owns its weights until {@link #close()}.
+ */
+public final class Linear implements AutoCloseable {
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment weight, bias;
+    private final int in, out;
+    private final Backend backend;
+
+    private Linear(float[] w, float[] b, int out, int in, Backend backend) {
+        this.in = in;
+        this.out = out;
+        this.backend = backend;
+        weight = arena.allocate((long) out * in * Float.BYTES, Tensor.ALIGNMENT);
+        MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
+        if (b != null) {
+            bias = arena.allocate((long) out * Float.BYTES, Tensor.ALIGNMENT);
+            MemorySegment.copy(b, 0, bias, JAVA_FLOAT, 0, b.length);
+        } else {
+            bias = null;
+        }
+    }
+
+    /** Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"}. */
+    public static Linear load(StateDict sd, String prefix, Backend backend) {
+        Objects.requireNonNull(sd, "weights");
+        String wn = prefix + "weight", bn = prefix + "bias";
+        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor '" + wn + "' (nn.Linear weight)");
+        int[] ws = sd.shape(wn);
+        if (ws.length != 2 || ws[0] < 1 || ws[1] < 1) {
+            throw new IllegalArgumentException("tensor '" + wn + "' must be [out_features, in_features], got " + Arrays.toString(ws));
+        }
+        float[] b = null;
+        if (sd.contains(bn)) {
+            int[] bs = sd.shape(bn);
+            if (bs.length != 1 || bs[0] != ws[0]) {
+                throw new IllegalArgumentException("tensor '" + bn + "' must have shape [" + ws[0] + "], got " + Arrays.toString(bs));
+            }
+            b = sd.floats(bn);
+        }
+        return new Linear(sd.floats(wn), b, ws[0], ws[1], backend == null ? Backend.defaultBackend() : backend);
+    }
+
+    public int inFeatures() {
+        return in;
+    }
+
+    public int outFeatures() {
+        return out;
+    }
+
+    /** {@code y[r] = x[r]·Wᵀ + b} for every row r; {@code x [N × in]}, {@code y [N × out]} as matrices. */
+    public void forward(Tensor x, Tensor y) {
+        Checks.alive("linear", "x", x);
+        if (x.cols() != in) throw new IllegalArgumentException("linear: x must have " + in + " features in its last dimension, got " + x.shapeString());
+        Checks.shape("linear", "y", y, x.rows(), out);
+        Checks.disjoint("linear", "y", y.segment(), y.offset(), Tensor.requiredFloats(y.rows(), out, y.ld()), "x", x.segment(), x.offset(),
+                Tensor.requiredFloats(x.rows(), in, x.ld()));
+        if (!arena.scope().isAlive()) throw new IllegalStateException("linear: closed");
+        forwardUnchecked(x.rows(), x.segment(), x.offset(), x.ld(), y.segment(), y.offset(), y.ld());
+    }
+
+    /** {@link #forward(Tensor, Tensor)} into a new tensor of shape {@code x.shape()[..-1] + [out]}. */
+    public Tensor forward(Arena resultArena, Tensor x) {
+        int[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        Tensor y = Tensor.allocate(resultArena, shape);
+        forward(x, y);
+        return y;
+    }
+
+    /** For callers in this package that validated already: rows of x at (xs, xo, ldx) → y at (ys, yo, ldy). */
+    void forwardUnchecked(int rows, MemorySegment xs, long xo, int ldx, MemorySegment ys, long yo, int ldy) {
+        if (bias != null) {
+            for (int r = 0; r < rows; r++) MemorySegment.copy(bias, 0, ys, (yo + (long) r * ldy) * Float.BYTES, (long) out * Float.BYTES);
+        }
+        backend.kernels().sgemm(false, true, rows, out, in, 1f, xs, xo, ldx, weight, 0, in, bias != null ? 1f : 0f, ys, yo, ldy);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
