@@ -12,11 +12,35 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
-        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, ForwardCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
         System.exit(run(args));
+    }
+
+    /** Held so the configuration is not collected with a weakly referenced logger. */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("dev.panamarnn");
+
+    static {
+        // The library's log lines become one line each ("panama-rnn: ..."); only warnings show by default
+        // (for example that OpenBLAS is missing), -Dpanama.rnn.log=INFO shows the backend choice too.
+        java.util.logging.Handler h = new java.util.logging.StreamHandler(System.err, new java.util.logging.Formatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                String m = r.getMessage();
+                return (m.startsWith("panama-rnn:") ? m : "panama-rnn: " + m) + System.lineSeparator();
+            }
+        }) {
+            @Override
+            public synchronized void publish(java.util.logging.LogRecord r) {
+                super.publish(r);
+                flush();
+            }
+        };
+        LIBRARY_LOG.setUseParentHandlers(false);
+        LIBRARY_LOG.addHandler(h);
+        LIBRARY_LOG.setLevel(java.util.logging.Level.parse(System.getProperty("panama.rnn.log", "WARNING")));
     }
 
     /** Runs the command line and returns the exit code (tests call this). */

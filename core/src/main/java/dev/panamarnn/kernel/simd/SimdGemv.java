@@ -97,57 +97,57 @@ final class SimdGemv {
 
     /**
      * {@code y = alpha·Aᵀ·x + beta·y} with x of m and y of n contiguous elements: an axpy over the rows of
-     * A, a strip of four vectors of y at a time held in registers over all m rows; two rows per step with
-     * separate accumulators (eight chains in flight), summed at the end.
+     * A into a heap accumulator of n floats (it stays in L1/L2), four rows per pass, so A is read once,
+     * front to back, in four neighbouring streams. Then y is written once with alpha and beta.
      */
     static void gemvT(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                       float beta, MemorySegment y, long yOff) {
+        float[] acc = SimdScratch.get().acc(n);
+        java.util.Arrays.fill(acc, 0, n, 0f);
         long ld = (long) lda * Float.BYTES;
-        long base = aOff * Float.BYTES;
-        int w = 4 * VL;
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        int p = 0;
+        for (; p + 4 <= m; p += 4) {
+            long r0 = (aOff + (long) p * lda) * Float.BYTES, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+            FloatVector x0 = FloatVector.broadcast(S, x[p]), x1 = FloatVector.broadcast(S, x[p + 1]);
+            FloatVector x2 = FloatVector.broadcast(S, x[p + 2]), x3 = FloatVector.broadcast(S, x[p + 3]);
+            int j = 0;
+            for (; j < ub; j += VL) {
+                long o = (long) j * Float.BYTES;
+                FloatVector v = FloatVector.fromArray(S, acc, j);
+                v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), v);
+                v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), v);
+                v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), v);
+                v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO), v);
+                v.intoArray(acc, j);
+            }
+            if (j < n) {
+                long o = (long) j * Float.BYTES;
+                FloatVector v = FloatVector.fromArray(S, acc, j, tail);
+                v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), v);
+                v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), v);
+                v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), v);
+                v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), v);
+                v.intoArray(acc, j, tail);
+            }
+        }
+        for (; p < m; p++) {
+            long r0 = (aOff + (long) p * lda) * Float.BYTES;
+            FloatVector x0 = FloatVector.broadcast(S, x[p]);
+            int j = 0;
+            for (; j < ub; j += VL) {
+                x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO), FloatVector.fromArray(S, acc, j))
+                        .intoArray(acc, j);
+            }
+            if (j < n) {
+                x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail), FloatVector.fromArray(S, acc, j, tail))
+                        .intoArray(acc, j, tail);
+            }
+        }
         int j = 0;
-        for (; j + w <= n; j += w) {
-            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-            long o = base + (long) j * Float.BYTES;
-            int p = 0;
-            for (; p + 2 <= m; p += 2, o += 2 * ld) {
-                FloatVector xp = FloatVector.broadcast(S, x[p]), xq = FloatVector.broadcast(S, x[p + 1]);
-                long q = o + ld;
-                s0 = FloatVector.fromMemorySegment(S, a, o, NO).fma(xp, s0);
-                s1 = FloatVector.fromMemorySegment(S, a, o + VL * 4L, NO).fma(xp, s1);
-                s2 = FloatVector.fromMemorySegment(S, a, o + VL * 8L, NO).fma(xp, s2);
-                s3 = FloatVector.fromMemorySegment(S, a, o + VL * 12L, NO).fma(xp, s3);
-                t0 = FloatVector.fromMemorySegment(S, a, q, NO).fma(xq, t0);
-                t1 = FloatVector.fromMemorySegment(S, a, q + VL * 4L, NO).fma(xq, t1);
-                t2 = FloatVector.fromMemorySegment(S, a, q + VL * 8L, NO).fma(xq, t2);
-                t3 = FloatVector.fromMemorySegment(S, a, q + VL * 12L, NO).fma(xq, t3);
-            }
-            if (p < m) {
-                FloatVector xp = FloatVector.broadcast(S, x[p]);
-                s0 = FloatVector.fromMemorySegment(S, a, o, NO).fma(xp, s0);
-                s1 = FloatVector.fromMemorySegment(S, a, o + VL * 4L, NO).fma(xp, s1);
-                s2 = FloatVector.fromMemorySegment(S, a, o + VL * 8L, NO).fma(xp, s2);
-                s3 = FloatVector.fromMemorySegment(S, a, o + VL * 12L, NO).fma(xp, s3);
-            }
-            long yo = (yOff + j) * Float.BYTES;
-            putV(y, yo, s0.add(t0), alpha, beta);
-            putV(y, yo + VL * 4L, s1.add(t1), alpha, beta);
-            putV(y, yo + VL * 8L, s2.add(t2), alpha, beta);
-            putV(y, yo + VL * 12L, s3.add(t3), alpha, beta);
-        }
-        // The rest, one (possibly masked) vector at a time.
-        for (; j < n; j += VL) {
-            VectorMask<Float> mk = S.indexInRange(j, n);
-            FloatVector s0 = FloatVector.zero(S), t0 = s0;
-            long o = base + (long) j * Float.BYTES;
-            int p = 0;
-            for (; p + 2 <= m; p += 2, o += 2 * ld) {
-                s0 = FloatVector.fromMemorySegment(S, a, o, NO, mk).fma(FloatVector.broadcast(S, x[p]), s0);
-                t0 = FloatVector.fromMemorySegment(S, a, o + ld, NO, mk).fma(FloatVector.broadcast(S, x[p + 1]), t0);
-            }
-            if (p < m) s0 = FloatVector.fromMemorySegment(S, a, o, NO, mk).fma(FloatVector.broadcast(S, x[p]), s0);
-            putV(y, (yOff + j) * Float.BYTES, s0.add(t0), alpha, beta, mk);
-        }
+        for (; j < ub; j += VL) putV(y, (yOff + j) * Float.BYTES, FloatVector.fromArray(S, acc, j), alpha, beta);
+        if (j < n) putV(y, (yOff + j) * Float.BYTES, FloatVector.fromArray(S, acc, j, tail), alpha, beta, tail);
     }
 
     private static void putV(MemorySegment y, long byteOff, FloatVector acc, float alpha, float beta) {

@@ -17,6 +17,7 @@ final class SimdScratch {
     private float[] packB = new float[0];
     private float[] vec = new float[0];
     private float[] lines = new float[0];
+    private float[] acc = new float[0];
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
@@ -40,6 +41,12 @@ final class SimdScratch {
     float[] vec(int size) {
         if (vec.length < size) vec = new float[grow(size)];
         return vec;
+    }
+
+    /** For a transposed GEMV's accumulator. */
+    float[] acc(int size) {
+        if (acc.length < size) acc = new float[grow(size)];
+        return acc;
     }
 
     /** For the transposing pack: a few source lines copied to the heap. */

@@ -1,0 +1,141 @@
+package dev.panamarnn.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.io.SafeTensorsWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code panama-rnn forward} end to end on PyTorch fixtures, and its errors: one line, non-zero exit. */
+class ForwardCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Splits a fixture into the weights file and the input file the CLI takes. */
+    private Path[] split(String fixture) throws Exception {
+        Path src = dir.resolve(fixture);
+        try (InputStream in = getClass().getResourceAsStream("/fixtures/layers/" + fixture)) {
+            Files.copy(in, src);
+        }
+        Path w = dir.resolve("w.safetensors"), x = dir.resolve("in.safetensors");
+        try (SafeTensors st = SafeTensors.open(src)) {
+            SafeTensorsWriter ww = new SafeTensorsWriter(), xw = new SafeTensorsWriter();
+            for (String n : st.names()) {
+                if (n.startsWith("expected_")) continue;
+                boolean io = List.of("input", "h0", "c0", "lengths").contains(n);
+                SafeTensorsWriter target = io ? xw : ww;
+                int[] shape = st.info(n).shape();
+                if (n.equals("lengths")) target.add(n, st.toLongArray(n), shape);
+                else target.add(n, st.toFloatArray(n), shape);
+            }
+            ww.write(w);
+            xw.write(x);
+        }
+        return new Path[] {src, w, x};
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scalar", "simd", "openblas"})
+    void matchesPyTorch(String backend) throws Exception {
+        if (backend.equals("openblas") && !dev.panamarnn.openblas.OpenBlas.isAvailable()) return;
+        for (String fixture : new String[] {"layer_lstm_l1_bi_len_i7h17t9b3_proj3.safetensors", "layer_gru_l1_bf_i5h7t5b2_prefixed.safetensors", "layer_rnn_relu_l1_bf_h0_i13h5t5b3.safetensors"}) {
+            Path[] f = split(fixture);
+            Path out = dir.resolve("out.safetensors");
+            String mode;
+            try (SafeTensors st = SafeTensors.open(f[0])) {
+                mode = st.metadata().get("mode").toLowerCase();
+            }
+            List<String> args = new java.util.ArrayList<>(List.of("forward", "--weights", f[1].toString(), "--input", f[2].toString(),
+                    "--output", out.toString(), "--backend", backend, "--mode", mode));
+            try (SafeTensors st = SafeTensors.open(f[0])) {
+                if (Boolean.parseBoolean(st.metadata().get("batch_first"))) args.add("--batch-first");
+                String prefix = st.metadata().get("prefix");
+                if (!prefix.isEmpty()) args.addAll(List.of("--prefix", prefix));
+            }
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code, r.err);
+            assertTrue(r.out.contains("wrote"), r.out);
+            try (SafeTensors exp = SafeTensors.open(f[0]); SafeTensors got = SafeTensors.open(out)) {
+                for (String n : new String[] {"output", "h_n", "c_n"}) {
+                    if (!exp.contains("expected_" + n)) continue;
+                    float[] e = exp.toFloatArray("expected_" + n), g = got.toFloatArray(n);
+                    assertEquals(e.length, g.length, n);
+                    for (int i = 0; i < e.length; i++) {
+                        if (Math.abs(e[i] - g[i]) > 1e-5 * Math.max(1, Math.abs(e[i]))) fail(fixture + " " + n + "[" + i + "]: " + e[i] + " vs " + g[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void errorsAreOneClearLine() throws Exception {
+        Path[] f = split("layer_rnn_tanh_l1_bf_h0_i3h17t5b3.safetensors");
+        Path out = dir.resolve("o.safetensors");
+        String w = f[1].toString(), x = f[2].toString(), o = out.toString();
+        expectError("no such file", "forward", "--weights", dir.resolve("nope").toString(), "--input", x, "--output", o);
+        expectError("give the mode rnn_tanh or rnn_relu", "forward", "--weights", w, "--input", x, "--output", o);
+        expectError("mode must be one of", "forward", "--weights", w, "--input", x, "--output", o, "--mode", "transformer");
+        expectError("unknown backend 'gpu'", "forward", "--weights", w, "--input", x, "--output", o, "--mode", "rnn_tanh", "--backend", "gpu");
+        expectError("no recurrent layer found", "forward", "--weights", w, "--input", x, "--output", o, "--mode", "rnn_tanh", "--prefix", "enc.");
+        expectError("tensors present: [h0, input]", "forward", "--weights", x, "--input", x, "--output", o, "--mode", "rnn_tanh");
+        Path bad = dir.resolve("bad.safetensors");
+        new SafeTensorsWriter().add("input", new float[2 * 3 * 4], 2, 3, 4).write(bad);
+        expectError("input must be (batch, seq_len, input_size=3)", "forward", "--weights", w, "--input", bad.toString(), "--output", o,
+                "--mode", "rnn_tanh", "--batch-first");
+        new SafeTensorsWriter().add("input", new float[2 * 3 * 3], 2, 3, 3).add("lengths", new long[] {1, 9}, 2).write(bad);
+        expectError("lengths[1] must be in 1..3", "forward", "--weights", w, "--input", bad.toString(), "--output", o,
+                "--mode", "rnn_tanh", "--batch-first");
+        Files.write(dir.resolve("garbage"), new byte[] {1, 2, 3});
+        expectError("garbage", "forward", "--weights", dir.resolve("garbage").toString(), "--input", x, "--output", o, "--mode", "rnn_tanh");
+        Run r = run("forward", "--weights", w);
+        assertEquals(2, r.code);
+        assertTrue(r.err.contains("Missing required option"), r.err);
+        assertFalse(Files.exists(out), "no output written on error");
+    }
+
+    private static void expectError(String fragment, String... args) {
+        Run r = run(args);
+        assertEquals(1, r.code, r.out + r.err);
+        List<String> lines = r.err.strip().lines().toList();
+        String last = lines.get(lines.size() - 1);
+        assertTrue(last.startsWith("panama-rnn: error: ") && last.contains(fragment), r.err);
+        assertTrue(lines.stream().allMatch(l -> l.startsWith("panama-rnn: ")), "one line per message, no stack trace: " + r.err);
+    }
+
+    @Test
+    void infoRuns() {
+        Run r = run("info", "--size", "64");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("Active backend:") && r.out.contains("scalar"), r.out);
+    }
+}
