@@ -20,7 +20,12 @@ import jdk.incubator.vector.VectorMask;
  *           for ir in mc by MR:            microkernel: C[MR × NR] += Ã micro-panel · B̃ micro-panel
  * </pre>
  * Panels are zero-padded to MR / NR, so edge blocks run the same microkernel and only their write-back
- * is partial. All four transpose combinations differ only in how the two pack routines read.
+ * is partial. All four transpose combinations differ only in how the two pack routines read. A short A
+ * (up to {@link #SMALL_A} packed floats: the per-step shapes) takes {@link #smallM} instead.
+ *
+ * <p>Measured (AVX2 EPYC, one thread, one JMH run beside OpenBLAS; see {@code SimdGemmBenchmark}):
+ * GEMM_FIGURES. Run-to-run spread on this 2-vCPU VM is large (the same compiled code measured 30 and
+ * 55 GFLOP/s in different JVMs), so compare figures from one run.
  */
 final class SimdGemm {
     /**

@@ -43,8 +43,10 @@ final class SimdMath {
      * tanh as a clamped [13/6] rational function {@code x·P(x²)/Q(x²)}, |x| clamped to 7.9988 where the
      * rational is exactly ±1: 9 FMAs, 2 multiplies, 1 division, 2 compare-blends.
      *
-     * <p>Accuracy against {@code Math.tanh}, every float: ACCURACY_TANH. tanh(±0) = ±0, tanh(±large) =
-     * ±1 exactly, tanh(±Inf) = ±1, NaN → NaN.
+     * <p>Accuracy against {@code Math.tanh}, measured over every float: max abs error 2.92e-7 (at
+     * x = 5.126), max rel error 2.92e-7 where |tanh x| ≥ 2^-126 (subnormal results lose relative accuracy
+     * like any float arithmetic; their abs error is below 1e-38). tanh(±0) = ±0, tanh(x) = ±1 exactly for
+     * |x| ≥ 7.9988, tanh(±Inf) = ±1, NaN → NaN. Asserted in {@code SimdMathTest}.
      */
     static FloatVector tanh(FloatVector x) {
         FloatVector hi = FloatVector.broadcast(S, T_CLAMP);
@@ -96,9 +98,14 @@ final class SimdMath {
     }
 
     /**
-     * The logistic function {@code 1 / (1 + e^-x)} with {@link #expClamped}: good relative accuracy on
-     * both sides (no cancellation), σ(+large) = 1 exactly, σ(-large) ≈ 4e-39 (the clamp; true value is
-     * smaller still), σ(±Inf) likewise, NaN → NaN.
+     * The logistic function {@code 1 / (1 + e^-x)} with {@link #expClamped}: one exp, one add, one
+     * division. Chosen over {@code 0.5 + 0.5·tanh(x/2)} (about as fast) because it keeps its relative
+     * accuracy for negative x, where the tanh form cancels (3 % off at x = -15, exactly 0 below -16).
+     *
+     * <p>Accuracy against {@code 1/(1+Math.exp(-x))} in double, measured over every float: max abs error
+     * 8.93e-8 (at x = 7.859), max rel error 1.48e-7 for x ≥ -87.3. σ(±0) = 0.5, σ(x) = 1 exactly for
+     * x ≥ 17, σ(x) ∈ [0, 4.2e-39] for x ≤ -88.4 (the clamp of the exp; the true value is smaller still),
+     * σ(+Inf) = 1, σ(-Inf) ≈ 4.2e-39, NaN → NaN. Asserted in {@code SimdMathTest}.
      */
     static FloatVector sigmoid(FloatVector x) {
         FloatVector e = expClamped(x.neg());
