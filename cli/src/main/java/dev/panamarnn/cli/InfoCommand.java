@@ -56,7 +56,7 @@ final class InfoCommand implements Callable<Integer> {
     private void timeGemm(PrintWriter out) {
         int n = size;
         double flop = 2.0 * n * n * n;
-        out.printf("GEMM %d × %d × %d (C = A·Bᵀ, the RNN step form), best of a few calls — rough; JMH gives the real figures:%n", n, n, n);
+        out.printf("GEMM %d × %d × %d (C = A·Bᵀ, the RNN step form), best call after a warm-up — rough; JMH (scripts/bench) gives the real figures:%n", n, n, n);
         try (Arena arena = Arena.ofConfined()) {
             Random rnd = new Random(42);
             float[] data = new float[n * n];
@@ -71,6 +71,10 @@ final class InfoCommand implements Callable<Integer> {
                 if (!s.available()) continue;
                 Backend be = Backend.get(s.name());
                 Tensor c = Tensor.allocate(arena, n, n);
+                // Warm up first: until the JIT has compiled the Vector API code, a call runs interpreted
+                // and is hundreds of times slower.
+                long warm = System.nanoTime();
+                for (int i = 0; i < 200 && System.nanoTime() - warm < 1_500_000_000L; i++) be.gemm(false, true, 1f, a, b, 0f, c);
                 long budgetNanos = 300_000_000L;
                 long best = Long.MAX_VALUE, start = System.nanoTime();
                 int calls = 0;
