@@ -46,6 +46,12 @@ public abstract class KernelConformance {
         kernels = p.create();
     }
 
+    /** Shows up as skipped, with the provider's reason, when the backend cannot run here. */
+    @org.junit.jupiter.api.Test
+    void backendRuns() {
+        org.junit.jupiter.api.Assertions.assertEquals(provider().name(), kernels.name());
+    }
+
     @TestFactory
     Stream<DynamicTest> sgemm() {
         List<DynamicTest> tests = new ArrayList<>();

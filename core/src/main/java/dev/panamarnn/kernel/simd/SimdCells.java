@@ -28,36 +28,46 @@ final class SimdCells {
         for (int r = 0; r < batch; r++) {
             long g = (gOff + (long) r * ldg) * B, cc = (cOff + (long) r * ldc) * B, h = (hOff + (long) r * ldh) * B;
             int j = 0;
-            for (; j < ub; j += VL, g += VL * B, cc += VL * B, h += VL * B) lstmChunk(gates, g, gate, c, cc, hOut, h);
-            if (j < hidden) lstmTail(gates, g, gate, c, cc, hOut, h, hidden - j);
+            for (; j < ub; j += VL, g += VL * B, cc += VL * B, h += VL * B) {
+                lstmChunk(gates, g, gate, c, cc, hOut, h, VL);
+            }
+            if (j < hidden) lstmChunk(gates, g, gate, c, cc, hOut, h, hidden - j);
         }
     }
 
-    // One chunk per call, memory in and memory out: if C2 does not inline it (five inlined activations
-    // make a large compile unit, and past NodeCountInliningCutoff it stops inlining), the call costs a few
-    // cycles, whereas a vector crossing a call that is not inlined is boxed, i.e. allocated, every time.
+    // One chunk per call, memory in and memory out. If C2 does not inline it (five inlined activations
+    // make a large compile unit, and past NodeCountInliningCutoff C2 stops inlining), the call costs a few
+    // cycles; a vector passed to or returned from a call that is not inlined would instead be boxed, i.e.
+    // allocated, every time. For the same reason the loads are written out, not behind a helper.
 
-    /** c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c') for one vector of hidden units. */
-    private static void lstmChunk(MemorySegment gates, long g, long gate, MemorySegment c, long cc, MemorySegment hOut, long h) {
-        FloatVector i = SimdMath.sigmoid(load(gates, g));
-        FloatVector f = SimdMath.sigmoid(load(gates, g + gate));
-        FloatVector gg = SimdMath.tanh(load(gates, g + 2 * gate));
-        FloatVector o = SimdMath.sigmoid(load(gates, g + 3 * gate));
-        FloatVector c1 = f.fma(load(c, cc), i.mul(gg));
-        c1.intoMemorySegment(c, cc, NO);
-        o.mul(SimdMath.tanh(c1)).intoMemorySegment(hOut, h, NO);
-    }
-
-    /** The same for the last {@code left < VL} hidden units of a row, masked. */
-    private static void lstmTail(MemorySegment gates, long g, long gate, MemorySegment c, long cc, MemorySegment hOut, long h, int left) {
-        VectorMask<Float> m = S.indexInRange(0, left);
-        FloatVector i = SimdMath.sigmoid(load(gates, g, m));
-        FloatVector f = SimdMath.sigmoid(load(gates, g + gate, m));
-        FloatVector gg = SimdMath.tanh(load(gates, g + 2 * gate, m));
-        FloatVector o = SimdMath.sigmoid(load(gates, g + 3 * gate, m));
-        FloatVector c1 = f.fma(load(c, cc, m), i.mul(gg));
-        c1.intoMemorySegment(c, cc, NO, m);
-        o.mul(SimdMath.tanh(c1)).intoMemorySegment(hOut, h, NO, m);
+    /** c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c') for min(left, VL) hidden units (masked: a row's tail). */
+    private static void lstmChunk(MemorySegment gates, long g, long gate, MemorySegment c, long cc,
+                                  MemorySegment hOut, long h, int left) {
+        boolean masked = left < VL;
+        VectorMask<Float> m = masked ? S.indexInRange(0, left) : null;
+        FloatVector iv, fv, gv, ov, cv;
+        if (!masked) {
+            iv = FloatVector.fromMemorySegment(S, gates, g, NO);
+            fv = FloatVector.fromMemorySegment(S, gates, g + gate, NO);
+            gv = FloatVector.fromMemorySegment(S, gates, g + 2 * gate, NO);
+            ov = FloatVector.fromMemorySegment(S, gates, g + 3 * gate, NO);
+            cv = FloatVector.fromMemorySegment(S, c, cc, NO);
+        } else {
+            iv = FloatVector.fromMemorySegment(S, gates, g, NO, m);
+            fv = FloatVector.fromMemorySegment(S, gates, g + gate, NO, m);
+            gv = FloatVector.fromMemorySegment(S, gates, g + 2 * gate, NO, m);
+            ov = FloatVector.fromMemorySegment(S, gates, g + 3 * gate, NO, m);
+            cv = FloatVector.fromMemorySegment(S, c, cc, NO, m);
+        }
+        FloatVector c1 = SimdMath.sigmoid(fv).fma(cv, SimdMath.sigmoid(iv).mul(SimdMath.tanh(gv)));
+        FloatVector h1 = SimdMath.sigmoid(ov).mul(SimdMath.tanh(c1));
+        if (!masked) {
+            c1.intoMemorySegment(c, cc, NO);
+            h1.intoMemorySegment(hOut, h, NO);
+        } else {
+            c1.intoMemorySegment(c, cc, NO, m);
+            h1.intoMemorySegment(hOut, h, NO, m);
+        }
     }
 
     static void gru(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
@@ -69,28 +79,40 @@ final class SimdCells {
             long hp = (hpOff + (long) r * ldhp) * B, ho = (hoOff + (long) r * ldho) * B;
             int j = 0;
             for (; j < ub; j += VL, x += VL * B, y += VL * B, hp += VL * B, ho += VL * B) {
-                gruChunk(gi, x, gh, y, gate, hPrev, hp, hOut, ho);
+                gruChunk(gi, x, gh, y, gate, hPrev, hp, hOut, ho, VL);
             }
-            if (j < hidden) gruTail(gi, x, gh, y, gate, hPrev, hp, hOut, ho, hidden - j);
+            if (j < hidden) gruChunk(gi, x, gh, y, gate, hPrev, hp, hOut, ho, hidden - j);
         }
     }
 
     /** r, z = σ(gi + gh); n = tanh(gi_n + r·gh_n); h' = n + z·(h − n), h read before the chunk is written. */
     private static void gruChunk(MemorySegment gi, long x, MemorySegment gh, long y, long gate,
-                                 MemorySegment hPrev, long hp, MemorySegment hOut, long ho) {
-        FloatVector rg = SimdMath.sigmoid(load(gi, x).add(load(gh, y)));
-        FloatVector z = SimdMath.sigmoid(load(gi, x + gate).add(load(gh, y + gate)));
-        FloatVector n = SimdMath.tanh(rg.fma(load(gh, y + 2 * gate), load(gi, x + 2 * gate)));
-        z.fma(load(hPrev, hp).sub(n), n).intoMemorySegment(hOut, ho, NO);
-    }
-
-    private static void gruTail(MemorySegment gi, long x, MemorySegment gh, long y, long gate,
-                                MemorySegment hPrev, long hp, MemorySegment hOut, long ho, int left) {
-        VectorMask<Float> m = S.indexInRange(0, left);
-        FloatVector rg = SimdMath.sigmoid(load(gi, x, m).add(load(gh, y, m)));
-        FloatVector z = SimdMath.sigmoid(load(gi, x + gate, m).add(load(gh, y + gate, m)));
-        FloatVector n = SimdMath.tanh(rg.fma(load(gh, y + 2 * gate, m), load(gi, x + 2 * gate, m)));
-        z.fma(load(hPrev, hp, m).sub(n), n).intoMemorySegment(hOut, ho, NO, m);
+                                 MemorySegment hPrev, long hp, MemorySegment hOut, long ho,
+                                 int left) {
+        boolean masked = left < VL;
+        VectorMask<Float> m = masked ? S.indexInRange(0, left) : null;
+        FloatVector xr, xz, xn, yr, yz, yn, hv;
+        if (!masked) {
+            xr = FloatVector.fromMemorySegment(S, gi, x, NO);
+            xz = FloatVector.fromMemorySegment(S, gi, x + gate, NO);
+            xn = FloatVector.fromMemorySegment(S, gi, x + 2 * gate, NO);
+            yr = FloatVector.fromMemorySegment(S, gh, y, NO);
+            yz = FloatVector.fromMemorySegment(S, gh, y + gate, NO);
+            yn = FloatVector.fromMemorySegment(S, gh, y + 2 * gate, NO);
+            hv = FloatVector.fromMemorySegment(S, hPrev, hp, NO);
+        } else {
+            xr = FloatVector.fromMemorySegment(S, gi, x, NO, m);
+            xz = FloatVector.fromMemorySegment(S, gi, x + gate, NO, m);
+            xn = FloatVector.fromMemorySegment(S, gi, x + 2 * gate, NO, m);
+            yr = FloatVector.fromMemorySegment(S, gh, y, NO, m);
+            yz = FloatVector.fromMemorySegment(S, gh, y + gate, NO, m);
+            yn = FloatVector.fromMemorySegment(S, gh, y + 2 * gate, NO, m);
+            hv = FloatVector.fromMemorySegment(S, hPrev, hp, NO, m);
+        }
+        FloatVector n = SimdMath.tanh(SimdMath.sigmoid(xr.add(yr)).fma(yn, xn));
+        FloatVector h1 = SimdMath.sigmoid(xz.add(yz)).fma(hv.sub(n), n);
+        if (!masked) h1.intoMemorySegment(hOut, ho, NO);
+        else h1.intoMemorySegment(hOut, ho, NO, m);
     }
 
     static void rnn(int batch, int hidden, Activation act, MemorySegment pre, long pOff, int ldp,
@@ -106,10 +128,12 @@ final class SimdCells {
     static void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) SimdMath.tanh(load(x, xi)).intoMemorySegment(y, yi, NO);
+        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.tanh(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
+        }
         if (j < n) {
             VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.tanh(load(x, xi, m)).intoMemorySegment(y, yi, NO, m);
+            SimdMath.tanh(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
         }
     }
 
@@ -117,10 +141,12 @@ final class SimdCells {
     static void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) SimdMath.sigmoid(load(x, xi)).intoMemorySegment(y, yi, NO);
+        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.sigmoid(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
+        }
         if (j < n) {
             VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.sigmoid(load(x, xi, m)).intoMemorySegment(y, yi, NO, m);
+            SimdMath.sigmoid(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
         }
     }
 
@@ -128,18 +154,12 @@ final class SimdCells {
     static void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) SimdMath.relu(load(x, xi)).intoMemorySegment(y, yi, NO);
+        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.relu(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
+        }
         if (j < n) {
             VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.relu(load(x, xi, m)).intoMemorySegment(y, yi, NO, m);
+            SimdMath.relu(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
         }
-    }
-
-    private static FloatVector load(MemorySegment s, long byteOff) {
-        return FloatVector.fromMemorySegment(S, s, byteOff, NO);
-    }
-
-    private static FloatVector load(MemorySegment s, long byteOff, VectorMask<Float> m) {
-        return FloatVector.fromMemorySegment(S, s, byteOff, NO, m);
     }
 }
