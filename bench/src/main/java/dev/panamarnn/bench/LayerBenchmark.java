@@ -1,5 +1,6 @@
 package dev.panamarnn.bench;
 
+import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.nn.Mode;
@@ -53,17 +54,17 @@ public class LayerBenchmark {
         StudyConfig c = StudyConfig.valueOf(config);
         Backend be = BenchSupport.backend(backend, threads);
         arena = Arena.ofShared();
-        try (BenchSafeTensors weights = BenchSafeTensors.open(StudyFiles.weights(c)); BenchSafeTensors io = StudyFiles.io(c)) {
-            layer = RecurrentLayer.create(c.spec(), weights, "", be);
-            input = Tensor.of(arena, io.floats("input"), c.steps, c.batch, c.inputSize);
+        try (SafeTensors weights = StudyFiles.open(StudyFiles.weights(c)); SafeTensors io = StudyFiles.io(c)) {
+            layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be);
+            input = Tensor.of(arena, io.toFloatArray("input"), c.steps, c.batch, c.inputSize);
             output = Tensor.allocate(arena, c.outputShape());
             hN = Tensor.allocate(arena, c.stateShape());
             cN = c.mode == Mode.LSTM ? Tensor.allocate(arena, c.stateShape()) : null;
             workspace = new Workspace();
             forward();
-            double diff = StudyFiles.maxAbsDiff(output.toArray(), io.floats("output"));
-            double stateDiff = Math.max(StudyFiles.maxAbsDiff(hN.toArray(), io.floats("h_n")),
-                    cN == null ? 0 : StudyFiles.maxAbsDiff(cN.toArray(), io.floats("c_n")));
+            double diff = StudyFiles.maxAbsDiff(output.toArray(), io.toFloatArray("output"));
+            double stateDiff = Math.max(StudyFiles.maxAbsDiff(hN.toArray(), io.toFloatArray("h_n")),
+                    cN == null ? 0 : StudyFiles.maxAbsDiff(cN.toArray(), io.toFloatArray("c_n")));
             if (!(stateDiff <= 1e-3)) throw new IllegalStateException(c + " on " + backend + ": h_n/c_n differ from PyTorch by " + stateDiff);
             StudyFiles.recordDiff(c, backend, threads, diff, 1e-3);
         }

@@ -1,5 +1,6 @@
 package dev.panamarnn.bench;
 
+import dev.panamarnn.io.SafeTensors;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -58,8 +59,8 @@ public class OrtBenchmark {
         options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         session = env.createSession(StudyFiles.onnx(c).toString(), options);
-        try (BenchSafeTensors io = StudyFiles.io(c)) {
-            float[] x = io.floats("input");
+        try (SafeTensors io = StudyFiles.io(c)) {
+            float[] x = io.toFloatArray("input");
             FloatBuffer buf = ByteBuffer.allocateDirect(x.length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
             buf.put(x).flip();
             input = OnnxTensor.createTensor(env, buf, new long[] {c.steps, c.batch, c.inputSize});
@@ -69,7 +70,7 @@ public class OrtBenchmark {
                 FloatBuffer fb = out.getFloatBuffer();
                 float[] got = new float[fb.remaining()];
                 fb.get(got);
-                StudyFiles.recordDiff(c, "ort", threads, StudyFiles.maxAbsDiff(got, io.floats("output")), 1e-3);
+                StudyFiles.recordDiff(c, "ort", threads, StudyFiles.maxAbsDiff(got, io.toFloatArray("output")), 1e-3);
             }
         }
         System.out.println("# " + c + " (" + c.describe() + ") on ONNX Runtime " + env.getVersion() + ", intra-op threads " + threads);

@@ -1,5 +1,6 @@
 package dev.panamarnn.bench;
 
+import dev.panamarnn.io.SafeTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -37,9 +38,18 @@ final class StudyFiles {
         return models().resolve(c.name() + ".onnx");
     }
 
+    /** Opens a safetensors file of the study; failures are unchecked (JMH set-up). */
+    static SafeTensors open(Path p) {
+        try {
+            return SafeTensors.open(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(p + ": " + e.getMessage() + " (regenerate: scripts/bench layers)", e);
+        }
+    }
+
     /** The input and PyTorch's outputs ({@code input}, {@code output}, {@code h_n}, {@code c_n}), checked against {@code c}. */
-    static BenchSafeTensors io(StudyConfig c) {
-        BenchSafeTensors io = BenchSafeTensors.open(models().resolve(c.name() + "-io.safetensors"));
+    static SafeTensors io(StudyConfig c) {
+        SafeTensors io = open(models().resolve(c.name() + "-io.safetensors"));
         Map<String, String> m = io.metadata();
         String want = c.mode + " " + c.inputSize + " " + c.hiddenSize + " " + c.steps + " " + c.batch + " " + c.layers + " " + c.bidirectional;
         String got = m.get("mode") + " " + m.get("input_size") + " " + m.get("hidden_size") + " " + m.get("seq_len") + " "
