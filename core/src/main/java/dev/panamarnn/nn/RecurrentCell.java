@@ -7,8 +7,6 @@ import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Collectors;
 
 /**
@@ -21,14 +19,13 @@ import java.util.stream.Collectors;
  */
 public final class RecurrentCell implements AutoCloseable {
     private final LayerSpec spec;
+    private final Resources resources;
     private final LayerWeights weights;
     private final Backend backend;
-    private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
 
     private RecurrentCell(LayerSpec spec, LayerWeights weights, Backend backend) {
         this.spec = spec;
+        this.resources = new Resources(weights, "cell");
         this.weights = weights;
         this.backend = backend;
     }
@@ -74,21 +71,12 @@ public final class RecurrentCell implements AutoCloseable {
             Checks.disjoint("step", "c", c.segment(), c.offset(), Tensor.requiredFloats(B, H, c.ld()), "h", h.segment(), h.offset(),
                     Tensor.requiredFloats(B, H, h.ld()));
         }
-        lifecycle.readLock().lock();
+        Workspace ws = resources.enter("step", null);
         try {
-            if (closed) throw new IllegalStateException("step: cell is closed");
-            Workspace ws = pool.poll();
-            if (ws == null) ws = new Workspace();
-            ws.acquire();
-            try {
-                ws.reserve((long) B * GH, spec.mode() == Mode.GRU ? (long) B * GH : 0);
-                run(backend.kernels(), ws, B, x, h, c);
-            } finally {
-                ws.release();
-                pool.push(ws);
-            }
+            ws.reserve((long) B * GH, spec.mode() == Mode.GRU ? (long) B * GH : 0);
+            run(backend.kernels(), ws, B, x, h, c);
         } finally {
-            lifecycle.readLock().unlock();
+            resources.exit(ws, null);
         }
     }
 
@@ -121,18 +109,10 @@ public final class RecurrentCell implements AutoCloseable {
         }
     }
 
+    /** Waits for running calls, then frees the weights. Idempotent. */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) return;
-            closed = true;
-            weights.close();
-            Workspace ws;
-            while ((ws = pool.poll()) != null) ws.close();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        resources.close();
     }
 
     /** Presents a cell's {@code weight_ih} etc. under the layer names {@code weight_ih_l0} etc. */

@@ -6,8 +6,6 @@ import dev.panamarnn.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A recurrent sequence layer with PyTorch's semantics: {@code nn.LSTM}, {@code nn.GRU}, {@code nn.RNN}
@@ -34,15 +32,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class RecurrentLayer implements AutoCloseable {
     private final LayerSpec spec;
-    private final LayerWeights weights;
+    private final Resources resources;
     private final Backend backend;
-    private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
 
     private RecurrentLayer(LayerSpec spec, LayerWeights weights, Backend backend) {
         this.spec = spec;
-        this.weights = weights;
+        this.resources = new Resources(weights, "layer");
         this.backend = backend;
     }
 
@@ -132,27 +127,14 @@ public final class RecurrentLayer implements AutoCloseable {
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
         }
 
-        lifecycle.readLock().lock();
+        Workspace ws = resources.enter("forward", workspace);
         try {
-            if (closed) throw new IllegalStateException("forward: layer is closed");
-            Workspace ws = workspace != null ? workspace : borrow();
-            ws.acquire();
-            try {
-                SequenceForward.run(spec, weights, backend.kernels(), ws, T, B, SequenceForward.Mat.of(input),
-                        SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
-                        SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
-            } finally {
-                ws.release();
-                if (workspace == null) pool.push(ws);
-            }
+            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, T, B, SequenceForward.Mat.of(input),
+                    SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
+                    SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
         } finally {
-            lifecycle.readLock().unlock();
+            resources.exit(ws, workspace);
         }
-    }
-
-    private Workspace borrow() {
-        Workspace ws = pool.poll();
-        return ws != null ? ws : new Workspace();
     }
 
     private int[] checkInput(Tensor input) {
@@ -204,16 +186,7 @@ public final class RecurrentLayer implements AutoCloseable {
     /** Waits for running calls, then frees the weights and pooled scratch. Idempotent. */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) return;
-            closed = true;
-            weights.close();
-            Workspace ws;
-            while ((ws = pool.poll()) != null) ws.close();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        resources.close();
     }
 
     @Override
