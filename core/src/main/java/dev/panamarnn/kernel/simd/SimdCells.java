@@ -8,10 +8,24 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The fused gate kernels: one pass per batch row over the hidden units in vector chunks: load the gate
- * chunks, apply the {@link SimdMath} activations in registers, write c and h. The last chunk of a row is
- * masked. Formulas and gate order are those of {@link dev.panamarnn.kernel.Kernels}. Also the plain
- * activation loops over contiguous floats.
+ * The gate kernels and the activation loops, per batch row in vector chunks, the partial last chunk of a
+ * row masked. Formulas and gate order are those of {@link dev.panamarnn.kernel.Kernels}.
+ *
+ * <p>A gate kernel is a sequence of small loops per row, the activation loops ({@link #sigmoid},
+ * {@link #tanh}) over the gate blocks into a per-thread scratch row (L1/L2) and plain FMA loops for the
+ * state, rather than one fused pass. Measured, and dictated by the JIT (a Vector API call or
+ * {@link SimdMath} helper that is not inlined and intrinsified boxes every vector: 3-20x slower and
+ * hundreds of bytes of garbage per hidden unit):
+ * <ul>
+ * <li>C2 parses each Vector API call into many nodes before simplifying; a fused LSTM step (five
+ *     activations in one loop) passed NodeCountInliningCutoff, after which C2 stops inlining, and so did
+ *     one sigmoid plus one tanh in one loop method;
+ * <li>C1 gave up on larger fused methods ("out of virtual registers"), which left them in unintrinsified
+ *     tier-2 code, for good at batch 1;
+ * <li>in deep callers the Vector API's own call chains ran past MaxInlineLevel.
+ * </ul>
+ * Small methods that take and return no vectors are safe either way: inlined or called, nothing is
+ * boxed. The extra pass over the scratch row costs little beside the activations.
  */
 final class SimdCells {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -23,96 +37,110 @@ final class SimdCells {
 
     static void lstm(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
                      MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
-        long gate = hidden * B;
-        int ub = S.loopBound(hidden);
+        long h1 = hidden;
+        MemorySegment t = SimdScratch.get().cellRow(5 * h1); // [σ(i) | σ(f) | tanh(g) | σ(o) | tanh(c')]
         for (int r = 0; r < batch; r++) {
-            long g = (gOff + (long) r * ldg) * B, cc = (cOff + (long) r * ldc) * B, h = (hOff + (long) r * ldh) * B;
-            int j = 0;
-            for (; j < ub; j += VL, g += VL * B, cc += VL * B, h += VL * B) {
-                lstmChunk(gates, g, gate, c, cc, hOut, h, VL);
-            }
-            if (j < hidden) lstmChunk(gates, g, gate, c, cc, hOut, h, hidden - j);
+            long g = gOff + r * (long) ldg, cRow = cOff + r * (long) ldc;
+            sigmoid(2 * hidden, gates, g, t, 0);
+            tanh(hidden, gates, g + 2 * h1, t, 2 * h1);
+            sigmoid(hidden, gates, g + 3 * h1, t, 3 * h1);
+            lstmState(hidden, t, c, cRow);
+            tanh(hidden, c, cRow, t, 4 * h1);
+            product(hidden, t, 3 * h1, t, 4 * h1, hOut, hOff + r * (long) ldh);
         }
     }
 
-    // One chunk per call, memory in and memory out. If C2 does not inline it (five inlined activations
-    // make a large compile unit, and past NodeCountInliningCutoff C2 stops inlining), the call costs a few
-    // cycles; a vector passed to or returned from a call that is not inlined would instead be boxed, i.e.
-    // allocated, every time. For the same reason the loads are written out, not behind a helper.
-
-    /** c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c') for min(left, VL) hidden units (masked: a row's tail). */
-    private static void lstmChunk(MemorySegment gates, long g, long gate, MemorySegment c, long cc,
-                                  MemorySegment hOut, long h, int left) {
-        boolean masked = left < VL;
-        VectorMask<Float> m = masked ? S.indexInRange(0, left) : null;
-        FloatVector iv, fv, gv, ov, cv;
-        if (!masked) {
-            iv = FloatVector.fromMemorySegment(S, gates, g, NO);
-            fv = FloatVector.fromMemorySegment(S, gates, g + gate, NO);
-            gv = FloatVector.fromMemorySegment(S, gates, g + 2 * gate, NO);
-            ov = FloatVector.fromMemorySegment(S, gates, g + 3 * gate, NO);
-            cv = FloatVector.fromMemorySegment(S, c, cc, NO);
-        } else {
-            iv = FloatVector.fromMemorySegment(S, gates, g, NO, m);
-            fv = FloatVector.fromMemorySegment(S, gates, g + gate, NO, m);
-            gv = FloatVector.fromMemorySegment(S, gates, g + 2 * gate, NO, m);
-            ov = FloatVector.fromMemorySegment(S, gates, g + 3 * gate, NO, m);
-            cv = FloatVector.fromMemorySegment(S, c, cc, NO, m);
+    /** c' = σ(f)·c + σ(i)·tanh(g), in place in c (offset in floats). */
+    private static void lstmState(int hidden, MemorySegment t, MemorySegment c, long cOff) {
+        long gate = hidden * B, ti = 0, cc = cOff * B;
+        for (int j = 0; j < hidden; j += VL, ti += VL * B, cc += VL * B) {
+            if (j + VL <= hidden) {
+                FloatVector.fromMemorySegment(S, t, ti + gate, NO).fma(FloatVector.fromMemorySegment(S, c, cc, NO),
+                        FloatVector.fromMemorySegment(S, t, ti, NO).mul(FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO)))
+                        .intoMemorySegment(c, cc, NO);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, hidden);
+                FloatVector.fromMemorySegment(S, t, ti + gate, NO, m).fma(FloatVector.fromMemorySegment(S, c, cc, NO, m),
+                        FloatVector.fromMemorySegment(S, t, ti, NO, m).mul(FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO, m)))
+                        .intoMemorySegment(c, cc, NO, m);
+            }
         }
-        FloatVector c1 = SimdMath.sigmoid(fv).fma(cv, SimdMath.sigmoid(iv).mul(SimdMath.tanh(gv)));
-        FloatVector h1 = SimdMath.sigmoid(ov).mul(SimdMath.tanh(c1));
-        if (!masked) {
-            c1.intoMemorySegment(c, cc, NO);
-            h1.intoMemorySegment(hOut, h, NO);
-        } else {
-            c1.intoMemorySegment(c, cc, NO, m);
-            h1.intoMemorySegment(hOut, h, NO, m);
+    }
+
+    /** {@code out[j] = a[j]·b[j]} for j < n (offsets in floats). */
+    private static void product(int n, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long oOff) {
+        long ai = aOff * B, bi = bOff * B, oi = oOff * B;
+        for (int j = 0; j < n; j += VL, ai += VL * B, bi += VL * B, oi += VL * B) {
+            if (j + VL <= n) {
+                FloatVector.fromMemorySegment(S, a, ai, NO).mul(FloatVector.fromMemorySegment(S, b, bi, NO))
+                        .intoMemorySegment(out, oi, NO);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, n);
+                FloatVector.fromMemorySegment(S, a, ai, NO, m).mul(FloatVector.fromMemorySegment(S, b, bi, NO, m))
+                        .intoMemorySegment(out, oi, NO, m);
+            }
         }
     }
 
     static void gru(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
                     MemorySegment hPrev, long hpOff, int ldhp, MemorySegment hOut, long hoOff, int ldho) {
-        long gate = hidden * B;
-        int ub = S.loopBound(hidden);
+        long h1 = hidden;
+        MemorySegment t = SimdScratch.get().cellRow(3 * h1); // [r | z | n]
         for (int r = 0; r < batch; r++) {
-            long x = (giOff + (long) r * ldgi) * B, y = (ghOff + (long) r * ldgh) * B;
-            long hp = (hpOff + (long) r * ldhp) * B, ho = (hoOff + (long) r * ldho) * B;
-            int j = 0;
-            for (; j < ub; j += VL, x += VL * B, y += VL * B, hp += VL * B, ho += VL * B) {
-                gruChunk(gi, x, gh, y, gate, hPrev, hp, hOut, ho, VL);
-            }
-            if (j < hidden) gruChunk(gi, x, gh, y, gate, hPrev, hp, hOut, ho, hidden - j);
+            long x = giOff + r * (long) ldgi, y = ghOff + r * (long) ldgh;
+            gruSums(2 * hidden, gi, x, gh, y, t);
+            sigmoid(2 * hidden, t, 0, t, 0);
+            gruNArg(hidden, t, gi, x + 2 * h1, gh, y + 2 * h1);
+            tanh(hidden, t, 2 * h1, t, 2 * h1);
+            gruOut(hidden, t, hPrev, hpOff + r * (long) ldhp, hOut, hoOff + r * (long) ldho);
         }
     }
 
-    /** r, z = σ(gi + gh); n = tanh(gi_n + r·gh_n); h' = n + z·(h − n), h read before the chunk is written. */
-    private static void gruChunk(MemorySegment gi, long x, MemorySegment gh, long y, long gate,
-                                 MemorySegment hPrev, long hp, MemorySegment hOut, long ho,
-                                 int left) {
-        boolean masked = left < VL;
-        VectorMask<Float> m = masked ? S.indexInRange(0, left) : null;
-        FloatVector xr, xz, xn, yr, yz, yn, hv;
-        if (!masked) {
-            xr = FloatVector.fromMemorySegment(S, gi, x, NO);
-            xz = FloatVector.fromMemorySegment(S, gi, x + gate, NO);
-            xn = FloatVector.fromMemorySegment(S, gi, x + 2 * gate, NO);
-            yr = FloatVector.fromMemorySegment(S, gh, y, NO);
-            yz = FloatVector.fromMemorySegment(S, gh, y + gate, NO);
-            yn = FloatVector.fromMemorySegment(S, gh, y + 2 * gate, NO);
-            hv = FloatVector.fromMemorySegment(S, hPrev, hp, NO);
-        } else {
-            xr = FloatVector.fromMemorySegment(S, gi, x, NO, m);
-            xz = FloatVector.fromMemorySegment(S, gi, x + gate, NO, m);
-            xn = FloatVector.fromMemorySegment(S, gi, x + 2 * gate, NO, m);
-            yr = FloatVector.fromMemorySegment(S, gh, y, NO, m);
-            yz = FloatVector.fromMemorySegment(S, gh, y + gate, NO, m);
-            yn = FloatVector.fromMemorySegment(S, gh, y + 2 * gate, NO, m);
-            hv = FloatVector.fromMemorySegment(S, hPrev, hp, NO, m);
+    /** {@code t[j] = gi[j] + gh[j]} for j < n (offsets in floats). */
+    private static void gruSums(int n, MemorySegment gi, long xOff, MemorySegment gh, long yOff, MemorySegment t) {
+        long x = xOff * B, y = yOff * B, ti = 0;
+        for (int j = 0; j < n; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
+            if (j + VL <= n) {
+                FloatVector.fromMemorySegment(S, gi, x, NO).add(FloatVector.fromMemorySegment(S, gh, y, NO))
+                        .intoMemorySegment(t, ti, NO);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, n);
+                FloatVector.fromMemorySegment(S, gi, x, NO, m).add(FloatVector.fromMemorySegment(S, gh, y, NO, m))
+                        .intoMemorySegment(t, ti, NO, m);
+            }
         }
-        FloatVector n = SimdMath.tanh(SimdMath.sigmoid(xr.add(yr)).fma(yn, xn));
-        FloatVector h1 = SimdMath.sigmoid(xz.add(yz)).fma(hv.sub(n), n);
-        if (!masked) h1.intoMemorySegment(hOut, ho, NO);
-        else h1.intoMemorySegment(hOut, ho, NO, m);
+    }
+
+    /** {@code t[2H + j] = gi_n[j] + r[j]·gh_n[j]}, the argument of n's tanh. */
+    private static void gruNArg(int hidden, MemorySegment t, MemorySegment gi, long xOff, MemorySegment gh, long yOff) {
+        long x = xOff * B, y = yOff * B, ti = 0, dst = 2L * hidden * B;
+        for (int j = 0; j < hidden; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
+            if (j + VL <= hidden) {
+                FloatVector.fromMemorySegment(S, t, ti, NO).fma(FloatVector.fromMemorySegment(S, gh, y, NO),
+                        FloatVector.fromMemorySegment(S, gi, x, NO)).intoMemorySegment(t, ti + dst, NO);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, hidden);
+                FloatVector.fromMemorySegment(S, t, ti, NO, m).fma(FloatVector.fromMemorySegment(S, gh, y, NO, m),
+                        FloatVector.fromMemorySegment(S, gi, x, NO, m)).intoMemorySegment(t, ti + dst, NO, m);
+            }
+        }
+    }
+
+    /** h' = (1 − z)·n + z·h = n + z·(h − n); h is read before its chunk is written (hOut may be hPrev). */
+    private static void gruOut(int hidden, MemorySegment t, MemorySegment hPrev, long hpOff, MemorySegment hOut, long hoOff) {
+        long gate = hidden * B, ti = 0, hp = hpOff * B, ho = hoOff * B;
+        for (int j = 0; j < hidden; j += VL, ti += VL * B, hp += VL * B, ho += VL * B) {
+            if (j + VL <= hidden) {
+                FloatVector n = FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO);
+                FloatVector.fromMemorySegment(S, t, ti + gate, NO)
+                        .fma(FloatVector.fromMemorySegment(S, hPrev, hp, NO).sub(n), n).intoMemorySegment(hOut, ho, NO);
+            } else {
+                VectorMask<Float> m = S.indexInRange(j, hidden);
+                FloatVector n = FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO, m);
+                FloatVector.fromMemorySegment(S, t, ti + gate, NO, m)
+                        .fma(FloatVector.fromMemorySegment(S, hPrev, hp, NO, m).sub(n), n).intoMemorySegment(hOut, ho, NO, m);
+            }
+        }
     }
 
     static void rnn(int batch, int hidden, Activation act, MemorySegment pre, long pOff, int ldp,
@@ -124,7 +152,7 @@ final class SimdCells {
         }
     }
 
-    /** {@code y = tanh(x)} over n contiguous floats (offsets in floats). */
+    /** {@code y = tanh(x)} over n contiguous floats (offsets in floats; y may be x). */
     static void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         int ub = S.loopBound(n), j = 0;

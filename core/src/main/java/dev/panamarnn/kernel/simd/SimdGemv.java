@@ -5,6 +5,7 @@ import static jdk.incubator.vector.VectorOperators.ADD;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -12,6 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Matrix-vector products over a stored {@code A} of {@code [m × n]} (lda ≥ n). The input vector is a
  * heap copy ({@link SimdScratch#vec}), so it is contiguous whatever its stride was and never aliases y.
+ * Both are bound by reading A (1 MiB at the batch-1 LSTM step, from L3): one JMH run, simd / OpenBLAS,
+ * µs: y = W·x with W {@code [1024 × 256]} 20.0 / 23.2, y = Wᵀ·x with W {@code [256 × 1024]} 18.6 / 20.0.
  */
 final class SimdGemv {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -103,7 +106,7 @@ final class SimdGemv {
     static void gemvT(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                       float beta, MemorySegment y, long yOff) {
         float[] acc = SimdScratch.get().acc(n);
-        java.util.Arrays.fill(acc, 0, n, 0f);
+        Arrays.fill(acc, 0, n, 0f);
         long ld = (long) lda * Float.BYTES;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * The Vector API backend over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
  * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), activations
- * ({@link SimdMath}) and the fused gate kernels ({@link SimdCells}). Single-threaded per call; the only
+ * ({@link SimdMath}) and the gate kernels ({@link SimdCells}). Single-threaded per call; the only
  * state is per-thread scratch ({@link SimdScratch}). Loaded by name from {@link SimdKernelProvider}.
  */
 final class SimdKernels implements Kernels {

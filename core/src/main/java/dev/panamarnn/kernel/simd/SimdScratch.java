@@ -1,9 +1,12 @@
 package dev.panamarnn.kernel.simd;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
- * Per-thread heap scratch for the GEMM packing buffers and the GEMV input copy. Each buffer is grown
- * (to the size asked, rounded up) when a call needs more and is never shrunk, so after the first call of
- * a given shape nothing is allocated. The sizes are bounded by the cache-block constants of
+ * Per-thread scratch: heap arrays for the GEMM packing buffers, the GEMV input copy and accumulator, and
+ * a native row for the gate kernels. Each buffer is grown (to the size asked, rounded up) when a call
+ * needs more and is never shrunk, so after the first call of a given shape nothing is allocated. The sizes are bounded by the cache-block constants of
  * {@link SimdGemm}: at most {@code max(MC·KC, SMALL_A)} floats for packed A (256 KiB) and {@code KC·NC}
  * for packed B (4 MiB with AVX2), per thread that ever ran a large GEMM.
  *
@@ -18,6 +21,7 @@ final class SimdScratch {
     private float[] vec = new float[0];
     private float[] lines = new float[0];
     private float[] acc = new float[0];
+    private MemorySegment cellRow = MemorySegment.NULL;
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
@@ -41,6 +45,18 @@ final class SimdScratch {
     float[] vec(int size) {
         if (vec.length < size) vec = new float[grow(size)];
         return vec;
+    }
+
+    /**
+     * For the gate kernels: one row of activated gates. Native (a heap segment would make the activation
+     * loops' segment accesses polymorphic), 64-byte aligned, in an automatic arena that frees it once the
+     * buffer is replaced or the thread is gone.
+     */
+    MemorySegment cellRow(long floats) {
+        if (cellRow.byteSize() < floats * Float.BYTES) {
+            cellRow = Arena.ofAuto().allocate((long) grow((int) floats) * Float.BYTES, 64);
+        }
+        return cellRow;
     }
 
     /** For a transposed GEMV's accumulator. */
