@@ -32,7 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * API's own {@code lanewise(TANH)} / {@code lanewise(EXP)}, the candidate fast forms written out here
  * (a [9/6] rational tanh, sigmoid as {@code 0.5 + 0.5·tanh(x/2)}), and the forms the simd backend
  * chose ({@code simdTanh}: [13/6] rational; {@code simdSigmoid}: 1/(1+e^-x) with a Cephes-style exp),
- * called through its kernels. Report ns/element = score / n. Inputs uniform in [-12, 12), seeded.
+ * called through its kernels. Report ns/element = score / n. Inputs uniform in [-12, 12), seeded. The
+ * candidate loops have no tail: n must be a multiple of the vector length (set-up checks every output).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -38,7 +38,9 @@ final class StudyChart {
                 .xAxisTitle("configuration · threads").yAxisTitle("ms per forward call, median (lower is better)").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
-        chart.getStyler().setYAxisLogarithmic(max / min > 30);
+        // XChart rejects missing (null) points on a log axis: use it only when every series is complete.
+        boolean complete = !ours.contains(null) && !ort.contains(null) && !torch.contains(null);
+        chart.getStyler().setYAxisLogarithmic(complete && max / min > 30);
         chart.getStyler().setYAxisDecimalPattern("#,##0.###");
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setLabelsVisible(false);
