@@ -390,14 +390,58 @@ def lm_greedy(model, prompt, max_new=60):
     return out, margin
 
 
-def train_charlm(out_dir):
-    print("charlm: N-vs-N / 1-vs-N character LSTM language model")
-    seed_all(2002)
+def charlm_data():
+    """The training and test sentences (the test set follows the training set in one seeded stream)."""
     rng = random.Random(2002)
     sentences = []
     while sum(len(s) for s in sentences) < 50000:
         sentences.append(lm_sentence(rng))
     test_sentences = [lm_sentence(rng) for _ in range(300)]
+    return sentences, test_sentences
+
+
+def charlm_test_cases(test):
+    """The encoded test sentences (<bos> chars <eos>), -1 padded, and their lengths."""
+    T = max(len(s) for s in test)
+    toks = torch.full((len(test), T), -1, dtype=torch.int64)
+    for i, s in enumerate(test):
+        toks[i, :len(s)] = torch.tensor(s)
+    return [("test_tokens", toks, "I64"), ("test_lengths", torch.tensor([len(s) for s in test], dtype=torch.int64), "I64")]
+
+
+def charlm_add_test_set(out_dir):
+    """Adds the test set to an existing charlm's cases.safetensors (for models trained before the test set
+    was exported), after checking that the committed weights give exactly the accuracy recorded at
+    training time on it."""
+    with open(os.path.join(out_dir, "model.json")) as f:
+        config = json.load(f)
+    vocab = config["vocab"]
+    stoi = {c: i for i, c in enumerate(vocab)}
+    _, test_sentences = charlm_data()
+    test = [[BOS] + [stoi[c] for c in s] + [EOS] for s in test_sentences]
+    model = load_weights_into(CharLM(len(vocab)), out_dir)
+    with torch.no_grad():
+        T = max(len(s) for s in test)
+        t = torch.full((len(test), T), PAD, dtype=torch.int64)
+        for i, s in enumerate(test):
+            t[i, :len(s)] = torch.tensor(s)
+        logits, _ = model(t[:, :-1])
+        tgt = t[:, 1:]
+        mask = tgt != PAD
+        acc = ((argmax_first(logits) == tgt) & mask).sum().item() / mask.sum().item()
+    recorded = config["pytorch"]["test_accuracy"]
+    assert acc == recorded, f"accuracy on the regenerated test set {acc} != recorded {recorded}"
+    meta, cases = read_safetensors(os.path.join(out_dir, "cases.safetensors"))
+    entries = [(k, v, "F32" if v.dtype == torch.float32 else "I64") for k, v in cases.items() if not k.startswith("test_")]
+    entries += charlm_test_cases(test)
+    write_safetensors(os.path.join(out_dir, "cases.safetensors"), entries, meta)
+    print(f"  charlm: added the test set ({len(test)} sentences, accuracy {acc} as recorded) to {out_dir}/cases.safetensors")
+
+
+def train_charlm(out_dir):
+    print("charlm: N-vs-N / 1-vs-N character LSTM language model")
+    seed_all(2002)
+    sentences, test_sentences = charlm_data()
     chars = sorted(set("".join(sentences + test_sentences)))
     vocab = SPECIALS + chars
     stoi = {c: i for i, c in enumerate(vocab)}
@@ -499,6 +543,7 @@ def train_charlm(out_dir):
     cases = [("nn_tokens", nn_tokens, "I64"), ("nn_expected_logits", nn_logits, "F32"),
              ("gen_prompts", gen_prompts, "I64"), ("gen_greedy", gen_greedy, "I64"),
              ("gen_min_margin", torch.tensor(margins, dtype=torch.float32), "F32")]
+    cases += charlm_test_cases(test)
     meta = {"accuracy": repr(acc), "gen_max_tokens": str(L), "prompt_length": str(P)}
     cases_json = {"nn_texts": [decode(s) for s in seqs],
                   "gen_prompts": prompt_texts, "gen_texts": gen_texts}
@@ -795,8 +840,13 @@ def main():
     ap.add_argument("--only", action="append", choices=sorted(MODELS), help="train only this model (repeatable)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: on a shared 2-core machine 2 threads spin and run ~10x slower)")
+    ap.add_argument("--add-test-sets", action="store_true",
+                    help="do not train: add charlm's test set to its existing cases.safetensors, checking the recorded accuracy")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.add_test_sets:
+        charlm_add_test_set(os.path.join(args.out, "charlm"))
+        return 0
     torch.use_deterministic_algorithms(True)
     results = []
     for name in args.only or list(MODELS):

@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
-        subcommands = {InfoCommand.class, ForwardCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, InfoCommand.class, ForwardCommand.class, ClassifyCommand.class, GenerateCommand.class,
+                TranslateCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

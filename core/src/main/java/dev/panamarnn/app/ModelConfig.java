@@ -30,6 +30,8 @@ public record ModelConfig(Path file, String name, Structure structure, String de
                        boolean bidirectional, String head) {}
 
     private static final long MAX_BYTES = 16 << 20;
+    /** Generation lengths above this are refused (they would only be a mistake or an attack on memory). */
+    public static final int MAX_OUTPUT_LENGTH = 1 << 16;
 
     public static ModelConfig read(Path file) throws IOException {
         long size = Files.size(file);
@@ -63,7 +65,8 @@ public record ModelConfig(Path file, String name, Structure structure, String de
                     root.has("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
                     null, null, 0, root.path("pytorch"));
             case LM -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), r.strings(root, "vocab"), outVocab,
-                    pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length") : 200,
+                    pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length")
+                            : root.has("max_generate") ? r.integer(root, "max_generate") : 200,
                     root.path("pytorch"));
             case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos, 0,
                     null, null, r.part(r.obj(root, "encoder"), false), r.part(r.obj(root, "decoder"), true),
@@ -87,7 +90,9 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             checkToken("bos", bos, out);
             checkToken("eos", eos, out);
         }
-        if (structure == Structure.SEQ2SEQ && maxOutputLength < 1) throw new IOException(file + ": \"max_output_length\" must be >= 1");
+        if (structure != Structure.N_VS_1 && (maxOutputLength < 1 || maxOutputLength > MAX_OUTPUT_LENGTH)) {
+            throw new IOException(file + ": \"max_output_length\" must be in 1.." + MAX_OUTPUT_LENGTH + ", got " + maxOutputLength);
+        }
     }
 
     private void checkToken(String key, int id, List<String> v) throws IOException {

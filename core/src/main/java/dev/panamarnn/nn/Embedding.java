@@ -57,13 +57,18 @@ public final class Embedding implements AutoCloseable {
         }
     }
 
-    /** Copies row {@code id} (validated by the caller) to {@code dst} at float offset {@code off}. */
-    void copyRow(int id, MemorySegment dst, long off) {
+    /**
+     * Copies the embedding of {@code id} to {@code dst} at float offset {@code off} (a bounds-checked copy;
+     * an id outside the table is an error naming it).
+     */
+    public void copyRow(int id, MemorySegment dst, long off) {
+        if (id < 0 || id >= count) throw new IllegalArgumentException("embedding: token id " + id + " is outside 0.." + (count - 1));
         MemorySegment.copy(weight, (long) id * dim * Float.BYTES, dst, off * Float.BYTES, (long) dim * Float.BYTES);
     }
 
+    /** Frees the weights; idempotent. Callers must not close it while calls run (the models that own one wait for them). */
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        if (arena.scope().isAlive()) arena.close();
     }
 }

@@ -91,8 +91,9 @@ public final class Linear implements AutoCloseable {
         backend.kernels().sgemm(false, true, rows, out, in, 1f, xs, xo, ldx, weight, 0, in, bias != null ? 1f : 0f, ys, yo, ldy);
     }
 
+    /** Frees the weights; idempotent. Callers must not close it while calls run (the models that own one wait for them). */
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        if (arena.scope().isAlive()) arena.close();
     }
 }

@@ -2,6 +2,7 @@ package dev.panamarnn.openblas;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panamarnn.app.ApplicationModelsTest;
 import dev.panamarnn.nn.PyTorchFixtureTest;
 import dev.panamarnn.nn.RecurrentLayerRandomTest;
 import org.junit.jupiter.api.Nested;
@@ -27,6 +28,14 @@ class OpenBlasLayerTest {
 
     @Nested
     class Random extends RecurrentLayerRandomTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class Applications extends ApplicationModelsTest {
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");

@@ -1,0 +1,114 @@
+package dev.panamarnn.cli;
+
+import dev.panamarnn.Tensor;
+import dev.panamarnn.app.SequenceClassifier;
+import dev.panamarnn.io.DType;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.io.SafeTensorsWriter;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code panama-rnn classify}: N-vs-1 with a user's model directory (model.json + weights.safetensors). */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = "Classify sequences with an n_vs_1 model directory (model.json + weights.safetensors): "
+                + "feature sequences from --input, or texts for a model with an embedding.")
+final class ClassifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.json and weights.safetensors.")
+    Path model;
+
+    @Option(names = "--input", paramLabel = "IN.safetensors",
+            description = "Feature sequences: 'inputs' F32 (batch, seq_len, input_size) batch-first, optional 'lengths' (I64 or I32).")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "OUT.safetensors", description = "Also write the logits ('logits' F32 (batch, classes)).")
+    Path output;
+
+    @Parameters(paramLabel = "TEXT", arity = "0..*", description = "Texts to classify (models with an embedding).")
+    List<String> texts;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        try (SequenceClassifier c = SequenceClassifier.load(model, backend.resolve())) {
+            float[][] logits;
+            if (c.takesTokens()) {
+                if (input != null) throw new IllegalArgumentException("--input: this model reads text (it has an embedding); pass texts");
+                if (texts == null || texts.isEmpty()) throw new IllegalArgumentException("no text given: this model classifies texts");
+                int[][] tokens = new int[texts.size()][];
+                for (int i = 0; i < tokens.length; i++) tokens[i] = vocabulary(c).encode(texts.get(i));
+                logits = c.logits(tokens);
+            } else {
+                if (texts != null && !texts.isEmpty()) throw new IllegalArgumentException("this model reads feature sequences (--input), not text");
+                if (input == null) throw new IllegalArgumentException("--input is required: this model reads feature sequences of " + c.inputSize() + " values per step");
+                if (!Files.isRegularFile(input)) throw new IllegalArgumentException("--input: no such file: " + input);
+                logits = fromFile(c);
+            }
+            int[] pred = SequenceClassifier.argmax(logits);
+            for (int i = 0; i < pred.length; i++) {
+                float[] p = SequenceClassifier.probabilities(logits[i]);
+                out.printf(Locale.ROOT, "%d\t%s\t%.4f%n", i, c.labels().get(pred[i]), p[pred[i]]);
+            }
+            if (output != null) {
+                try (Arena a = Arena.ofConfined()) {
+                    Tensor t = Tensor.allocate(a, logits.length, c.labels().size());
+                    for (int i = 0; i < logits.length; i++) for (int k = 0; k < logits[i].length; k++) t.set(i, k, logits[i][k]);
+                    new SafeTensorsWriter().add("logits", t).metadata("labels", String.join(",", c.labels())).write(output);
+                }
+                out.println("wrote " + output);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static dev.panamarnn.app.Vocabulary vocabulary(SequenceClassifier c) {
+        return new dev.panamarnn.app.Vocabulary(c.config().vocab());
+    }
+
+    private float[][] fromFile(SequenceClassifier c) throws Exception {
+        try (SafeTensors in = SafeTensors.open(input)) {
+            for (String n : in.names()) {
+                if (!n.equals("inputs") && !n.equals("lengths")) throw new IllegalArgumentException(input + ": unexpected tensor '" + n + "' (expected inputs, lengths)");
+            }
+            if (!in.contains("inputs")) throw new IllegalArgumentException(input + ": no tensor 'inputs'");
+            if (in.info("inputs").dtype() != DType.F32) throw new IllegalArgumentException(input + ": 'inputs' must be F32, got " + in.info("inputs").dtype());
+            int[] s = in.info("inputs").shape();
+            if (s.length != 3 || s[2] != c.inputSize() || s[0] < 1 || s[1] < 1) {
+                throw new IllegalArgumentException(input + ": 'inputs' must be (batch, seq_len, " + c.inputSize() + "), got " + java.util.Arrays.toString(s));
+            }
+            float[] v = in.toFloatArray("inputs");
+            long[] len = null;
+            if (in.contains("lengths")) {
+                DType t = in.info("lengths").dtype();
+                if (t != DType.I64 && t != DType.I32) throw new IllegalArgumentException(input + ": 'lengths' must be I64 or I32, got " + t);
+                len = in.toLongArray("lengths");
+                if (len.length != s[0]) throw new IllegalArgumentException(input + ": 'lengths' has " + len.length + " entries, 'inputs' " + s[0] + " sequences");
+            }
+            float[][][] seqs = new float[s[0]][][];
+            for (int b = 0; b < s[0]; b++) {
+                long n = len == null ? s[1] : len[b];
+                if (n < 1 || n > s[1]) throw new IllegalArgumentException(input + ": lengths[" + b + "] = " + n + " must be in 1.." + s[1]);
+                seqs[b] = new float[(int) n][s[2]];
+                for (int t = 0; t < n; t++) System.arraycopy(v, (b * s[1] + t) * s[2], seqs[b][t], 0, s[2]);
+            }
+            return c.logits(seqs);
+        }
+    }
+}

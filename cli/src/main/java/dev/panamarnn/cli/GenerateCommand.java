@@ -1,0 +1,67 @@
+package dev.panamarnn.cli;
+
+import dev.panamarnn.app.Decoding;
+import dev.panamarnn.app.LanguageModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code panama-rnn generate}: 1-vs-N with a user's language model directory. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text with an lm model directory (model.json + weights.safetensors): from <bos> and each prompt, "
+                + "greedy or sampled, until <eos> or --max tokens. One line per prompt.")
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.json and weights.safetensors.")
+    Path model;
+
+    @Parameters(paramLabel = "PROMPT", arity = "0..*", description = "Prompts (default: one empty prompt).")
+    List<String> prompts;
+
+    @Option(names = "--max", paramLabel = "N", description = "Most tokens to generate (default: the model's max_output_length).")
+    Integer max;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 = greedy (default); above 0 samples from softmax(logits / T).")
+    double temperature;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the sampling (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--samples", defaultValue = "1", paramLabel = "K", description = "Continuations per prompt (with --temperature > 0).")
+    int samples;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Override
+    public Integer call() throws Exception {
+        if (samples < 1 || samples > 10_000) throw new IllegalArgumentException("--samples must be in 1..10000, got " + samples);
+        Decoding d = Decoding.temperature(temperature, seed);
+        PrintWriter out = spec.commandLine().getOut();
+        try (LanguageModel lm = LanguageModel.load(model, backend.resolve())) {
+            int n = max != null ? max : lm.config().maxOutputLength();
+            List<String> ps = prompts == null || prompts.isEmpty() ? List.of("") : prompts;
+            int[][] batch = new int[ps.size() * samples][];
+            for (int i = 0; i < ps.size(); i++) {
+                int[] p = lm.vocabulary().encode(ps.get(i));
+                int[] withBos = new int[p.length + 1];
+                withBos[0] = lm.bos();
+                System.arraycopy(p, 0, withBos, 1, p.length);
+                for (int k = 0; k < samples; k++) batch[i * samples + k] = withBos;
+            }
+            int[][] gen = lm.generate(batch, d, n);
+            for (int i = 0; i < gen.length; i++) out.println(ps.get(i / samples) + lm.vocabulary().decode(gen[i]));
+            out.flush();
+        }
+        return 0;
+    }
+}

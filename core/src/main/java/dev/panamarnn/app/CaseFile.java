@@ -1,0 +1,85 @@
+package dev.panamarnn.app;
+
+import dev.panamarnn.io.SafeTensors;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A model's test cases ({@code cases.safetensors}: inputs and the outputs PyTorch recorded, written by
+ * {@code scripts/train-models}) read into arrays, for the tests and {@code panama-rnn demo}.
+ */
+public final class CaseFile {
+    private final Map<String, float[]> floats = new HashMap<>();
+    private final Map<String, long[]> longs = new HashMap<>();
+    private final Map<String, int[]> shapes = new HashMap<>();
+    private final Map<String, String> metadata;
+
+    private CaseFile(SafeTensors st) {
+        for (String t : st.names()) {
+            shapes.put(t, st.info(t).shape());
+            if (st.info(t).dtype().isFloatingPoint()) floats.put(t, st.toFloatArray(t));
+            else longs.put(t, st.toLongArray(t));
+        }
+        metadata = Map.copyOf(st.metadata());
+    }
+
+    public static CaseFile read(Path file) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return new CaseFile(st);
+        }
+    }
+
+    public boolean has(String name) {
+        return shapes.containsKey(name);
+    }
+
+    public float[] floats(String name) {
+        return need(floats, name);
+    }
+
+    public long[] longs(String name) {
+        return need(longs, name);
+    }
+
+    public int[] shape(String name) {
+        return need(shapes, name).clone();
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** A metadata value as a number; an error naming the key when absent. */
+    public double metaNumber(String key) {
+        String v = metadata.get(key);
+        if (v == null) throw new IllegalArgumentException("cases: no metadata '" + key + "'");
+        return Double.parseDouble(v);
+    }
+
+    /**
+     * The rows of an integer {@code [N, T]} tensor as int arrays, each ending before its first negative
+     * entry (the -1 padding) or at {@code lengths[i]} when given.
+     */
+    public int[][] rows(String name, long[] lengths) {
+        long[] v = longs(name);
+        int[] s = shape(name);
+        if (s.length != 2) throw new IllegalArgumentException("cases: '" + name + "' must be [N, T], got rank " + s.length);
+        int N = s[0], T = s[1];
+        int[][] r = new int[N][];
+        for (int i = 0; i < N; i++) {
+            int len = 0;
+            while (len < T && v[i * T + len] >= 0 && (lengths == null || len < lengths[i])) len++;
+            r[i] = new int[len];
+            for (int t = 0; t < len; t++) r[i][t] = Math.toIntExact(v[i * T + t]);
+        }
+        return r;
+    }
+
+    private static <T> T need(Map<String, T> m, String name) {
+        T v = m.get(name);
+        if (v == null) throw new IllegalArgumentException("cases: no tensor '" + name + "' of that kind");
+        return v;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.panamarnn.app;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+
+/**
+ * How a generator picks the next token from the logits: greedy (argmax, ties to the lowest id) or
+ * sampling from {@code softmax(logits / temperature)} with a seeded random source, so a run is
+ * reproducible. Immutable: each generation call starts its own random stream from {@link #seed()}, and
+ * draws for the samples of a batch in sample order.
+ */
+public record Decoding(double temperature, long seed) {
+
+    public Decoding {
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
+        }
+    }
+
+    public static Decoding greedy() {
+        return new Decoding(0, 0);
+    }
+
+    public static Decoding temperature(double temperature, long seed) {
+        return new Decoding(temperature, seed);
+    }
+
+    public boolean isGreedy() {
+        return temperature == 0;
+    }
+
+    SplittableRandom random() {
+        return new SplittableRandom(seed);
+    }
+
+    /** Picks a token from the {@code n} logits at float offset {@code off} of {@code s}; NaN logits are never picked. */
+    int pick(MemorySegment s, long off, int n, SplittableRandom rnd) {
+        int best = argmax(s, off, n);
+        if (isGreedy()) return best;
+        float max = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + best);
+        if (max == Float.POSITIVE_INFINITY || max != max) return best;
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
+            if (v == v) sum += Math.exp((v - max) / temperature);
+        }
+        double u = rnd.nextDouble() * sum, acc = 0;
+        int last = best;
+        for (int i = 0; i < n; i++) {
+            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
+            if (v != v) continue;
+            double p = Math.exp((v - max) / temperature);
+            if (p > 0) last = i;
+            acc += p;
+            if (u < acc) return i;
+        }
+        return last; // rounding left u at the very end
+    }
+
+    static int argmax(MemorySegment s, long off, int n) {
+        int best = -1;
+        float bv = 0;
+        for (int i = 0; i < n; i++) {
+            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
+            if (v != v) continue;
+            if (best < 0 || v > bv) {
+                bv = v;
+                best = i;
+            }
+        }
+        return best < 0 ? 0 : best;
+    }
+}

@@ -1,0 +1,356 @@
+package dev.panamarnn.app;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.Mode;
+import dev.panamarnn.nn.StateDict;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * A token language model (embedding → recurrent layer → linear head over the vocabulary), in the two
+ * structures it serves:
+ * <ul>
+ *   <li><b>N-vs-N</b>: logits at every step ({@link #logits}, or {@link #feed} to carry the state across
+ *       calls, so a sequence fed in chunks gives exactly what it gives in one call);</li>
+ *   <li><b>1-vs-N</b>: from a start token, a prompt or a given state, {@link #generate} produces tokens one
+ *       at a time, each fed back as the next input, greedy or sampled with a seeded temperature, until
+ *       the end token or a maximum length; in a batch each sample stops on its own.</li>
+ * </ul>
+ * The model is immutable and thread-safe; a {@link State} belongs to one caller at a time. Per call,
+ * scratch comes from a confined arena the call closes; nothing is allocated per generated token.
+ */
+public final class LanguageModel implements AutoCloseable {
+    private final ModelConfig config;
+    private final Network net;
+    private final Vocabulary vocab;
+
+    private LanguageModel(ModelConfig config, Network net) {
+        this.config = config;
+        this.net = net;
+        this.vocab = new Vocabulary(config.vocab());
+    }
+
+    /** Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}. */
+    public static LanguageModel load(Path dir, Backend backend) throws IOException {
+        ModelConfig cfg = Network.config(dir, ModelConfig.Structure.LM);
+        try (SafeTensors w = Network.weights(dir)) {
+            return load(cfg, w.asStateDict(), backend);
+        }
+    }
+
+    public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend) {
+        Objects.requireNonNull(cfg, "config");
+        if (cfg.structure() != ModelConfig.Structure.LM) throw new IllegalArgumentException(cfg.file() + ": not an lm model");
+        if (cfg.main().embedding() == null || cfg.main().head() == null) {
+            throw new IllegalArgumentException(cfg.file() + ": a language model needs \"embedding\" and \"head\"");
+        }
+        Network net = Network.load(cfg, "language model", cfg.main(), weights, false, backend);
+        String err = null;
+        if (net.spec().bidirectional()) err = "a language model cannot be bidirectional";
+        else if (net.embedding.size() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the embedding " + net.embedding.size();
+        else if (net.head.outFeatures() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the head gives " + net.head.outFeatures();
+        if (err != null) {
+            net.close();
+            throw new IllegalArgumentException(cfg.file() + ": " + err);
+        }
+        return new LanguageModel(cfg, net);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Vocabulary vocabulary() {
+        return vocab;
+    }
+
+    public int bos() {
+        return config.bos();
+    }
+
+    public int eos() {
+        return config.eos();
+    }
+
+    /**
+     * The recurrent state of {@code batch} sequences, zero at first; owns its native memory until
+     * {@link #close()}. Not thread-safe: one caller at a time.
+     */
+    public final class State implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        final int batch;
+        final Tensor h, c;
+
+        private State(int batch) {
+            LayerSpec s = net.spec();
+            this.batch = batch;
+            h = Tensor.allocate(arena, s.numLayers(), batch, s.outputSize());
+            c = s.mode() == Mode.LSTM ? Tensor.allocate(arena, s.numLayers(), batch, s.hiddenSize()) : null;
+        }
+
+        public int batch() {
+            return batch;
+        }
+
+        /** Back to the zero state. */
+        public void reset() {
+            h.fill(0f);
+            if (c != null) c.fill(0f);
+        }
+
+        /** A copy of h, {@code (num_layers, batch, hidden)}. */
+        public float[] hidden() {
+            return h.toArray();
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+
+        LanguageModel owner() {
+            return LanguageModel.this;
+        }
+    }
+
+    public State newState(int batch) {
+        if (batch < 1) throw new IllegalArgumentException("newState: batch must be >= 1, got " + batch);
+        return new State(batch);
+    }
+
+    /**
+     * N-vs-N, streaming: feeds {@code tokens[b]} (the same count for every sample) from the state, which
+     * is advanced; returns the logits {@code [B][T][vocab]} at every step. A rejected call leaves the
+     * state unchanged.
+     */
+    public float[][][] feed(State state, int[][] tokens) {
+        net.enter("feed");
+        try {
+            return feed0(state, tokens);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private float[][][] feed0(State state, int[][] tokens) {
+        checkState(state);
+        Objects.requireNonNull(tokens, "tokens");
+        if (tokens.length != state.batch) throw new IllegalArgumentException("feed: tokens has " + tokens.length + " sequences, the state " + state.batch);
+        net.checkTokens("tokens", tokens);
+        int T = tokens[0].length;
+        for (int b = 1; b < tokens.length; b++) {
+            if (tokens[b].length != T) {
+                throw new IllegalArgumentException("feed: every sequence of a chunk needs the same length: tokens[0] has " + T + ", tokens[" + b + "] has " + tokens[b].length);
+            }
+        }
+        if (T == 0) return new float[state.batch][0][];
+        try (Arena a = Arena.ofConfined()) {
+            Tensor logits = run(a, tokens, T, null, state.h, state.c, state.h, state.c);
+            return perStep(logits, T, state.batch, null);
+        }
+    }
+
+    /**
+     * N-vs-N, one shot from the zero state: logits {@code [b][t][vocab]} for every step of each sequence
+     * (sequences may differ in length; each gets exactly its own steps).
+     */
+    public float[][][] logits(int[][] tokens) {
+        net.enter("logits");
+        try {
+            return logits0(tokens);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private float[][][] logits0(int[][] tokens) {
+        Objects.requireNonNull(tokens, "tokens");
+        net.checkTokens("tokens", tokens);
+        int B = tokens.length;
+        if (B == 0) return new float[0][][];
+        int[] lengths = lengths("tokens", tokens);
+        int T = Arrays.stream(lengths).max().orElse(0);
+        try (Arena a = Arena.ofConfined()) {
+            LayerSpec s = net.spec();
+            Tensor hN = Tensor.allocate(a, s.numLayers(), B, s.outputSize());
+            Tensor cN = s.mode() == Mode.LSTM ? Tensor.allocate(a, s.numLayers(), B, s.hiddenSize()) : null;
+            Tensor logits = run(a, tokens, T, lengths, null, null, hN, cN);
+            return perStep(logits, T, B, lengths);
+        }
+    }
+
+    /** 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then tokens are generated. */
+    public int[][] generate(int[][] prompts, Decoding decoding, int maxNew) {
+        Objects.requireNonNull(prompts, "prompts");
+        if (prompts.length == 0) return new int[0][];
+        try (State st = newState(prompts.length)) {
+            return generate(st, prompts, decoding, maxNew);
+        }
+    }
+
+    /**
+     * 1-vs-N from a state: feeds each prompt (lengths may differ), then generates up to {@code maxNew}
+     * tokens per sample, each fed back as the next input, stopping a sample at the end token (included
+     * in its result). The state ends after the last token fed. Returns the generated tokens per sample.
+     */
+    public int[][] generate(State state, int[][] prompts, Decoding decoding, int maxNew) {
+        net.enter("generate");
+        try {
+            return generate0(state, prompts, decoding, maxNew);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private int[][] generate0(State state, int[][] prompts, Decoding decoding, int maxNew) {
+        checkState(state);
+        Objects.requireNonNull(prompts, "prompts");
+        Objects.requireNonNull(decoding, "decoding");
+        if (prompts.length != state.batch) throw new IllegalArgumentException("generate: prompts has " + prompts.length + " sequences, the state " + state.batch);
+        if (maxNew < 0 || maxNew > ModelConfig.MAX_OUTPUT_LENGTH) {
+            throw new IllegalArgumentException("generate: maxNew must be in 0.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxNew);
+        }
+        net.checkTokens("prompts", prompts);
+        int[] lengths = lengths("prompts", prompts);
+        int B = prompts.length, T = Arrays.stream(lengths).max().orElse(0), V = vocab.size(), E = net.embedding.dim();
+        LayerSpec s = net.spec();
+        int P = s.outputSize();
+        int[][] out = new int[B][maxNew];
+        int[] count = new int[B];
+        try (Arena a = Arena.ofConfined()) {
+            // The prompts, each from the state to its own last step.
+            Tensor x = Tensor.allocate(a, T, B, E);
+            net.embed(prompts, T, true, x.reshape(T * B, E));
+            Tensor o = Tensor.allocate(a, T, B, P);
+            boolean full = Arrays.stream(lengths).allMatch(l -> l == T);
+            net.rnn.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c, null);
+            Tensor last = Tensor.allocate(a, B, P);
+            for (int b = 0; b < B; b++) last.rows(b, b + 1).copyFrom(o.slice(lengths[b] - 1).rows(b, b + 1));
+            Tensor logits = Tensor.allocate(a, B, V);
+            net.head.forward(last, logits);
+
+            // Then one token per step for every sample still running.
+            Tensor x1 = Tensor.allocate(a, 1, B, E), o1 = Tensor.allocate(a, 1, B, P);
+            Tensor o1m = o1.reshape(B, P);
+            int[] next = new int[B];
+            boolean[] done = new boolean[B];
+            SplittableRandom rnd = decoding.random();
+            int running = B;
+            for (int step = 0; step < maxNew && running > 0; step++) {
+                for (int b = 0; b < B; b++) {
+                    if (done[b]) continue;
+                    int tok = decoding.pick(logits.segment(), logits.offset() + (long) b * logits.ld(), V, rnd);
+                    next[b] = tok;
+                    out[b][count[b]++] = tok;
+                    if (tok == config.eos()) {
+                        done[b] = true;
+                        running--;
+                    }
+                }
+                if (running == 0 || step == maxNew - 1) break;
+                for (int b = 0; b < B; b++) net.embedding.copyRow(next[b], x1.segment(), x1.offset() + (long) b * x1.ld());
+                net.rnn.forward(x1, state.h, state.c, null, o1, state.h, state.c, null);
+                net.head.forward(o1m, logits);
+            }
+        }
+        int[][] res = new int[B][];
+        for (int b = 0; b < B; b++) res[b] = Arrays.copyOf(out[b], count[b]);
+        return res;
+    }
+
+    /** Text in, text out: {@code <bos>} + the prompt's characters, then the generated text (specials left out). */
+    public String generate(String prompt, Decoding decoding, int maxNew) {
+        int[] p = vocab.encode(prompt);
+        int[] withBos = new int[p.length + 1];
+        withBos[0] = config.bos();
+        System.arraycopy(p, 0, withBos, 1, p.length);
+        return vocab.decode(generate(new int[][] {withBos}, decoding, maxNew)[0]);
+    }
+
+    /**
+     * Teacher-forced next-token accuracy over whole sequences (each {@code <bos>} … {@code <eos>}): the
+     * model reads {@code seq[0..n-2]} and each step's argmax is compared with the next token. Runs in
+     * batches of {@code batch}; returns {@code {correct, predictions}}.
+     */
+    public long[] nextTokenAccuracy(int[][] sequences, int batch) {
+        Objects.requireNonNull(sequences, "sequences");
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        net.checkTokens("sequences", sequences);
+        for (int b = 0; b < sequences.length; b++) {
+            if (sequences[b].length < 2) throw new IllegalArgumentException("sequences[" + b + "] needs at least 2 tokens, has " + sequences[b].length);
+        }
+        long correct = 0, total = 0;
+        for (int from = 0; from < sequences.length; from += batch) {
+            int n = Math.min(batch, sequences.length - from);
+            int[][] in = new int[n][];
+            for (int b = 0; b < n; b++) in[b] = Arrays.copyOf(sequences[from + b], sequences[from + b].length - 1);
+            float[][][] lg = logits(in);
+            for (int b = 0; b < n; b++) {
+                int[] seq = sequences[from + b];
+                for (int t = 0; t < in[b].length; t++) {
+                    float[] row = lg[b][t];
+                    int best = 0;
+                    for (int v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+                    if (best == seq[t + 1]) correct++;
+                    total++;
+                }
+            }
+        }
+        return new long[] {correct, total};
+    }
+
+    /** Embeds tokens (time-major), runs the layer and the head; returns logits {@code (T·B, V)}, row t·B+b. */
+    private Tensor run(Arena a, int[][] tokens, int T, int[] lengths, Tensor h0, Tensor c0, Tensor hN, Tensor cN) {
+        int B = tokens.length, E = net.embedding.dim(), P = net.spec().outputSize();
+        Tensor x = Tensor.allocate(a, T, B, E);
+        net.embed(tokens, T, true, x.reshape(T * B, E));
+        Tensor o = Tensor.allocate(a, T, B, P);
+        net.rnn.forward(x, h0, c0, lengths, o, hN, cN, null);
+        Tensor logits = Tensor.allocate(a, T * B, vocab.size());
+        net.head.forward(o.reshape(T * B, P), logits);
+        return logits;
+    }
+
+    private static float[][][] perStep(Tensor logits, int T, int B, int[] lengths) {
+        int V = logits.cols();
+        float[][][] r = new float[B][][];
+        for (int b = 0; b < B; b++) {
+            int n = lengths == null ? T : lengths[b];
+            r[b] = new float[n][V];
+            for (int t = 0; t < n; t++) {
+                MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, (logits.offset() + (long) (t * B + b) * logits.ld()) * Float.BYTES,
+                        r[b][t], 0, V);
+            }
+        }
+        return r;
+    }
+
+    private static int[] lengths(String what, int[][] seqs) {
+        int[] l = new int[seqs.length];
+        for (int b = 0; b < seqs.length; b++) {
+            if (seqs[b].length == 0) throw new IllegalArgumentException(what + "[" + b + "] is empty");
+            l[b] = seqs[b].length;
+        }
+        return l;
+    }
+
+    private void checkState(State state) {
+        Objects.requireNonNull(state, "state");
+        if (state.owner() != this) throw new IllegalArgumentException("state belongs to another language model");
+        if (!state.h.isAlive()) throw new IllegalStateException("state is closed");
+    }
+
+    @Override
+    public void close() {
+        net.close();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.panamarnn.app;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.Embedding;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.Linear;
+import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.StateDict;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * One part of an application model as its {@code model.json} describes it: an optional embedding, a
+ * recurrent layer and an optional linear head, loaded from a state_dict by name prefix and checked
+ * against the config and against each other. Immutable and thread-safe.
+ */
+final class Network implements AutoCloseable {
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private boolean closed;
+    final Embedding embedding;
+    final RecurrentLayer rnn;
+    final Linear head;
+
+    private Network(Embedding embedding, RecurrentLayer rnn, Linear head) {
+        this.embedding = embedding;
+        this.rnn = rnn;
+        this.head = head;
+    }
+
+    static Network load(ModelConfig cfg, String what, ModelConfig.Part p, StateDict sd, boolean batchFirst, Backend backend) {
+        Embedding emb = null;
+        RecurrentLayer rnn = null;
+        Linear head = null;
+        try {
+            try {
+                rnn = RecurrentLayer.load(sd, p.rnnPrefix(), p.mode(), batchFirst, backend);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(cfg.file() + ": " + what + " \"rnn\" (prefix '" + p.rnnPrefix() + "'): " + e.getMessage(), e);
+            }
+            LayerSpec s = rnn.spec();
+            String where = cfg.file() + ": " + what + " \"rnn\"";
+            if (s.mode() != p.mode()) throw new IllegalArgumentException(where + " says mode " + p.mode() + ", the weights hold " + s.mode());
+            check(where + ".input_size", p.inputSize(), s.inputSize());
+            check(where + ".hidden_size", p.hiddenSize(), s.hiddenSize());
+            check(where + ".num_layers", p.numLayers(), s.numLayers());
+            if (p.bidirectional() != s.bidirectional()) {
+                throw new IllegalArgumentException(where + ".bidirectional says " + p.bidirectional() + ", the weights say " + s.bidirectional());
+            }
+            if (p.embedding() != null) {
+                emb = Embedding.load(sd, p.embedding());
+                if (emb.dim() != s.inputSize()) {
+                    throw new IllegalArgumentException(cfg.file() + ": " + what + " embedding '" + p.embedding() + "weight' has dimension " + emb.dim()
+                            + " but the recurrent layer's input size is " + s.inputSize());
+                }
+            }
+            if (p.head() != null) {
+                head = Linear.load(sd, p.head(), backend);
+                int want = s.directions() * s.outputSize();
+                if (head.inFeatures() != want) {
+                    throw new IllegalArgumentException(cfg.file() + ": " + what + " head '" + p.head() + "weight' takes " + head.inFeatures()
+                            + " features but the recurrent layer gives " + want);
+                }
+            }
+            return new Network(emb, rnn, head);
+        } catch (RuntimeException e) {
+            if (emb != null) emb.close();
+            if (rnn != null) rnn.close();
+            if (head != null) head.close();
+            throw e;
+        }
+    }
+
+    private static void check(String key, int config, int weights) {
+        if (config != weights) throw new IllegalArgumentException(key + " is " + config + ", the weights say " + weights);
+    }
+
+    LayerSpec spec() {
+        return rnn.spec();
+    }
+
+    /** Writes the embeddings of {@code tokens[b][t]} for t &lt; lengths: row {@code t·B+b} (time-major) or {@code b·T+t} of {@code x}. */
+    void embed(int[][] tokens, int T, boolean timeMajor, Tensor x) {
+        int B = tokens.length;
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < tokens[b].length; t++) {
+                int row = timeMajor ? t * B + b : b * T + t;
+                embedding.copyRow(tokens[b][t], x.segment(), x.offset() + (long) row * x.ld());
+            }
+        }
+    }
+
+    /** Every token id in range, else an error naming the sequence and position. */
+    void checkTokens(String what, int[][] tokens) {
+        for (int b = 0; b < tokens.length; b++) {
+            if (tokens[b] == null) throw new IllegalArgumentException(what + "[" + b + "] is null");
+            for (int t = 0; t < tokens[b].length; t++) {
+                int id = tokens[b][t];
+                if (id < 0 || id >= embedding.size()) {
+                    throw new IllegalArgumentException(what + "[" + b + "][" + t + "] = " + id + " is not a token id (0.." + (embedding.size() - 1) + ")");
+                }
+            }
+        }
+    }
+
+    /** Starts a call: close() waits until {@link #exit()}; a closed network throws IllegalStateException. */
+    void enter(String op) {
+        lifecycle.readLock().lock();
+        if (closed) {
+            lifecycle.readLock().unlock();
+            throw new IllegalStateException(op + ": the model is closed");
+        }
+    }
+
+    void exit() {
+        lifecycle.readLock().unlock();
+    }
+
+    /** Waits for running calls, then frees the weights. Idempotent. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            if (embedding != null) embedding.close();
+            rnn.close();
+            if (head != null) head.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Reads {@code dir/model.json}, checks its structure, and opens {@code dir/weights.safetensors}. */
+    static ModelConfig config(Path dir, ModelConfig.Structure want) throws IOException {
+        Path json = dir.resolve("model.json");
+        if (!Files.isRegularFile(json)) throw new IOException(dir + ": no model.json (a model directory holds model.json and weights.safetensors)");
+        ModelConfig cfg = ModelConfig.read(json);
+        if (cfg.structure() != want) {
+            throw new IOException(json + ": \"structure\" is " + cfg.structure().name().toLowerCase() + ", this needs " + want.name().toLowerCase());
+        }
+        return cfg;
+    }
+
+    static SafeTensors weights(Path dir) throws IOException {
+        Path w = dir.resolve("weights.safetensors");
+        if (!Files.isRegularFile(w)) throw new IOException(dir + ": no weights.safetensors");
+        return SafeTensors.open(w);
+    }
+}

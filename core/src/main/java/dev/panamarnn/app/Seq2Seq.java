@@ -1,0 +1,365 @@
+package dev.panamarnn.app;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.Heads;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.Mode;
+import dev.panamarnn.nn.StateDict;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * N-vs-M encoder-decoder (seq2seq) without attention: the encoder runs over each source with its own
+ * length and its final state ({@code h_n}, and {@code c_n} for LSTM) initialises the decoder, which
+ * starts from {@code <bos>} and generates until {@code <eos>} or a maximum length.
+ *
+ * <ul>
+ *   <li>{@link #greedy}: batched greedy decoding; each sample stops on its own (its result ends at its
+ *       {@code <eos>}), the batch runs until every sample has stopped;</li>
+ *   <li>{@link #beamSearch}: beam search with a width, scored by the sum of float32 log-softmax values
+ *       with no length normalisation, exactly as {@code models/README.md} specifies;</li>
+ *   <li>{@link #decoderLogits}: teacher-forced logits of given decoder inputs, for scoring.</li>
+ * </ul>
+ * Immutable and thread-safe; per call, scratch lives in a confined arena the call closes and nothing is
+ * allocated per decoding step.
+ */
+public final class Seq2Seq implements AutoCloseable {
+    private final ModelConfig config;
+    private final Network encoder, decoder;
+    private final Vocabulary source, target;
+
+    private Seq2Seq(ModelConfig config, Network encoder, Network decoder) {
+        this.config = config;
+        this.encoder = encoder;
+        this.decoder = decoder;
+        this.source = new Vocabulary(config.vocab());
+        this.target = new Vocabulary(config.outputVocab());
+    }
+
+    /** Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors}. */
+    public static Seq2Seq load(Path dir, Backend backend) throws IOException {
+        ModelConfig cfg = Network.config(dir, ModelConfig.Structure.SEQ2SEQ);
+        try (SafeTensors w = Network.weights(dir)) {
+            return load(cfg, w.asStateDict(), backend);
+        }
+    }
+
+    public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend) {
+        Objects.requireNonNull(cfg, "config");
+        if (cfg.structure() != ModelConfig.Structure.SEQ2SEQ) throw new IllegalArgumentException(cfg.file() + ": not a seq2seq model");
+        if (cfg.encoder().embedding() == null || cfg.decoder().embedding() == null) {
+            throw new IllegalArgumentException(cfg.file() + ": encoder and decoder each need \"embedding\"");
+        }
+        Network enc = Network.load(cfg, "encoder", cfg.encoder(), weights, true, backend);
+        Network dec;
+        try {
+            dec = Network.load(cfg, "decoder", cfg.decoder(), weights, false, backend);
+        } catch (RuntimeException e) {
+            enc.close();
+            throw e;
+        }
+        LayerSpec es = enc.spec(), ds = dec.spec();
+        String err = null;
+        if (es.mode() != ds.mode()) err = "encoder (" + es.mode() + ") and decoder (" + ds.mode() + ") must be the same kind of cell";
+        else if (ds.bidirectional()) err = "the decoder cannot be bidirectional";
+        else if (es.numLayers() * es.directions() != ds.numLayers() || es.outputSize() != ds.outputSize() || es.hiddenSize() != ds.hiddenSize()) {
+            err = "the encoder's final state (" + es.numLayers() * es.directions() + " × " + es.outputSize() + ") must fit the decoder's initial state ("
+                    + ds.numLayers() + " × " + ds.outputSize() + ")";
+        } else if (enc.embedding.size() != cfg.vocab().size()) err = "\"input_vocab\" has " + cfg.vocab().size() + " tokens, the encoder embedding " + enc.embedding.size();
+        else if (dec.embedding.size() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder embedding " + dec.embedding.size();
+        else if (dec.head.outFeatures() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder head gives " + dec.head.outFeatures();
+        if (err != null) {
+            enc.close();
+            dec.close();
+            throw new IllegalArgumentException(cfg.file() + ": " + err);
+        }
+        return new Seq2Seq(cfg, enc, dec);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Vocabulary sourceVocabulary() {
+        return source;
+    }
+
+    public Vocabulary targetVocabulary() {
+        return target;
+    }
+
+    public int maxOutputLength() {
+        return config.maxOutputLength();
+    }
+
+    /** A beam search result: tokens without {@code <bos>}, with {@code <eos>} when it was reached; the summed log-probability. */
+    public record Beam(int[] tokens, float score) {}
+
+    /** The decoder's state per sample: (layers, B, P) and, for LSTM, (layers, B, hidden). */
+    private record DecoderState(Tensor h, Tensor c) {}
+
+    private DecoderState encode(Arena a, int[][] sources, int rows) {
+        encoder.checkTokens("sources", sources);
+        int B = sources.length, T = 0;
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++) {
+            if (sources[b].length == 0) throw new IllegalArgumentException("sources[" + b + "] is empty");
+            lengths[b] = sources[b].length;
+            T = Math.max(T, lengths[b]);
+        }
+        LayerSpec es = encoder.spec(), ds = decoder.spec();
+        int E = encoder.embedding.dim();
+        Tensor x = Tensor.allocate(a, B, T, E);
+        encoder.embed(sources, T, false, x.reshape(B * T, E));
+        Tensor o = Tensor.allocate(a, B, T, es.directions() * es.outputSize());
+        Tensor h = Tensor.allocate(a, ds.numLayers(), rows, ds.outputSize());
+        Tensor c = es.mode() == Mode.LSTM ? Tensor.allocate(a, ds.numLayers(), rows, ds.hiddenSize()) : null;
+        final int finalT = T;
+        boolean full = Arrays.stream(lengths).allMatch(l -> l == finalT);
+        if (rows == B) {
+            encoder.rnn.forward(x, null, null, full ? null : lengths, o, h, c, null);
+        } else { // one source, `rows` beams: encode once, copy the state into every row
+            Tensor h1 = Tensor.allocate(a, ds.numLayers(), 1, ds.outputSize());
+            Tensor c1 = c == null ? null : Tensor.allocate(a, ds.numLayers(), 1, ds.hiddenSize());
+            encoder.rnn.forward(x, null, null, null, o, h1, c1, null);
+            for (int l = 0; l < ds.numLayers(); l++) {
+                for (int r = 0; r < rows; r++) {
+                    h.slice(l).rows(r, r + 1).copyFrom(h1.slice(l));
+                    if (c != null) c.slice(l).rows(r, r + 1).copyFrom(c1.slice(l));
+                }
+            }
+        }
+        return new DecoderState(h, c);
+    }
+
+    /**
+     * Batched greedy decoding: for each source, the tokens generated (argmax, ties to the lowest id) up
+     * to and including {@code <eos>}, or {@code maxLength} tokens when it never comes.
+     */
+    public int[][] greedy(int[][] sources, int maxLength) {
+        encoder.enter("greedy");
+        try {
+            return greedy0(sources, maxLength);
+        } finally {
+            encoder.exit();
+        }
+    }
+
+    private int[][] greedy0(int[][] sources, int maxLength) {
+        Objects.requireNonNull(sources, "sources");
+        checkMax(maxLength);
+        int B = sources.length;
+        if (B == 0) return new int[0][];
+        int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
+        int[][] out = new int[B][maxLength];
+        int[] count = new int[B];
+        try (Arena a = Arena.ofConfined()) {
+            DecoderState st = encode(a, sources, B);
+            Tensor x = Tensor.allocate(a, 1, B, E), o = Tensor.allocate(a, 1, B, P), logits = Tensor.allocate(a, B, V);
+            Tensor om = o.reshape(B, P);
+            int[] next = new int[B];
+            Arrays.fill(next, config.bos());
+            boolean[] done = new boolean[B];
+            int running = B;
+            for (int step = 0; step < maxLength && running > 0; step++) {
+                for (int b = 0; b < B; b++) decoder.embedding.copyRow(next[b], x.segment(), x.offset() + (long) b * x.ld());
+                decoder.rnn.forward(x, st.h, st.c, null, o, st.h, st.c, null);
+                decoder.head.forward(om, logits);
+                Heads.argmax(logits, next);
+                for (int b = 0; b < B; b++) {
+                    if (done[b]) continue;
+                    out[b][count[b]++] = next[b];
+                    if (next[b] == config.eos()) {
+                        done[b] = true;
+                        running--;
+                    }
+                }
+            }
+        }
+        int[][] res = new int[B][];
+        for (int b = 0; b < B; b++) res[b] = Arrays.copyOf(out[b], count[b]);
+        return res;
+    }
+
+    /**
+     * Teacher forcing: the decoder fed {@code decoderInputs[b]} (all of one length T, usually {@code <bos>}
+     * followed by the target) from each source's encoding; returns logits {@code [B][T][vocab]}.
+     */
+    public float[][][] decoderLogits(int[][] sources, int[][] decoderInputs) {
+        encoder.enter("decoderLogits");
+        try {
+            return decoderLogits0(sources, decoderInputs);
+        } finally {
+            encoder.exit();
+        }
+    }
+
+    private float[][][] decoderLogits0(int[][] sources, int[][] decoderInputs) {
+        Objects.requireNonNull(sources, "sources");
+        Objects.requireNonNull(decoderInputs, "decoderInputs");
+        if (decoderInputs.length != sources.length) {
+            throw new IllegalArgumentException("decoderInputs has " + decoderInputs.length + " sequences, sources " + sources.length);
+        }
+        decoder.checkTokens("decoderInputs", decoderInputs);
+        int B = sources.length;
+        if (B == 0) return new float[0][][];
+        int T = decoderInputs[0].length;
+        for (int b = 0; b < B; b++) {
+            if (decoderInputs[b].length != T || T == 0) {
+                throw new IllegalArgumentException("decoderInputs must all have one non-zero length: [0] has " + T + ", [" + b + "] has " + decoderInputs[b].length);
+            }
+        }
+        int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
+        try (Arena a = Arena.ofConfined()) {
+            DecoderState st = encode(a, sources, B);
+            Tensor x = Tensor.allocate(a, T, B, E), o = Tensor.allocate(a, T, B, P), logits = Tensor.allocate(a, T * B, V);
+            decoder.embed(decoderInputs, T, true, x.reshape(T * B, E));
+            decoder.rnn.forward(x, st.h, st.c, null, o, st.h, st.c, null);
+            decoder.head.forward(o.reshape(T * B, P), logits);
+            float[][][] r = new float[B][T][V];
+            for (int b = 0; b < B; b++) {
+                for (int t = 0; t < T; t++) {
+                    MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, (logits.offset() + (long) (t * B + b) * logits.ld()) * Float.BYTES,
+                            r[b][t], 0, V);
+                }
+            }
+            return r;
+        }
+    }
+
+    /**
+     * Beam search for one source. Each step extends every alive beam by every token; the {@code width}
+     * best candidates (score descending, then beam index, then token id) survive; one ending in
+     * {@code <eos>} is finished. It stops when {@code width} beams have finished, none is alive, or after
+     * {@code maxLength} tokens. The result is the best finished beam (the first finished among equals),
+     * else the best alive one. Width 1 gives greedy decoding.
+     */
+    public Beam beamSearch(int[] src, int width, int maxLength) {
+        encoder.enter("beamSearch");
+        try {
+            return beamSearch0(src, width, maxLength);
+        } finally {
+            encoder.exit();
+        }
+    }
+
+    private Beam beamSearch0(int[] src, int width, int maxLength) {
+        Objects.requireNonNull(src, "source");
+        checkMax(maxLength);
+        if (width < 1 || width > 1024) throw new IllegalArgumentException("beam width must be in 1..1024, got " + width);
+        int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize(), L = decoder.spec().numLayers(), W = width;
+        int eos = config.eos();
+        try (Arena a = Arena.ofConfined()) {
+            DecoderState cur = encode(a, new int[][] {src}, W);
+            DecoderState nxt = new DecoderState(Tensor.allocate(a, L, W, P), cur.c == null ? null : Tensor.allocate(a, L, W, decoder.spec().hiddenSize()));
+            Tensor x = Tensor.allocate(a, 1, W, E), o = Tensor.allocate(a, 1, W, P), logits = Tensor.allocate(a, W, V);
+            Tensor om = o.reshape(W, P);
+            int[][] seq = new int[W][maxLength], seqNext = new int[W][maxLength];
+            float[] score = new float[W], scoreNext = new float[W];
+            int[] parent = new int[W], token = new int[W];
+            float[] candScore = new float[W];
+            int alive = 1, len = 0;
+            List<Beam> finished = new ArrayList<>();
+            int[] last = new int[W];
+            Arrays.fill(last, config.bos());
+            for (int step = 0; step < maxLength; step++) {
+                for (int r = 0; r < W; r++) decoder.embedding.copyRow(last[Math.min(r, alive - 1)], x.segment(), x.offset() + (long) r * x.ld());
+                decoder.rnn.forward(x, cur.h, cur.c, null, o, cur.h, cur.c, null);
+                decoder.head.forward(om, logits);
+                Heads.logSoftmax(logits, logits);
+                // The W best (score, beam, token) over alive × V, in order.
+                int picked = 0;
+                for (int k = 0; k < W; k++) {
+                    int bb = -1, bt = -1;
+                    float bs = 0;
+                    for (int bi = 0; bi < alive; bi++) {
+                        long row = logits.offset() + (long) bi * logits.ld();
+                        for (int t = 0; t < V; t++) {
+                            float sc = score[bi] + logits.segment().getAtIndex(ValueLayout.JAVA_FLOAT, row + t);
+                            if (sc != sc) continue;
+                            // Candidates are totally ordered; the k-th pick is the best one after pick k-1.
+                            if (picked > 0 && !better(candScore[picked - 1], parent[picked - 1], token[picked - 1], sc, bi, t)) continue;
+                            if (bb < 0 || better(sc, bi, t, bs, bb, bt)) {
+                                bs = sc;
+                                bb = bi;
+                                bt = t;
+                            }
+                        }
+                    }
+                    if (bb < 0) break;
+                    candScore[picked] = bs;
+                    parent[picked] = bb;
+                    token[picked] = bt;
+                    picked++;
+                }
+                len++;
+                int nAlive = 0;
+                for (int k = 0; k < picked; k++) {
+                    int bi = parent[k];
+                    if (token[k] == eos) {
+                        int[] toks = Arrays.copyOf(seq[bi], len);
+                        toks[len - 1] = eos;
+                        finished.add(new Beam(toks, candScore[k]));
+                    } else {
+                        System.arraycopy(seq[bi], 0, seqNext[nAlive], 0, len - 1);
+                        seqNext[nAlive][len - 1] = token[k];
+                        scoreNext[nAlive] = candScore[k];
+                        for (int l = 0; l < L; l++) {
+                            nxt.h.slice(l).rows(nAlive, nAlive + 1).copyFrom(cur.h.slice(l).rows(bi, bi + 1));
+                            if (nxt.c != null) nxt.c.slice(l).rows(nAlive, nAlive + 1).copyFrom(cur.c.slice(l).rows(bi, bi + 1));
+                        }
+                        nAlive++;
+                    }
+                }
+                int[][] ts = seq; seq = seqNext; seqNext = ts;
+                float[] tf = score; score = scoreNext; scoreNext = tf;
+                DecoderState td = cur; cur = nxt; nxt = td;
+                alive = nAlive;
+                for (int k = 0; k < alive; k++) last[k] = seq[k][len - 1];
+                if (finished.size() >= W || alive == 0) break;
+            }
+            if (!finished.isEmpty()) {
+                Beam best = finished.get(0);
+                for (Beam f : finished) if (f.score() > best.score()) best = f;
+                return best;
+            }
+            return new Beam(Arrays.copyOf(seq[0], len), score[0]);
+        }
+    }
+
+    /** Candidate (s, b, t) ranks before (s2, b2, t2): higher score, then lower beam, then lower token. */
+    private static boolean better(float s, int b, int t, float s2, int b2, int t2) {
+        if (s != s2) return s > s2;
+        if (b != b2) return b < b2;
+        return t < t2;
+    }
+
+    /** Text in, text out: greedy (width 1) or beam search. */
+    public String translate(String text, int beamWidth) {
+        int[] src = source.encode(text);
+        if (src.length == 0) throw new IllegalArgumentException("translate: empty input");
+        int[] toks = beamWidth <= 1 ? greedy(new int[][] {src}, maxOutputLength())[0] : beamSearch(src, beamWidth, maxOutputLength()).tokens();
+        return target.decode(toks);
+    }
+
+    private static void checkMax(int maxLength) {
+        if (maxLength < 1 || maxLength > ModelConfig.MAX_OUTPUT_LENGTH) {
+            throw new IllegalArgumentException("maxLength must be in 1.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxLength);
+        }
+    }
+
+    @Override
+    public void close() {
+        encoder.close();
+        decoder.close();
+    }
+}

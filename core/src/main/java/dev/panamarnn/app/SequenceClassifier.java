@@ -1,0 +1,230 @@
+package dev.panamarnn.app;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.Heads;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.StateDict;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * N-vs-1: classifies a whole sequence from its final state. The recurrent layer runs over the batch
+ * with each sample's own length (packed-sequence semantics); the head reads the last layer's final
+ * state, each sample's state at its last valid step, and for a bidirectional layer the forward final
+ * state joined with the reverse direction's (which ends at step 0): PyTorch's
+ * {@code fc(cat(h_n[-2], h_n[-1]))}.
+ *
+ * <p>Inputs are feature vectors ({@code input_size} floats per step) or, when the model has an
+ * embedding, token ids. Immutable and thread-safe; each call allocates its scratch in a confined arena
+ * it closes (nothing per step).
+ */
+public final class SequenceClassifier implements AutoCloseable {
+    private final ModelConfig config;
+    private final Network net;
+
+    private SequenceClassifier(ModelConfig config, Network net) {
+        this.config = config;
+        this.net = net;
+    }
+
+    /** Loads {@code dir/model.json} (structure {@code n_vs_1}) and {@code dir/weights.safetensors}. */
+    public static SequenceClassifier load(Path dir, Backend backend) throws IOException {
+        ModelConfig cfg = Network.config(dir, ModelConfig.Structure.N_VS_1);
+        try (SafeTensors w = Network.weights(dir)) {
+            return load(cfg, w.asStateDict(), backend);
+        }
+    }
+
+    public static SequenceClassifier load(ModelConfig cfg, StateDict weights, Backend backend) {
+        Objects.requireNonNull(cfg, "config");
+        if (cfg.structure() != ModelConfig.Structure.N_VS_1) throw new IllegalArgumentException(cfg.file() + ": not an n_vs_1 model");
+        Network net = Network.load(cfg, "classifier", cfg.main(), weights, true, backend);
+        if (net.head.outFeatures() != cfg.labels().size()) {
+            int n = net.head.outFeatures();
+            net.close();
+            throw new IllegalArgumentException(cfg.file() + ": \"labels\" has " + cfg.labels().size() + " entries, the head '" + cfg.main().head()
+                    + "weight' gives " + n + " logits");
+        }
+        if (net.embedding == null && cfg.inputSize() != net.spec().inputSize()) {
+            int n = net.spec().inputSize();
+            net.close();
+            throw new IllegalArgumentException(cfg.file() + ": \"input_size\" is " + cfg.inputSize() + ", the weights say " + n);
+        }
+        return new SequenceClassifier(cfg, net);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public List<String> labels() {
+        return config.labels();
+    }
+
+    /** Features per step (the recurrent layer's input size), for models without an embedding. */
+    public int inputSize() {
+        return net.spec().inputSize();
+    }
+
+    public boolean takesTokens() {
+        return net.embedding != null;
+    }
+
+    /**
+     * Logits for a padded batch: {@code input (B, T, input_size)} batch-first, {@code lengths} one per
+     * sample in 1..T (null: all T); writes {@code logits (B, classes)}.
+     */
+    public void logits(Tensor input, int[] lengths, Tensor logits) {
+        net.enter("classify");
+        try {
+            logits0(input, lengths, logits);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private void logits0(Tensor input, int[] lengths, Tensor logits) {
+        Objects.requireNonNull(input, "input");
+        if (net.embedding != null) throw new IllegalArgumentException("classify: this model reads token ids, not feature vectors");
+        LayerSpec s = net.spec();
+        if (input.rank() != 3 || input.dim(2) != s.inputSize() || input.dim(0) < 1 || input.dim(1) < 1) {
+            throw new IllegalArgumentException("classify: input must be (batch, seq_len, input_size=" + s.inputSize() + "), got " + input.shapeString());
+        }
+        int B = input.dim(0), T = input.dim(1);
+        checkLogits(logits, B);
+        try (Arena a = Arena.ofConfined()) {
+            run(a, input, lengths, B, T, logits);
+        }
+    }
+
+    /** Logits of variable-length feature sequences: {@code sequences[b][t][i]}; returns {@code [B][classes]}. */
+    public float[][] logits(float[][][] sequences) {
+        net.enter("classify");
+        try {
+            return logits0(sequences);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private float[][] logits0(float[][][] sequences) {
+        Objects.requireNonNull(sequences, "sequences");
+        if (net.embedding != null) throw new IllegalArgumentException("classify: this model reads token ids, not feature vectors");
+        int B = sequences.length, I = inputSize(), T = 0;
+        if (B == 0) return new float[0][];
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++) {
+            if (sequences[b] == null || sequences[b].length == 0) throw new IllegalArgumentException("classify: sequence " + b + " is empty");
+            lengths[b] = sequences[b].length;
+            T = Math.max(T, lengths[b]);
+            for (int t = 0; t < lengths[b]; t++) {
+                if (sequences[b][t] == null || sequences[b][t].length != I) {
+                    throw new IllegalArgumentException("classify: sequence " + b + " step " + t + " must have " + I + " features, got "
+                            + (sequences[b][t] == null ? "null" : sequences[b][t].length));
+                }
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Tensor x = Tensor.allocate(a, B, T, I);
+            for (int b = 0; b < B; b++) {
+                for (int t = 0; t < lengths[b]; t++) {
+                    MemorySegment.copy(sequences[b][t], 0, x.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
+                            (x.offset() + (long) (b * T + t) * x.ld()) * Float.BYTES, I);
+                }
+            }
+            Tensor out = Tensor.allocate(a, B, labels().size());
+            run(a, x, lengths, B, T, out);
+            return toRows(out);
+        }
+    }
+
+    /** Logits of token sequences (models with an embedding); returns {@code [B][classes]}. */
+    public float[][] logits(int[][] tokens) {
+        net.enter("classify");
+        try {
+            return logits0(tokens);
+        } finally {
+            net.exit();
+        }
+    }
+
+    private float[][] logits0(int[][] tokens) {
+        Objects.requireNonNull(tokens, "tokens");
+        if (net.embedding == null) throw new IllegalArgumentException("classify: this model reads feature vectors, not token ids");
+        net.checkTokens("tokens", tokens);
+        int B = tokens.length, T = 0;
+        if (B == 0) return new float[0][];
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++) {
+            if (tokens[b].length == 0) throw new IllegalArgumentException("classify: sequence " + b + " is empty");
+            lengths[b] = tokens[b].length;
+            T = Math.max(T, lengths[b]);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            Tensor x = Tensor.allocate(a, B, T, net.embedding.dim());
+            net.embed(tokens, T, false, x.reshape(B * T, net.embedding.dim()));
+            Tensor out = Tensor.allocate(a, B, labels().size());
+            run(a, x, lengths, B, T, out);
+            return toRows(out);
+        }
+    }
+
+    /** The most likely class of each sequence (ties to the lowest index). */
+    public static int[] argmax(float[][] logits) {
+        int[] out = new int[logits.length];
+        for (int b = 0; b < logits.length; b++) {
+            int best = 0;
+            for (int c = 1; c < logits[b].length; c++) if (logits[b][c] > logits[b][best]) best = c;
+            out[b] = best;
+        }
+        return out;
+    }
+
+    private void run(Arena a, Tensor x, int[] lengths, int B, int T, Tensor logits) {
+        LayerSpec s = net.spec();
+        int D = s.directions(), P = s.outputSize(), L = s.numLayers();
+        Tensor out = Tensor.allocate(a, B, T, D * P);
+        Tensor hN = Tensor.allocate(a, L * D, B, P);
+        Tensor cN = s.mode() == dev.panamarnn.nn.Mode.LSTM ? Tensor.allocate(a, L * D, B, s.hiddenSize()) : null;
+        net.rnn.forward(x, null, null, lengths, out, hN, cN, null);
+        // [forward final | reverse final] of the last layer, per sample.
+        Tensor feat = Tensor.allocate(a, B, D * P);
+        for (int d = 0; d < D; d++) feat.columns(d * P, (d + 1) * P).copyFrom(hN.slice((L - 1) * D + d));
+        net.head.forward(feat, logits);
+    }
+
+    private void checkLogits(Tensor logits, int B) {
+        Objects.requireNonNull(logits, "logits");
+        if (logits.rank() != 2 || logits.dim(0) != B || logits.dim(1) != labels().size()) {
+            throw new IllegalArgumentException("classify: logits must be (batch=" + B + ", classes=" + labels().size() + "), got " + logits.shapeString());
+        }
+    }
+
+    static float[][] toRows(Tensor t) {
+        float[][] r = new float[t.rows()][t.cols()];
+        for (int i = 0; i < t.rows(); i++) {
+            MemorySegment.copy(t.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, (t.offset() + (long) i * t.ld()) * Float.BYTES, r[i], 0, t.cols());
+        }
+        return r;
+    }
+
+    /** Softmax of one row of logits, as probabilities. */
+    public static float[] probabilities(float[] logits) {
+        try (Arena a = Arena.ofConfined()) {
+            Tensor t = Tensor.of(a, logits, 1, logits.length);
+            Heads.softmax(t, t);
+            return t.toArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        net.close();
+    }
+}
