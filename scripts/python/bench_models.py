@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import statistics
-import struct
 import subprocess
 import sys
 import time
@@ -40,6 +39,9 @@ import warnings
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_io import read_safetensors, write_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "bench", "models")
@@ -77,44 +79,6 @@ def flops(name):
     mode, i, h, t, b, layers, bidir, _ = CONFIGS[name]
     d = 2 if bidir else 1
     return sum(2.0 * t * b * ((i if l == 0 else d * h) + h) * GATES[mode] * h * d for l in range(layers))
-
-
-# ----------------------------------------------------------------------------- safetensors
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, float32 torch tensor), stored contiguously in that order."""
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    blobs, offset = [], 0
-    for name, t in tensors:
-        data = t.detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        if e["dtype"] != "F32":
-            raise ValueError(f"{path}: {name} is {e['dtype']}, expected F32")
-        b, end = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[b:end], dtype="<f4").copy()).reshape(e["shape"])
-    return header.get("__metadata__", {}), out
 
 
 # ----------------------------------------------------------------------------- ONNX check

@@ -7,14 +7,13 @@ Run through scripts/make-fixtures (which makes sure PyTorch is installed), or di
 
 Everything is deterministic: a fixed case list, torch.manual_seed(crc32(case name)) per case,
 float32, one thread, torch.no_grad(), modules in eval() mode. The safetensors writer and the
-reader used by the self-check are written here by hand (no safetensors package needed).
+reader used by the self-check are in st_io.py (no safetensors package needed).
 
 File contract (what the Java tests read) is described in the README.md next to the fixtures.
 """
 import argparse
 import json
 import os
-import struct
 import sys
 import zlib
 
@@ -22,84 +21,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_io import TORCH_DTYPE, decode, read_raw as read_safetensors, write_safetensors  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "core", "src", "test", "resources", "fixtures", "layers")
 
 MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU")
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
-# ----------------------------------------------------------------------------- safetensors
-
-NP_DTYPE = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
-TORCH_DTYPE = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-               "I64": torch.int64, "I32": torch.int32}
-
-
-def tensor_bytes(t, dtype):
-    t = t.detach().contiguous()
-    if t.dtype != TORCH_DTYPE[dtype]:
-        raise ValueError(f"tensor dtype {t.dtype} does not match {dtype}")
-    if dtype == "BF16":
-        return t.view(torch.int16).numpy().astype("<i2").tobytes()
-    return t.numpy().astype(NP_DTYPE[dtype]).tobytes()
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, torch tensor, dtype string); written contiguously in that order."""
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    blobs = []
-    offset = 0
-    for name, t, dtype in tensors:
-        b = tensor_bytes(t, dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    hjson = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hjson += b" " * ((8 - len(hjson) % 8) % 8)  # pad with spaces like the reference implementation
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hjson)))
-        f.write(hjson)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    """Independent reader for the self-check: returns (metadata, {name: (dtype, shape, bytes)})."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    assert n % 8 == 0, f"{path}: header length {n} not a multiple of 8"
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    buf = data[8 + n:]
-    meta = header.pop("__metadata__")
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())
-    out = {}
-    spans = []
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        size = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4}[info["dtype"]]
-        count = 1
-        for d in info["shape"]:
-            count *= d
-        assert end - begin == count * size, f"{path}:{name}: size mismatch"
-        spans.append((begin, end))
-        out[name] = (info["dtype"], tuple(info["shape"]), buf[begin:end])
-    spans.sort()
-    pos = 0
-    for b, e in spans:
-        assert b == pos, f"{path}: hole or overlap at {b}"
-        pos = e
-    assert pos == len(buf), f"{path}: trailing bytes"
-    return meta, out
-
-
-def decode(dtype, shape, raw):
-    if dtype == "BF16":
-        t = torch.from_numpy(np.frombuffer(raw, dtype="<i2").astype(np.int16)).view(torch.bfloat16)
-    else:
-        t = torch.from_numpy(np.frombuffer(raw, dtype=NP_DTYPE[dtype]).copy())
-    return t.reshape(shape)
-
+# ----------------------------------------------------------------------------- checks
 
 def same_bits(a, b):
     bits = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}[a.element_size()]

@@ -17,8 +17,8 @@ float32). For every model the script writes models/<name>/:
 
 Run through scripts/train-models (which makes sure PyTorch is installed), or directly with
 /usr/bin/python3 scripts/python/train_models.py [--only NAME ...] [--out DIR].
-The safetensors writer is written by hand (no safetensors package needed), like in
-make_layer_fixtures.py; every written file is read back and re-checked against a model rebuilt
+The safetensors reader and writer are st_io.py (no safetensors package needed); every
+written file is read back and re-checked against a model rebuilt
 from the files alone.
 """
 import argparse
@@ -26,7 +26,6 @@ import json
 import math
 import os
 import random
-import struct
 import sys
 import time
 
@@ -36,66 +35,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_io import read_safetensors, write_safetensors  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "models")
 SPECIALS = ["<pad>", "<bos>", "<eos>"]
 PAD, BOS, EOS = 0, 1, 2
 REGEN_COMMAND = "scripts/train-models"
 
-# ----------------------------------------------------------------------------- safetensors
-
-NP_DTYPE = {"F32": "<f4", "I64": "<i8"}
-TORCH_DTYPE = {"F32": torch.float32, "I64": torch.int64}
-
-
-def tensor_bytes(t, dtype):
-    t = t.detach().contiguous()
-    if t.dtype != TORCH_DTYPE[dtype]:
-        raise ValueError(f"tensor dtype {t.dtype} does not match {dtype}")
-    return t.numpy().astype(NP_DTYPE[dtype]).tobytes()
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, torch tensor, dtype string); written contiguously in that order."""
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    blobs = []
-    offset = 0
-    for name, t, dtype in tensors:
-        b = tensor_bytes(t, dtype)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    hjson = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hjson += b" " * ((8 - len(hjson) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hjson)))
-        f.write(hjson)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    """Independent reader for the self-check: returns (metadata, {name: torch tensor})."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    assert n % 8 == 0, f"{path}: header length {n} not a multiple of 8"
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    buf = data[8 + n:]
-    meta = header.pop("__metadata__")
-    out = {}
-    pos = 0
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        assert begin == pos, f"{path}:{name}: not contiguous in header order"
-        count = int(np.prod(info["shape"])) if info["shape"] else 1
-        assert end - begin == count * (4 if info["dtype"] == "F32" else 8), f"{path}:{name}: size"
-        arr = np.frombuffer(buf[begin:end], dtype=NP_DTYPE[info["dtype"]]).copy()
-        out[name] = torch.from_numpy(arr).reshape(info["shape"])
-        pos = end
-    assert pos == len(buf), f"{path}: trailing bytes"
-    return meta, out
-
+# ----------------------------------------------------------------------------- files
 
 def write_model_files(out_dir, model, config, cases, case_meta, cases_json=None):
     os.makedirs(out_dir, exist_ok=True)

@@ -2,6 +2,7 @@ package dev.panamarnn.bench;
 
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.Backend;
+import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.RecurrentLayer;
@@ -24,8 +25,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * and input from {@code bench/models/} (written by {@code scripts/python/bench_models.py}); run by
  * {@code scripts/bench layers} beside {@link OrtBenchmark} and {@link CeilingBenchmark}.
  *
- * <p>{@code threads} sets OpenBLAS's thread count; the simd backend is single-threaded (the script measures
- * it at 1 thread only). The scalar backend is left out: at these sizes it takes seconds to minutes per call.
+ * <p>{@code threads}: all compute threads; {@code split} says whose (OpenBLAS's or ours). The scalar backend is left out: at these sizes it takes seconds to minutes per call.
  * Set-up checks the output once against PyTorch's (max abs difference recorded for the report, trial
  * failed above 1e-3); the benchmark writes into buffers allocated once, so {@code -prof gc} should show
  * about zero bytes per call.
@@ -44,6 +44,13 @@ public class LayerBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /**
+     * How 2 threads are used: {@code blas} = OpenBLAS's own threads (ours single-threaded), {@code team} = our
+     * two threads ({@link Parallelism}) with OpenBLAS at 1 thread. At 1 thread both are the same.
+     */
+    @Param({"blas"})
+    public String split;
+
     private Arena arena;
     private RecurrentLayer layer;
     private Workspace workspace;
@@ -52,7 +59,10 @@ public class LayerBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         StudyConfig c = StudyConfig.valueOf(config);
-        Backend be = BenchSupport.backend(backend, threads);
+        if (!split.equals("blas") && !split.equals("team")) throw new IllegalArgumentException("split must be blas or team, got " + split);
+        boolean team = split.equals("team");
+        Backend be = BenchSupport.backend(backend, team ? 1 : threads);
+        Parallelism.setThreads(team ? threads : 1);
         arena = Arena.ofShared();
         try (SafeTensors weights = StudyFiles.open(StudyFiles.weights(c)); SafeTensors io = StudyFiles.io(c)) {
             layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be);
@@ -68,7 +78,8 @@ public class LayerBenchmark {
             if (!(stateDiff <= 1e-3)) throw new IllegalStateException(c + " on " + backend + ": h_n/c_n differ from PyTorch by " + stateDiff);
             StudyFiles.recordDiff(c, backend, threads, diff, 1e-3);
         }
-        System.out.println("# " + c + " (" + c.describe() + ") on backend " + layer.backend().name() + ", OpenBLAS threads " + threads);
+        System.out.println("# " + c + " (" + c.describe() + ") on backend " + layer.backend().name() + ", " + threads + " thread(s), "
+                + (team ? "ours (OpenBLAS at 1)" : "OpenBLAS's"));
     }
 
     @TearDown(Level.Trial)

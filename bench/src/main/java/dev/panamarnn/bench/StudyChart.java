@@ -11,8 +11,9 @@ import org.knowm.xchart.style.Styler;
 
 /**
  * The layer study's chart (XChart): grouped bars, one group per config × threads, one bar per system
- * (ours at its faster backend, ONNX Runtime, PyTorch), median ms per forward call; logarithmic when the
- * times span more than a factor 30, as they do across L1 and L3.
+ * (ours at its faster backend, ONNX Runtime, PyTorch): median time per forward call relative to the fastest
+ * system of that group (1 = fastest), so that L1's milliseconds and L3's seconds share one linear axis (XChart's
+ * logarithmic axis rejects bar charts).
  */
 final class StudyChart {
     private StudyChart() {}
@@ -20,30 +21,25 @@ final class StudyChart {
     static void write(List<StudyReport.Row> rows, Path png, String title) throws IOException {
         List<String> x = new ArrayList<>();
         List<Double> ours = new ArrayList<>(), ort = new ArrayList<>(), torch = new ArrayList<>();
-        double min = Double.POSITIVE_INFINITY, max = 0;
         for (StudyReport.Row r : rows) {
+            double best = Double.POSITIVE_INFINITY;
+            for (double v : new double[] {r.oursMs(), r.ortMs(), r.torchMs()}) if (v > 0) best = Math.min(best, v);
+            if (best == Double.POSITIVE_INFINITY) continue;
             x.add(r.config() + " · " + r.threads() + "t");
-            for (double v : new double[] {r.oursMs(), r.ortMs(), r.torchMs()}) {
-                if (!Double.isNaN(v)) {
-                    min = Math.min(min, v);
-                    max = Math.max(max, v);
-                }
-            }
-            ours.add(orNull(r.oursMs()));
-            ort.add(orNull(r.ortMs()));
-            torch.add(orNull(r.torchMs()));
+            ours.add(relative(r.oursMs(), best));
+            ort.add(relative(r.ortMs(), best));
+            torch.add(relative(r.torchMs(), best));
         }
         if (x.isEmpty()) return;
         CategoryChart chart = new CategoryChartBuilder().width(Math.max(800, 110 * x.size())).height(560).title(title)
-                .xAxisTitle("configuration · threads").yAxisTitle("ms per forward call, median (lower is better)").build();
+                .xAxisTitle("configuration · threads").yAxisTitle("time per forward call ÷ fastest system's (1 = fastest; lower is better)").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
-        // XChart rejects missing (null) points on a log axis: use it only when every series is complete.
-        boolean complete = !ours.contains(null) && !ort.contains(null) && !torch.contains(null);
-        chart.getStyler().setYAxisLogarithmic(complete && max / min > 30);
-        chart.getStyler().setYAxisDecimalPattern("#,##0.###");
+        chart.getStyler().setYAxisDecimalPattern("#,##0.##");
+        chart.getStyler().setYAxisMin(0.0);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLabelsVisible(false);
+        chart.getStyler().setLabelsVisible(true);
+        chart.getStyler().setLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
         addIfAny(chart, "panama-rnn (faster backend)", x, ours);
         addIfAny(chart, "ONNX Runtime", x, ort);
         addIfAny(chart, "PyTorch", x, torch);
@@ -54,7 +50,7 @@ final class StudyChart {
         if (y.stream().anyMatch(v -> v != null)) chart.addSeries(name, x, y);
     }
 
-    private static Double orNull(double v) {
-        return Double.isNaN(v) ? null : v;
+    private static Double relative(double v, double best) {
+        return v > 0 ? v / best : 0.0; // a system not measured gets no bar
     }
 }

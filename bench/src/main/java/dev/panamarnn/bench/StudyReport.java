@@ -88,9 +88,14 @@ public final class StudyReport {
         ObjectMapper json = new ObjectMapper();
         List<Jmh> results = new ArrayList<>();
         JsonNode firstRun = null;
+        List<Server> servers = new ArrayList<>();
         for (Path p : jsons) {
             JsonNode root = json.readTree(p.toFile());
             for (JsonNode n : root) {
+                if (n.path("benchmark").asText().endsWith("ServerBenchmark.request")) {
+                    servers.add(server(n));
+                    continue;
+                }
                 if (firstRun == null) firstRun = n;
                 results.add(jmh(n));
             }
@@ -100,9 +105,12 @@ public final class StudyReport {
 
         Files.createDirectories(out);
         Path md = out.resolve("layers-" + stamp + ".md"), png = out.resolve("layers-" + stamp + ".png");
-        String text = markdown(rows, results, torch, firstRun, opt.getOrDefault("command", "scripts/bench layers"), png.getFileName().toString());
+        String text = markdown(rows, results, torch, firstRun, opt.getOrDefault("command", "scripts/bench layers"), png.getFileName().toString())
+                + serverMarkdown(servers);
         Files.writeString(md, text);
-        Files.writeString(out.resolve("summary.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(summary(json, rows)) + "\n");
+        ArrayNode summary = summary(json, rows);
+        serverSummary(summary, servers);
+        Files.writeString(out.resolve("summary.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(summary) + "\n");
         StudyChart.write(rows, png, "panama-rnn layer study " + stamp);
         System.out.print(text);
         System.err.println("panama-rnn: wrote " + md + ", " + png + ", " + out.resolve("summary.json"));
@@ -154,11 +162,12 @@ public final class StudyReport {
         return rows;
     }
 
+    /** The matching result; where several ways of using the threads were measured (split = blas, team), the fastest. */
     private static Jmh find(List<Jmh> results, String bench, StudyConfig c, int threads, String backend) {
         Jmh found = null;
         for (Jmh r : results) {
             if (r.bench.equals(bench) && r.param("config").equals(c.name()) && r.param("threads").equals(Integer.toString(threads))
-                    && (backend == null || r.param("backend").equals(backend))) found = r;
+                    && (backend == null || r.param("backend").equals(backend)) && (found == null || r.ms < found.ms)) found = r;
         }
         return found;
     }
@@ -223,17 +232,96 @@ public final class StudyReport {
                   to quote). **Bold**: our faster backend.
                   "best peer ÷ ours" > 1 means we are faster. GFLOP/s use BENCHMARKS.md's FLOP count; the ceiling is plain
                   `cblas_sgemm` at 2048³ at the same thread count, measured in the same run.
-                - Threads. Ours: `threads` = OpenBLAS threads (`openblas_set_num_threads`); the simd backend is
-                  single-threaded and measured at 1 thread only; the scalar backend is left out (seconds to minutes per
-                  call at these sizes). ORT: `intra_op_num_threads` = threads, `inter_op_num_threads` = 1, sequential
+                - Threads. THREADS_NOTE The scalar backend is left out (seconds to minutes per call at these sizes). ORT: `intra_op_num_threads` = threads, `inter_op_num_threads` = 1, sequential
                   execution, optimisation level ALL. PyTorch: `torch.set_num_threads(n)`, `OMP_NUM_THREADS` =
                   `OPENBLAS_NUM_THREADS` = n, `torch.inference_mode()`; above 1 thread the faster of `OMP_WAIT_POLICY`
                   default and PASSIVE is kept (ᵖ: PASSIVE was faster).
                 - max abs diff: of `output` against PyTorch's at 1 thread (ours and ORT once in JMH set-up; PyTorch at the
                   row's thread count). heap B/op: JMH `-prof gc` `gc.alloc.rate.norm`; ours writes into buffers allocated once.
                 """);
+        boolean team = results.stream().anyMatch(r -> "team".equals(r.param("split")));
+        String note = team
+                ? "Ours at 2 threads is measured two ways and the faster is shown: OpenBLAS's own 2 threads\n"
+                  + "  (`openblas_set_num_threads`), or ᵗ our two threads (`panama.rnn.threads=2`: projection split by rows,\n"
+                  + "  directions one per thread, steps split by hidden units) with OpenBLAS at 1 thread; the simd backend has\n"
+                  + "  only the latter."
+                : "Ours: `threads` = OpenBLAS threads (`openblas_set_num_threads`); the simd backend ran at 1 thread only.";
+        int at = s.indexOf("THREADS_NOTE");
+        if (at >= 0) s.replace(at, at + "THREADS_NOTE".length(), note);
         s.append("\n![chart](").append(png).append(")\n");
         return s.toString();
+    }
+
+    /** One S1 measurement: N caller threads, one system; latencies per request in ms. */
+    record Server(String system, int threads, double meanMs, double p50Ms, double p99Ms, double errorPct) {
+        double perSecond() {
+            return threads * 1000 / meanMs;
+        }
+    }
+
+    static Server server(JsonNode n) {
+        JsonNode pm = n.path("primaryMetric");
+        double toMs = switch (pm.path("scoreUnit").asText()) {
+            case "ms/op" -> 1;
+            case "us/op" -> 1e-3;
+            case "ns/op" -> 1e-6;
+            default -> throw new IllegalArgumentException("unexpected JMH unit " + pm.path("scoreUnit").asText());
+        };
+        double mean = pm.path("score").asDouble();
+        return new Server(n.path("params").path("system").asText(), n.path("threads").asInt(), mean * toMs,
+                pm.path("scorePercentiles").path("50.0").asDouble() * toMs, pm.path("scorePercentiles").path("99.0").asDouble() * toMs,
+                100 * pm.path("scoreError").asDouble(Double.NaN) / mean);
+    }
+
+    private static Server server(List<Server> list, String system, int threads) {
+        for (Server s : list) if (s.system.equals(system) && s.threads == threads) return s;
+        return null;
+    }
+
+    private static String serverMarkdown(List<Server> servers) {
+        if (servers.isEmpty()) return "";
+        StringBuilder s = new StringBuilder("""
+
+                ## S1: server scenario
+
+                One shared LSTM (I = H = 512), N caller threads, each request one sequence of a length uniform in 10..100
+                (seeded), one compute thread per caller (ours: OpenBLAS at 1 thread; ORT: intra-op 1). JMH sample mode;
+                sequences/s = N / mean latency.
+
+                | callers N | ours seq/s | ORT seq/s | ours ÷ ORT | ours p50 / p99 ms | ORT p50 / p99 ms |
+                |---:|---:|---:|---:|---|---|
+                """);
+        for (int n = 1; n <= 64; n++) {
+            Server o = server(servers, "ours", n), r = server(servers, "ort", n);
+            if (o == null && r == null) continue;
+            s.append("| ").append(n)
+                    .append(" | ").append(o == null ? "–" : fmt(o.perSecond()))
+                    .append(" | ").append(r == null ? "–" : fmt(r.perSecond()))
+                    .append(" | ").append(o == null || r == null ? "–" : String.format(Locale.ROOT, "%.2f×", o.perSecond() / r.perSecond()))
+                    .append(" | ").append(o == null ? "–" : fmt(o.p50Ms) + " / " + fmt(o.p99Ms))
+                    .append(" | ").append(r == null ? "–" : fmt(r.p50Ms) + " / " + fmt(r.p99Ms))
+                    .append(" |\n");
+        }
+        return s.toString();
+    }
+
+    private static void serverSummary(ArrayNode list, List<Server> servers) {
+        for (int n = 1; n <= 64; n++) {
+            Server o = server(servers, "ours", n), r = server(servers, "ort", n);
+            if (o == null && r == null) continue;
+            ObjectNode e = list.addObject();
+            e.put("config", "S1");
+            e.put("threads", n);
+            num(e, "ours_ms", o == null ? Double.NaN : o.meanMs);
+            num(e, "ours_seq_per_s", o == null ? Double.NaN : o.perSecond());
+            num(e, "ours_p50_ms", o == null ? Double.NaN : o.p50Ms);
+            num(e, "ours_p99_ms", o == null ? Double.NaN : o.p99Ms);
+            ObjectNode peers = e.putObject("peers");
+            num(peers, "ort", r == null ? Double.NaN : r.meanMs);
+            num(peers, "ort_seq_per_s", r == null ? Double.NaN : r.perSecond());
+            num(peers, "ort_p50_ms", r == null ? Double.NaN : r.p50Ms);
+            num(peers, "ort_p99_ms", r == null ? Double.NaN : r.p99Ms);
+        }
     }
 
     private static ArrayNode summary(ObjectMapper json, List<Row> rows) {
@@ -268,8 +356,8 @@ public final class StudyReport {
 
     private static String ms(Jmh r, boolean bold) {
         if (r == null) return "–";
-        String v = fmt(r.ms) + (Double.isNaN(r.errorPct) ? "" : String.format(Locale.ROOT, " ±%.1f%%", r.errorPct))
-                + (r.errorPct >= 3 ? " ⚠" : "");
+        String v = fmt(r.ms) + ("team".equals(r.param("split")) ? "ᵗ" : "")
+                + (Double.isNaN(r.errorPct) ? "" : String.format(Locale.ROOT, " ±%.1f%%", r.errorPct)) + (r.errorPct >= 3 ? " ⚠" : "");
         return bold ? "**" + v + "**" : v;
     }
 

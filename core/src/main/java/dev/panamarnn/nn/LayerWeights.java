@@ -23,6 +23,14 @@ import java.util.TreeSet;
  *   <li>{@code whh[l][d]}: {@code [G·H × P]}; {@code hnBias[l][d]} (GRU): {@code [G·H]}, zero but for
  *       {@code b_hn} in the n block (all zero without bias); {@code whr[l][d]} (LSTM projection): {@code [P × H]}.</li>
  * </ul>
+ *
+ * <p>The G·H gate rows are stored grouped by <em>partition</em>: the hidden units are cut into ranges
+ * {@code [cut[q], cut[q+1])}, and partition q's rows come together, gate-major within it: row
+ * {@code G·cut[q] + g·Hq + (j − cut[q])} holds PyTorch's row {@code g·H + j}. So each partition's gate
+ * pre-activations form one contiguous block of columns in the layout the cell kernels read (its own
+ * i, f, g, o blocks of width Hq), and two threads can each compute a step for their own units, GEMM and
+ * gate math, without touching the other's. With one partition this is PyTorch's order. The same
+ * permutation applies to every G·H-indexed tensor (both weight matrices, the folded bias, b_hn).
  */
 final class LayerWeights implements AutoCloseable {
     final LayerSpec spec;
@@ -31,6 +39,8 @@ final class LayerWeights implements AutoCloseable {
     final MemorySegment[][] whh;
     final MemorySegment[][] hnBias;
     final MemorySegment[][] whr;
+    /** Partition boundaries over the hidden units: {@code 0 = cut[0] < … < cut[parts] = H}. */
+    final int[] cut;
     private final Arena arena;
 
     private LayerWeights(LayerSpec spec, Arena arena) {
@@ -42,6 +52,34 @@ final class LayerWeights implements AutoCloseable {
         whh = new MemorySegment[L][D];
         hnBias = new MemorySegment[L][D];
         whr = new MemorySegment[L][D];
+        cut = cuts(spec);
+    }
+
+    /** Two partitions when each half keeps a few full vectors (and there is no projection), else one. */
+    static int[] cuts(LayerSpec spec) {
+        int H = spec.hiddenSize();
+        if (spec.projSize() > 0 || H < 64) return new int[] {0, H};
+        int half = (H / 2 + 7) / 8 * 8;
+        return new int[] {0, half, H};
+    }
+
+    int parts() {
+        return cut.length - 1;
+    }
+
+    /** Rows of a [G·H × cols] matrix (or a G·H vector, cols = 1) in partition order. */
+    private static float[] permute(float[] src, int G, int H, int cols, int[] cut) {
+        if (cut.length == 2) return src;
+        float[] dst = new float[src.length];
+        for (int q = 0; q + 1 < cut.length; q++) {
+            int a = cut[q], hq = cut[q + 1] - a;
+            for (int g = 0; g < G; g++) {
+                for (int j = 0; j < hq; j++) {
+                    System.arraycopy(src, (g * H + a + j) * cols, dst, (G * a + g * hq + j) * cols, cols);
+                }
+            }
+        }
+        return dst;
     }
 
     static String name(String prefix, String kind, int layer, int dir) {
@@ -60,10 +98,10 @@ final class LayerWeights implements AutoCloseable {
                 w.wih[l] = alloc(arena, (long) D * G * H * in);
                 if (spec.bias()) w.bias[l] = alloc(arena, (long) D * G * H);
                 for (int d = 0; d < D; d++) {
-                    float[] ih = read(sd, name(prefix, "weight_ih", l, d), G * H, in);
+                    float[] ih = permute(read(sd, name(prefix, "weight_ih", l, d), G * H, in), G, H, in, w.cut);
                     MemorySegment.copy(ih, 0, w.wih[l], JAVA_FLOAT, (long) d * G * H * in * Float.BYTES, ih.length);
                     w.whh[l][d] = alloc(arena, (long) G * H * P);
-                    float[] hh = read(sd, name(prefix, "weight_hh", l, d), G * H, P);
+                    float[] hh = permute(read(sd, name(prefix, "weight_hh", l, d), G * H, P), G, H, P, w.cut);
                     MemorySegment.copy(hh, 0, w.whh[l][d], JAVA_FLOAT, 0, hh.length);
                     if (spec.projSize() > 0) {
                         w.whr[l][d] = alloc(arena, (long) P * H);
@@ -77,10 +115,12 @@ final class LayerWeights implements AutoCloseable {
                         float[] folded = new float[G * H];
                         int foldUpTo = spec.mode() == Mode.GRU ? 2 * H : G * H;
                         for (int i = 0; i < G * H; i++) folded[i] = i < foldUpTo ? bi[i] + bh[i] : bi[i];
+                        folded = permute(folded, G, H, 1, w.cut);
                         MemorySegment.copy(folded, 0, w.bias[l], JAVA_FLOAT, (long) d * G * H * Float.BYTES, folded.length);
                         if (spec.mode() == Mode.GRU) {
                             float[] hn = new float[G * H];
                             System.arraycopy(bh, 2 * H, hn, 2 * H, H);
+                            hn = permute(hn, G, H, 1, w.cut);
                             MemorySegment.copy(hn, 0, w.hnBias[l][d], JAVA_FLOAT, 0, hn.length);
                         }
                     } else {

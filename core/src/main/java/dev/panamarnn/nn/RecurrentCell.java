@@ -92,7 +92,11 @@ public final class RecurrentCell implements AutoCloseable {
         switch (spec.mode()) {
             case LSTM -> {
                 k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);
-                k.lstmCell(B, H, g, 0, GH, c.segment(), c.offset(), c.ld(), h.segment(), h.offset(), h.ld());
+                int[] cut = weights.cut; // gate rows are stored by partition of the units (LayerWeights)
+                for (int q = 0; q + 1 < cut.length; q++) {
+                    int a = cut[q], hq = cut[q + 1] - a;
+                    k.lstmCell(B, hq, g, 4L * a, GH, c.segment(), c.offset() + a, c.ld(), h.segment(), h.offset() + a, h.ld());
+                }
             }
             case GRU -> {
                 MemorySegment gh = ws.slot(1);
@@ -100,7 +104,11 @@ public final class RecurrentCell implements AutoCloseable {
                     MemorySegment.copy(weights.hnBias[0][0], 0, gh, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
                 }
                 k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, gh, 0, GH);
-                k.gruCell(B, H, g, 0, GH, gh, 0, GH, h.segment(), h.offset(), h.ld(), h.segment(), h.offset(), h.ld());
+                int[] cut = weights.cut;
+                for (int q = 0; q + 1 < cut.length; q++) {
+                    int a = cut[q], hq = cut[q + 1] - a;
+                    k.gruCell(B, hq, g, 3L * a, GH, gh, 3L * a, GH, h.segment(), h.offset() + a, h.ld(), h.segment(), h.offset() + a, h.ld());
+                }
             }
             case RNN_TANH, RNN_RELU -> {
                 k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);

@@ -128,14 +128,27 @@ public final class RecurrentLayer implements AutoCloseable {
         }
 
         Workspace ws = resources.enter("forward", workspace);
+        Team team = null;
+        if (dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM) {
+            team = Team.shared();
+            // Tensors of a confined arena may only be touched by their owner thread: then the call runs alone.
+            boolean shared = team.canAccess(input.segment()) && team.canAccess(output.segment()) && (h0 == null || team.canAccess(h0.segment()))
+                    && (c0 == null || team.canAccess(c0.segment())) && (hN == null || team.canAccess(hN.segment()))
+                    && (cN == null || team.canAccess(cN.segment()));
+            if (!shared || !team.tryAcquire()) team = null;
+        }
         try {
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, T, B, SequenceForward.Mat.of(input),
+            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, team, T, B, SequenceForward.Mat.of(input),
                     SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
                     SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
         } finally {
+            if (team != null) team.release();
             resources.exit(ws, workspace);
         }
     }
+
+    /** Below this much work (steps · batch · hidden) a second thread costs more in hand-offs than it saves. */
+    private static final long MIN_WORK_FOR_TEAM = 4096;
 
     private int[] checkInput(Tensor input) {
         Checks.alive("forward", "input", input);

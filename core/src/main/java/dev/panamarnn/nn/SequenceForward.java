@@ -18,10 +18,17 @@ import java.lang.foreign.MemorySegment;
  * forward direction shrinks that prefix as sequences end (their state freezes at their last step), the
  * reverse direction grows it as it reaches each sample's last step (each starting from its h0). Outputs
  * past a sample's length stay zero; results are scattered back to the caller's order at the end.
+ *
+ * <p>Two threads ({@link dev.panamarnn.Parallelism}, {@link Team}): the projection is split by rows; a
+ * bidirectional layer runs one direction per thread (no synchronisation until the layer ends); a
+ * unidirectional layer splits every step by the weights' partitions of the hidden units
+ * ({@link LayerWeights#cut}): each thread multiplies h by its own rows of W_hh, applies the gate math to
+ * its units and copies its output columns, then both meet. h is double-buffered in that mode (a thread
+ * must not overwrite units the other still reads); c is per unit, so it stays in place.
  */
 final class SequenceForward {
     // Workspace slots.
-    private static final int S_XIN = 0, S_XP = 1, S_INTER0 = 2, S_INTER1 = 3, S_OUT = 4, S_H = 5, S_C = 6, S_HRAW = 7, S_GH = 8;
+    private static final int S_XIN = 0, S_XP = 1, S_INTER0 = 2, S_INTER1 = 3, S_OUT = 4, S_H = 5, S_C = 6, S_HRAW = 7, S_GH = 8, S_H2 = 9;
 
     private SequenceForward() {}
 
@@ -34,13 +41,26 @@ final class SequenceForward {
 
     static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, int T, int B,
                     Mat input, Mat h0, Mat c0, int[] lengths, Mat output, Mat hN, Mat cN) {
+        run(spec, w, k, ws, null, T, B, input, h0, c0, lengths, output, hN, cN);
+    }
+
+    /**
+     * The forward pass; with a {@code team} (its helper acquired by the caller) the work is split in two:
+     * the input projection by rows; a bidirectional layer's directions one per thread; a unidirectional
+     * layer's steps by partition of the hidden units (each thread: its GEMM rows, its gate math, its
+     * output columns; a barrier per step, h double-buffered so no thread reads what the other writes).
+     */
+    static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, Team team, int T, int B,
+                    Mat input, Mat h0, Mat c0, int[] lengths, Mat output, Mat hN, Mat cN) {
         int L = spec.numLayers(), D = spec.directions(), G = spec.mode().gates();
         int Hd = spec.hiddenSize(), P = spec.outputSize(), GH = G * Hd, I = spec.inputSize();
         long rows = (long) T * B;
         boolean packed = lengths != null;
+        boolean split = team != null && D == 1 && w.parts() > 1;
         ws.reserve(packed ? rows * I : 0, rows * D * GH, L > 1 ? rows * D * P : 0, L > 2 ? rows * D * P : 0,
                 packed ? rows * D * P : 0, (long) D * B * P, spec.mode() == Mode.LSTM ? (long) D * B * Hd : 0,
-                spec.projSize() > 0 ? (long) B * Hd : 0, spec.mode() == Mode.GRU ? (long) B * GH : 0);
+                spec.projSize() > 0 ? (long) D * B * Hd : 0, spec.mode() == Mode.GRU ? (long) D * B * GH : 0,
+                split ? (long) D * B * P : 0);
 
         // Sorting by length (descending, stable) makes the running samples a prefix at every step.
         int[] perm = ws.perm(B);
@@ -58,45 +78,25 @@ final class SequenceForward {
             }
         }
         Mat xp = new Mat(ws.slot(S_XP), 0, D * GH);
+        Job job = ws.job();
+        job.init(spec, w, k, ws, T, B, timeMajor, h0, c0, hN, cN, perm, running, split);
         for (int l = 0; l < L; l++) {
-            int in = spec.layerInputSize(l);
             Mat out = l == L - 1 ? (packed ? new Mat(ws.slot(S_OUT), 0, D * P) : output)
                     : new Mat(ws.slot(l % 2 == 0 ? S_INTER0 : S_INTER1), 0, D * P);
             if (packed) zero(out, rows, D * P);
+            job.layer(l, x, xp, out);
             // Input projection for all steps and both directions: XP = X·W_ihᵀ + folded bias.
-            if (w.bias[l] != null) {
-                for (long r = 0; r < rows; r++) {
-                    MemorySegment.copy(w.bias[l], 0, xp.seg, r * xp.ld * Float.BYTES, (long) D * GH * Float.BYTES);
-                }
+            if (team != null && rows > 1) {
+                job.kind = Job.PROJECT;
+                team.runBoth(job);
+            } else {
+                project(job, 0, rows);
             }
-            k.sgemm(false, true, (int) rows, D * GH, in, 1f, x.seg, x.off, x.ld, w.wih[l], 0, in,
-                    w.bias[l] != null ? 1f : 0f, xp.seg, xp.off, xp.ld);
-            for (int d = 0; d < D; d++) {
-                int li = l * D + d;
-                Mat h = new Mat(ws.slot(S_H), (long) d * B * P, P);
-                Mat c = spec.mode() == Mode.LSTM ? new Mat(ws.slot(S_C), (long) d * B * Hd, Hd) : null;
-                initState(h0, li, B, P, perm, h);
-                if (c != null) initState(c0, li, B, Hd, perm, c);
-                for (int s = 0; s < T; s++) {
-                    int t = d == 0 ? s : T - 1 - s;
-                    int nb = running[t];
-                    if (nb == 0) continue;
-                    long first = timeMajor ? (long) t * B : t;
-                    int stride = timeMajor ? 1 : T;
-                    long gOff = xp.off + first * xp.ld + (long) d * GH;
-                    int gLd = stride * xp.ld;
-                    boolean zeroH = s == 0 && h0 == null; // h·W_hhᵀ is zero: skip the GEMM
-                    step(spec, w, k, ws, l, d, nb, zeroH, xp.seg, gOff, gLd, h, c);
-                    // h → this step's output rows, columns of direction d.
-                    long oOff = out.off + first * out.ld + (long) d * P;
-                    int oLd = stride * out.ld;
-                    for (int b = 0; b < nb; b++) {
-                        MemorySegment.copy(h.seg, (h.off + (long) b * P) * Float.BYTES,
-                                out.seg, (oOff + (long) b * oLd) * Float.BYTES, (long) P * Float.BYTES);
-                    }
-                }
-                finalState(hN, li, B, P, perm, h);
-                if (c != null) finalState(cN, li, B, Hd, perm, c);
+            if (team != null && D == 2) {
+                job.kind = Job.DIRECTION;
+                team.runBoth(job);
+            } else {
+                for (int d = 0; d < D; d++) direction(job, d, split ? team : null);
             }
             x = out;
         }
@@ -109,34 +109,247 @@ final class SequenceForward {
         }
     }
 
-    /** One step of one direction for the first {@code nb} samples; gates at {@code (g, gOff, gLd)}. */
-    private static void step(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, int l, int d, int nb, boolean zeroH,
-                             MemorySegment g, long gOff, int gLd, Mat h, Mat c) {
-        int Hd = spec.hiddenSize(), P = spec.outputSize(), GH = spec.mode().gates() * Hd;
-        MemorySegment whh = w.whh[l][d];
+    /** Rows {@code [from, to)} of layer {@code j.l}'s input projection. */
+    private static void project(Job j, long from, long to) {
+        if (to <= from) return;
+        int D = j.spec.directions(), GH = j.spec.mode().gates() * j.spec.hiddenSize(), in = j.spec.layerInputSize(j.l);
+        MemorySegment bias = j.w.bias[j.l];
+        if (bias != null) {
+            for (long r = from; r < to; r++) {
+                MemorySegment.copy(bias, 0, j.xp.seg, (j.xp.off + r * j.xp.ld) * Float.BYTES, (long) D * GH * Float.BYTES);
+            }
+        }
+        j.k.sgemm(false, true, (int) (to - from), D * GH, in, 1f, j.x.seg, j.x.off + from * j.x.ld, j.x.ld, j.w.wih[j.l], 0, in,
+                bias != null ? 1f : 0f, j.xp.seg, j.xp.off + from * j.xp.ld, j.xp.ld);
+    }
+
+    /** All steps of direction {@code d} of layer {@code j.l}; with a team, each step split by partition. */
+    private static void direction(Job j, int d, Team team) {
+        LayerSpec spec = j.spec;
+        int B = j.B, T = j.T, P = spec.outputSize(), Hd = spec.hiddenSize(), li = j.l * spec.directions() + d;
+        Mat h = j.h[d], c = j.c[d];
+        Step st = j.steps[d];
+        st.flipped = false;
+        initState(j.h0, li, B, P, j.perm, h);
+        if (c != null) initState(j.c0, li, B, Hd, j.perm, c);
+        if (team != null) {
+            initState(j.h0, li, B, P, j.perm, j.h2[d]);
+            j.kind = Job.STEP;
+            j.stepDir = d;
+            for (int s = 0; s < T; s++) {
+                int t = d == 0 ? s : T - 1 - s;
+                int nb = j.running[t];
+                if (nb == 0) continue;
+                j.at(st, s, t, nb);
+                team.runBoth(j);
+                // Samples that have ended keep their state: carry it into the buffer that becomes current.
+                Mat cur = st.cur(), next = st.next();
+                for (int b = nb; b < B; b++) {
+                    MemorySegment.copy(cur.seg, (cur.off + (long) b * P) * Float.BYTES, next.seg, (next.off + (long) b * P) * Float.BYTES,
+                            (long) P * Float.BYTES);
+                }
+                st.flipped = !st.flipped;
+            }
+            h = st.cur();
+        } else {
+            for (int s = 0; s < T; s++) {
+                int t = d == 0 ? s : T - 1 - s;
+                int nb = j.running[t];
+                if (nb == 0) continue;
+                j.at(st, s, t, nb);
+                stepAll(j, st, h, c);
+            }
+        }
+        finalState(j.hN, li, B, P, j.perm, h);
+        if (c != null) finalState(j.cN, li, B, Hd, j.perm, c);
+    }
+
+    /** One step of direction st.d for the first nb samples, every partition, on this thread; h in place. */
+    private static void stepAll(Job j, Step st, Mat h, Mat c) {
+        LayerSpec spec = j.spec;
+        int Hd = spec.hiddenSize(), P = spec.outputSize(), G = spec.mode().gates(), GH = G * Hd, d = st.d, nb = st.nb;
+        Kernels k = j.k;
+        MemorySegment whh = j.w.whh[j.l][d];
+        MemorySegment g = j.xp.seg;
+        long gOff = st.gOff;
+        int gLd = st.gLd;
+        int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
                 if (spec.projSize() > 0) {
-                    MemorySegment raw = ws.slot(S_HRAW);
-                    k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, raw, 0, Hd);
-                    k.sgemm(false, true, nb, P, Hd, 1f, raw, 0, Hd, w.whr[l][d], 0, Hd, 0f, h.seg, h.off, P);
+                    MemorySegment raw = j.ws.slot(S_HRAW);
+                    long rawOff = (long) d * j.B * Hd;
+                    k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, raw, rawOff, Hd);
+                    k.sgemm(false, true, nb, P, Hd, 1f, raw, rawOff, Hd, j.w.whr[j.l][d], 0, Hd, 0f, h.seg, h.off, P);
                 } else {
-                    k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, h.seg, h.off, P);
+                    for (int q = 0; q + 1 < cut.length; q++) {
+                        int a = cut[q], hq = cut[q + 1] - a;
+                        k.lstmCell(nb, hq, g, gOff + (long) G * a, gLd, c.seg, c.off + a, Hd, h.seg, h.off + a, P);
+                    }
                 }
             }
             case GRU -> {
-                MemorySegment gh = ws.slot(S_GH);
-                MemorySegment hn = w.hnBias[l][d];
+                MemorySegment gh = j.ws.slot(S_GH);
+                long ghOff = (long) d * j.B * GH;
+                MemorySegment hn = j.w.hnBias[j.l][d];
                 for (int b = 0; b < nb; b++) {
-                    MemorySegment.copy(hn, 0, gh, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
+                    MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, gh, 0, GH);
-                k.gruCell(nb, Hd, g, gOff, gLd, gh, 0, GH, h.seg, h.off, P, h.seg, h.off, P);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, gh, ghOff, GH);
+                for (int q = 0; q + 1 < cut.length; q++) {
+                    int a = cut[q], hq = cut[q + 1] - a;
+                    k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
+                }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
+            }
+        }
+        copyOut(j, st, h, 0, P);
+    }
+
+    /** Partition q of one step: its GEMM rows and gate math, from st.cur() into st.next(); its output columns. */
+    private static void stepPart(Job j, Step st, int q) {
+        LayerSpec spec = j.spec;
+        int Hd = spec.hiddenSize(), P = spec.outputSize(), G = spec.mode().gates(), GH = G * Hd, d = st.d, nb = st.nb;
+        int a = j.w.cut[q], hq = j.w.cut[q + 1] - a, rowsQ = G * hq;
+        Kernels k = j.k;
+        Mat h = st.cur(), hNext = st.next(), c = j.c[d];
+        MemorySegment whh = j.w.whh[j.l][d];
+        long wOff = (long) G * a * P;
+        MemorySegment g = j.xp.seg;
+        long gOff = st.gOff + (long) G * a;
+        int gLd = st.gLd;
+        switch (spec.mode()) {
+            case LSTM -> {
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, g, gOff, gLd);
+                k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
+            }
+            case GRU -> {
+                MemorySegment gh = j.ws.slot(S_GH);
+                long ghOff = (long) G * a;
+                MemorySegment hn = j.w.hnBias[j.l][d];
+                for (int b = 0; b < nb; b++) {
+                    MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
+                }
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, gh, ghOff, GH);
+                k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
+            }
+            case RNN_TANH, RNN_RELU -> {
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, g, gOff, gLd);
+                k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
+            }
+        }
+        copyOut(j, st, hNext, a, hq);
+    }
+
+    /** Columns {@code [col, col+width)} of h's first nb rows → this step's output rows, direction st.d. */
+    private static void copyOut(Job j, Step st, Mat h, int col, int width) {
+        int P = j.spec.outputSize();
+        long oOff = j.out.off + st.first * j.out.ld + (long) st.d * P + col;
+        int oLd = st.stride * j.out.ld;
+        for (int b = 0; b < st.nb; b++) {
+            MemorySegment.copy(h.seg, (h.off + (long) b * P + col) * Float.BYTES, j.out.seg, (oOff + (long) b * oLd) * Float.BYTES,
+                    (long) width * Float.BYTES);
+        }
+    }
+
+    /** Where one direction's current step is; one per direction, so the two directions can run at once. */
+    static final class Step {
+        final int d;
+        int nb, stride, gLd;
+        long first, gOff;
+        boolean zeroH, flipped;
+        Mat a, b;
+
+        Step(int d) {
+            this.d = d;
+        }
+
+        Mat cur() {
+            return flipped ? b : a;
+        }
+
+        Mat next() {
+            return flipped ? a : b;
+        }
+    }
+
+    /**
+     * Everything one forward pass's steps need, in one object per workspace (so nothing is allocated per
+     * step), and the work a {@link Team} splits: a projection by rows, the two directions, or a step by
+     * partition of the hidden units.
+     */
+    static final class Job implements Team.Job {
+        static final int PROJECT = 0, DIRECTION = 1, STEP = 2;
+        int kind, stepDir;
+        LayerSpec spec;
+        LayerWeights w;
+        Kernels k;
+        Workspace ws;
+        int T, B, l;
+        boolean timeMajor;
+        Mat h0, c0, hN, cN, x, xp, out;
+        int[] perm, running;
+        final Mat[] h = new Mat[2], h2 = new Mat[2], c = new Mat[2];
+        final Step[] steps = {new Step(0), new Step(1)};
+
+        void init(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, int T, int B, boolean timeMajor,
+                  Mat h0, Mat c0, Mat hN, Mat cN, int[] perm, int[] running, boolean doubleBuffer) {
+            this.spec = spec;
+            this.w = w;
+            this.k = k;
+            this.ws = ws;
+            this.T = T;
+            this.B = B;
+            this.timeMajor = timeMajor;
+            this.h0 = h0;
+            this.c0 = c0;
+            this.hN = hN;
+            this.cN = cN;
+            this.perm = perm;
+            this.running = running;
+            int P = spec.outputSize(), Hd = spec.hiddenSize();
+            for (int d = 0; d < spec.directions(); d++) {
+                h[d] = new Mat(ws.slot(S_H), (long) d * B * P, P);
+                h2[d] = doubleBuffer ? new Mat(ws.slot(S_H2), (long) d * B * P, P) : null;
+                c[d] = spec.mode() == Mode.LSTM ? new Mat(ws.slot(S_C), (long) d * B * Hd, Hd) : null;
+                steps[d].a = h[d];
+                steps[d].b = h2[d];
+                steps[d].flipped = false;
+            }
+        }
+
+        void layer(int l, Mat x, Mat xp, Mat out) {
+            this.l = l;
+            this.x = x;
+            this.xp = xp;
+            this.out = out;
+        }
+
+        /** Sets {@code st} to step s (time t, nb samples running) of its direction. */
+        void at(Step st, int s, int t, int nb) {
+            st.nb = nb;
+            st.first = timeMajor ? (long) t * B : t;
+            st.stride = timeMajor ? 1 : T;
+            st.gOff = xp.off + st.first * xp.ld + (long) st.d * spec.mode().gates() * spec.hiddenSize();
+            st.gLd = st.stride * xp.ld;
+            st.zeroH = s == 0 && h0 == null; // h·W_hhᵀ is zero: skip the GEMM
+        }
+
+        @Override
+        public void run(int part) {
+            switch (kind) {
+                case PROJECT -> {
+                    long rows = (long) T * B, mid = rows / 2;
+                    if (part == 0) project(this, 0, mid);
+                    else project(this, mid, rows);
+                }
+                case DIRECTION -> direction(this, part, null);
+                case STEP -> stepPart(this, steps[stepDir], part);
+                default -> throw new IllegalStateException("job kind " + kind);
             }
         }
     }

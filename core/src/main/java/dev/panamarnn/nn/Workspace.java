@@ -69,6 +69,12 @@ public final class Workspace implements AutoCloseable {
     }
 
     private int[] perm = new int[0], running = new int[0];
+    private final SequenceForward.Job job = new SequenceForward.Job();
+
+    /** The reusable description of a forward pass's work (one per workspace: nothing allocated per step). */
+    SequenceForward.Job job() {
+        return job;
+    }
 
     /** Scratch for the batch order, at least {@code n} long. */
     int[] perm(int n) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.panamarnn.app.ApplicationModelsTest;
 import dev.panamarnn.nn.PyTorchFixtureTest;
 import dev.panamarnn.nn.RecurrentLayerRandomTest;
+import dev.panamarnn.nn.TwoThreadForwardTest;
 import org.junit.jupiter.api.Nested;
 
 /**
@@ -36,6 +37,14 @@ class OpenBlasLayerTest {
 
     @Nested
     class Applications extends ApplicationModelsTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class TwoThreads extends TwoThreadForwardTest {
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");

@@ -1,0 +1,42 @@
+package dev.panamarnn;
+
+/**
+ * How many threads one forward call may compute on: 1 (the default: the calling thread only, what a
+ * server with many request threads wants) or 2 (the calling thread and a shared helper thread). With 2,
+ * a layer splits its input projection by rows, runs a bidirectional layer's directions one per thread,
+ * and splits each step of a unidirectional layer by hidden units. A call that finds the helper busy with
+ * another call runs alone, so the cores are never oversubscribed.
+ *
+ * <p>The OpenBLAS backend's own threads come on top of these: with 2 here, set OpenBLAS to 1 thread
+ * ({@code -Dpanama.rnn.openblas.threads=1}) so that two threads in all do the work.
+ *
+ * <p>Set with {@code -Dpanama.rnn.threads=N} or {@link #setThreads}.
+ */
+public final class Parallelism {
+    private Parallelism() {}
+
+    public static final String PROPERTY = "panama.rnn.threads";
+    private static volatile int threads = parse(System.getProperty(PROPERTY));
+
+    private static int parse(String v) {
+        if (v == null || v.isBlank()) return 1;
+        try {
+            return check(Integer.parseInt(v.trim()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + PROPERTY + " must be 1 or 2, got '" + v + "'");
+        }
+    }
+
+    private static int check(int n) {
+        if (n < 1 || n > 2) throw new IllegalArgumentException(PROPERTY + " must be 1 or 2, got " + n);
+        return n;
+    }
+
+    public static int threads() {
+        return threads;
+    }
+
+    public static void setThreads(int n) {
+        threads = check(n);
+    }
+}
