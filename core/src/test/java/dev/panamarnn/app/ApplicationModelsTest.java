@@ -115,6 +115,16 @@ public class ApplicationModelsTest {
 
     // ---------------------------------------------------------------- N-vs-N
 
+    /**
+     * Our kernels give bit-identical rows whatever the number of rows in a GEMM, so chunks equal one call
+     * bit for bit. OpenBLAS picks kernels and thread splits by matrix size, which may change the last bit
+     * of a sum; the recurrence and the head carry such a difference along (seen: 5e-7 on a logit of 0.5),
+     * so there chunks must agree within float32's usual 1e-5 relative.
+     */
+    static boolean bitExactChunks(Backend backend) {
+        return backend.name().equals("scalar") || backend.name().equals("simd");
+    }
+
     static void lmLogits(Backend backend) throws Exception {
         CaseFile c = ModelCases.cases("charlm");
         int[][] tokens = c.rows("nn_tokens", null);
@@ -149,7 +159,15 @@ public class ApplicationModelsTest {
                         float[][][] part = m.feed(st, chunk);
                         for (int b = 0; b < B; b++) {
                             for (int t = from; t < to; t++) {
-                                assertArrayEquals(whole[b][t], part[b][t - from], "chunks " + Arrays.toString(cuts) + ", seq " + b + " step " + t);
+                                String what = "chunks " + Arrays.toString(cuts) + ", seq " + b + " step " + t;
+                                if (bitExactChunks(backend)) {
+                                    assertArrayEquals(whole[b][t], part[b][t - from], what);
+                                } else {
+                                    for (int v = 0; v < whole[b][t].length; v++) {
+                                        float w = whole[b][t][v];
+                                        assertEquals(w, part[b][t - from][v], 1e-5f * Math.max(1f, Math.abs(w)), what + " token " + v);
+                                    }
+                                }
                             }
                         }
                         from = to;
