@@ -166,6 +166,7 @@ final class SequenceForward {
 
     /** One step of direction st.d for the first nb samples, every partition, on this thread; h in place. */
     private static void stepAll(Job j, Step st, Mat h, Mat c) {
+        Views v = j.views[st.d];
         LayerSpec spec = j.spec;
         int Hd = spec.hiddenSize(), P = spec.outputSize(), G = spec.mode().gates(), GH = G * Hd, d = st.d, nb = st.nb;
         Kernels k = j.k;
@@ -176,12 +177,12 @@ final class SequenceForward {
         int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
                 if (spec.projSize() > 0) {
                     MemorySegment raw = j.ws.slot(S_HRAW);
                     long rawOff = (long) d * j.B * Hd;
                     k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, raw, rawOff, Hd);
-                    k.sgemm(false, true, nb, P, Hd, 1f, raw, rawOff, Hd, j.w.whr[j.l][d], 0, Hd, 0f, h.seg, h.off, P);
+                    k.sgemm(false, true, nb, P, Hd, 1f, v.at(raw, rawOff), 0, Hd, j.w.whr[j.l][d], 0, Hd, 0f, v.at(h.seg, h.off), 0, P);
                 } else {
                     for (int q = 0; q + 1 < cut.length; q++) {
                         int a = cut[q], hq = cut[q + 1] - a;
@@ -196,14 +197,14 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, gh, ghOff, GH);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(gh, ghOff), 0, GH);
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
                     k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, h.seg, h.off, P, whh, 0, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
             }
         }
@@ -212,6 +213,7 @@ final class SequenceForward {
 
     /** Partition q of one step: its GEMM rows and gate math, from st.cur() into st.next(); its output columns. */
     private static void stepPart(Job j, Step st, int q) {
+        Views v = j.views[q];
         LayerSpec spec = j.spec;
         int Hd = spec.hiddenSize(), P = spec.outputSize(), G = spec.mode().gates(), GH = G * Hd, d = st.d, nb = st.nb;
         int a = j.w.cut[q], hq = j.w.cut[q + 1] - a, rowsQ = G * hq;
@@ -224,7 +226,7 @@ final class SequenceForward {
         int gLd = st.gLd;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
                 k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
             }
             case GRU -> {
@@ -234,11 +236,11 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, gh, ghOff, GH);
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(gh, ghOff), 0, GH);
                 k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, h.seg, h.off, P, whh, wOff, P, 1f, g, gOff, gLd);
+                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
             }
         }
@@ -253,6 +255,44 @@ final class SequenceForward {
         for (int b = 0; b < st.nb; b++) {
             MemorySegment.copy(h.seg, (h.off + (long) b * P + col) * Float.BYTES, j.out.seg, (oOff + (long) b * oLd) * Float.BYTES,
                     (long) width * Float.BYTES);
+        }
+    }
+
+    /**
+     * Slices of the workspace and weights at the offsets the steps use, made once and reused, so that a
+     * kernel receives each operand at offset 0. The OpenBLAS backend passes pointers to native code and
+     * would otherwise make a slice object per call (per step); with these, steady-state steps allocate
+     * nothing. Keyed by segment identity and offset; a segment the workspace replaced simply stops
+     * matching, and a full table starts over. One per thread: not thread-safe.
+     */
+    static final class Views {
+        private static final int SIZE = 1 << 11; // power of two; entries at the steps' distinct offsets
+        private final MemorySegment[] base = new MemorySegment[SIZE], view = new MemorySegment[SIZE];
+        private final long[] offs = new long[SIZE];
+        private int used;
+
+        /** {@code seg} seen from float {@code off} on. */
+        MemorySegment at(MemorySegment seg, long off) {
+            if (off == 0) return seg;
+            int i = (int) ((off * 0x9E3779B97F4A7C15L) >>> 53) & (SIZE - 1);
+            for (int n = 0; n < SIZE; n++, i = (i + 1) & (SIZE - 1)) {
+                MemorySegment b = base[i];
+                if (b == null) break;
+                if (b == seg && offs[i] == off) return view[i];
+            }
+            if (used >= SIZE / 2) { // too full for fast probes: start over
+                java.util.Arrays.fill(base, null);
+                java.util.Arrays.fill(view, null);
+                used = 0;
+                i = (int) ((off * 0x9E3779B97F4A7C15L) >>> 53) & (SIZE - 1);
+            }
+            while (base[i] != null) i = (i + 1) & (SIZE - 1);
+            MemorySegment v = seg.asSlice(off * Float.BYTES);
+            base[i] = seg;
+            offs[i] = off;
+            view[i] = v;
+            used++;
+            return v;
         }
     }
 
@@ -295,6 +335,8 @@ final class SequenceForward {
         int[] perm, running;
         final Mat[] h = new Mat[2], h2 = new Mat[2], c = new Mat[2];
         final Step[] steps = {new Step(0), new Step(1)};
+        /** Pointer views per thread (the caller's and the helper's): see {@link Views}. */
+        final Views[] views = {new Views(), new Views()};
 
         void init(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, int T, int B, boolean timeMajor,
                   Mat h0, Mat c0, Mat hN, Mat cN, int[] perm, int[] running, boolean doubleBuffer) {
@@ -382,14 +424,13 @@ final class SequenceForward {
     }
 
     private static void initState(Mat src, int li, int B, int width, int[] perm, Mat dst) {
+        if (src == null) { // the B rows are contiguous: one fill (one slice object per call, not per row)
+            dst.seg.asSlice(dst.off * Float.BYTES, (long) B * width * Float.BYTES).fill((byte) 0);
+            return;
+        }
         for (int s = 0; s < B; s++) {
-            long to = (dst.off + (long) s * width) * Float.BYTES;
-            if (src == null) {
-                dst.seg.asSlice(to, (long) width * Float.BYTES).fill((byte) 0);
-            } else {
-                MemorySegment.copy(src.seg, (src.off + ((long) li * B + perm[s]) * src.ld) * Float.BYTES,
-                        dst.seg, to, (long) width * Float.BYTES);
-            }
+            MemorySegment.copy(src.seg, (src.off + ((long) li * B + perm[s]) * src.ld) * Float.BYTES,
+                    dst.seg, (dst.off + (long) s * width) * Float.BYTES, (long) width * Float.BYTES);
         }
     }
 
@@ -407,6 +448,10 @@ final class SequenceForward {
     }
 
     private static void zero(Mat m, long rows, int width) {
+        if (m.ld == width) { // contiguous: one fill
+            m.seg.asSlice(m.off * Float.BYTES, rows * width * Float.BYTES).fill((byte) 0);
+            return;
+        }
         for (long r = 0; r < rows; r++) {
             m.seg.asSlice((m.off + r * m.ld) * Float.BYTES, (long) width * Float.BYTES).fill((byte) 0);
         }
