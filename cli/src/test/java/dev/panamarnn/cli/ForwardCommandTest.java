@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.io.SafeTensorsWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,20 +21,8 @@ class ForwardCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     /** Splits a fixture into the weights file and the input file the CLI takes. */
@@ -81,9 +66,9 @@ class ForwardCommandTest {
                 String prefix = st.metadata().get("prefix");
                 if (!prefix.isEmpty()) args.addAll(List.of("--prefix", prefix));
             }
-            Run r = run(args.toArray(String[]::new));
-            assertEquals(0, r.code, r.err);
-            assertTrue(r.out.contains("wrote"), r.out);
+            CliRun r = run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("wrote"), r.out());
             try (SafeTensors exp = SafeTensors.open(f[0]); SafeTensors got = SafeTensors.open(out)) {
                 for (String n : new String[] {"output", "h_n", "c_n"}) {
                     if (!exp.contains("expected_" + n)) continue;
@@ -117,25 +102,25 @@ class ForwardCommandTest {
                 "--mode", "rnn_tanh", "--batch-first");
         Files.write(dir.resolve("garbage"), new byte[] {1, 2, 3});
         expectError("garbage", "forward", "--weights", dir.resolve("garbage").toString(), "--input", x, "--output", o, "--mode", "rnn_tanh");
-        Run r = run("forward", "--weights", w);
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("Missing required option"), r.err);
+        CliRun r = run("forward", "--weights", w);
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("Missing required option"), r.err());
         assertFalse(Files.exists(out), "no output written on error");
     }
 
     private static void expectError(String fragment, String... args) {
-        Run r = run(args);
-        assertEquals(1, r.code, r.out + r.err);
-        List<String> lines = r.err.strip().lines().toList();
+        CliRun r = run(args);
+        assertEquals(1, r.code(), r.out() + r.err());
+        List<String> lines = r.err().strip().lines().toList();
         String last = lines.get(lines.size() - 1);
-        assertTrue(last.startsWith("panama-rnn: error: ") && last.contains(fragment), r.err);
-        assertTrue(lines.stream().allMatch(l -> l.startsWith("panama-rnn: ")), "one line per message, no stack trace: " + r.err);
+        assertTrue(last.startsWith("panama-rnn: error: ") && last.contains(fragment), r.err());
+        assertTrue(lines.stream().allMatch(l -> l.startsWith("panama-rnn: ")), "one line per message, no stack trace: " + r.err());
     }
 
     @Test
     void infoRuns() {
-        Run r = run("info", "--size", "64");
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("Active backend:") && r.out.contains("scalar"), r.out);
+        CliRun r = run("info", "--size", "64");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Active backend:") && r.out().contains("scalar"), r.out());
     }
 }

@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamarnn.app.CaseFile;
 import dev.panamarnn.app.ModelCases;
 import dev.panamarnn.io.SafeTensorsWriter;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,44 +19,32 @@ class ModelCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private static String model(String name) {
         return ModelCases.model(name).toString();
     }
 
-    private static void assertOneLineError(Run r, String... fragments) {
-        assertEquals(1, r.code, r.out + r.err);
-        String[] lines = r.err.strip().split("\n");
-        assertEquals(1, lines.length, r.err);
-        assertTrue(lines[0].startsWith("panama-rnn: error: "), r.err);
+    private static void assertOneLineError(CliRun r, String... fragments) {
+        assertEquals(1, r.code(), r.out() + r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, r.err());
+        assertTrue(lines[0].startsWith("panama-rnn: error: "), r.err());
         for (String f : fragments) assertTrue(lines[0].contains(f), "'" + f + "' in: " + lines[0]);
     }
 
     @Test
     void demoShowsEveryStructureEqualToPyTorch() {
-        Run r = run("demo", "--models", ModelCases.modelsDir().toString(), "--backends", "simd", "--no-progress");
-        assertEquals(0, r.code, r.err);
-        for (String s : List.of("N-vs-1", "N-vs-N", "1-vs-N", "N-vs-M")) assertTrue(r.out.contains(s), s);
-        assertEquals(4, r.out.split("= equal", -1).length - 1, r.out);
-        assertFalse(r.out.contains("DIFFERENT"), r.out);
-        assertTrue(r.out.contains("8/8 continuations identical"), r.out);
-        assertTrue(r.out.contains("\"3 March 2021\"   → \"2021-03-03\""), r.out);
-        assertTrue(r.out.lines().anyMatch(l -> l.startsWith("  accuracies equal PyTorch's") && l.strip().endsWith("yes")), r.out);
+        CliRun r = run("demo", "--models", ModelCases.modelsDir().toString(), "--backends", "simd", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        for (String s : List.of("N-vs-1", "N-vs-N", "1-vs-N", "N-vs-M")) assertTrue(r.out().contains(s), s);
+        assertEquals(4, r.out().split("= equal", -1).length - 1, r.out());
+        assertFalse(r.out().contains("DIFFERENT"), r.out());
+        assertTrue(r.out().contains("8/8 continuations identical"), r.out());
+        assertTrue(r.out().contains("\"3 March 2021\"   → \"2021-03-03\""), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  accuracies equal PyTorch's") && l.strip().endsWith("yes")), r.out());
     }
 
     @Test
@@ -71,12 +56,12 @@ class ModelCommandsTest {
         long[] len = Arrays.copyOf(c.longs("lengths"), n);
         Path in = dir.resolve("in.safetensors"), out = dir.resolve("out.safetensors");
         new SafeTensorsWriter().add("inputs", x, new int[] {n, s[1], s[2]}).add("lengths", len, new int[] {n}).write(in);
-        Run r = run("classify", "--model", model("classifier"), "--input", in.toString(), "--output", out.toString(), "--backend", "simd");
-        assertEquals(0, r.code, r.err);
+        CliRun r = run("classify", "--model", model("classifier"), "--input", in.toString(), "--output", out.toString(), "--backend", "simd");
+        assertEquals(0, r.code(), r.err());
         List<String> labels = List.of("sine", "square", "sawtooth", "random_walk");
         float[] want = c.floats("expected_logits");
-        List<String> lines = r.out.lines().filter(l -> l.contains("\t")).toList();
-        assertEquals(n, lines.size(), r.out);
+        List<String> lines = r.out().lines().filter(l -> l.contains("\t")).toList();
+        assertEquals(n, lines.size(), r.out());
         for (int i = 0; i < n; i++) {
             int best = 0;
             for (int k = 1; k < 4; k++) if (want[i * 4 + k] > want[i * 4 + best]) best = k;
@@ -87,26 +72,26 @@ class ModelCommandsTest {
 
     @Test
     void generateGreedyAndSeeded() {
-        Run r = run("generate", "--model", model("charlm"), "the", "my ");
-        assertEquals(0, r.code, r.err);
-        assertEquals(List.of("the bird is loud.", "my bird is loud."), r.out.lines().toList());
-        Run a = run("generate", "--model", model("charlm"), "--temperature", "1", "--seed", "5", "--samples", "3", "a");
-        Run b = run("generate", "--model", model("charlm"), "--temperature", "1", "--seed", "5", "--samples", "3", "a");
-        assertEquals(0, a.code, a.err);
-        assertEquals(3, a.out.lines().count());
-        assertEquals(a.out, b.out);
+        CliRun r = run("generate", "--model", model("charlm"), "the", "my ");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("the bird is loud.", "my bird is loud."), r.out().lines().toList());
+        CliRun a = run("generate", "--model", model("charlm"), "--temperature", "1", "--seed", "5", "--samples", "3", "a");
+        CliRun b = run("generate", "--model", model("charlm"), "--temperature", "1", "--seed", "5", "--samples", "3", "a");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(3, a.out().lines().count());
+        assertEquals(a.out(), b.out());
     }
 
     @Test
     void translateGreedyBeamAndFile() throws Exception {
-        Run r = run("translate", "--model", model("seq2seq"), "3 March 2021", "Mar 3, 2021");
-        assertEquals(0, r.code, r.err);
-        assertEquals(List.of("3 March 2021\t2021-03-03", "Mar 3, 2021\t2021-03-03"), r.out.lines().toList());
+        CliRun r = run("translate", "--model", model("seq2seq"), "3 March 2021", "Mar 3, 2021");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("3 March 2021\t2021-03-03", "Mar 3, 2021\t2021-03-03"), r.out().lines().toList());
         Path f = dir.resolve("dates.txt");
         Files.writeString(f, "17/11/1987\n\n1 Jan 2000\n");
-        Run b = run("translate", "--model", model("seq2seq"), "--beam", "3", "--file", f.toString());
-        assertEquals(0, b.code, b.err);
-        assertEquals(List.of("17/11/1987\t1987-11-17", "1 Jan 2000\t2000-01-01"), b.out.lines().toList());
+        CliRun b = run("translate", "--model", model("seq2seq"), "--beam", "3", "--file", f.toString());
+        assertEquals(0, b.code(), b.err());
+        assertEquals(List.of("17/11/1987\t1987-11-17", "1 Jan 2000\t2000-01-01"), b.out().lines().toList());
     }
 
     @Test
