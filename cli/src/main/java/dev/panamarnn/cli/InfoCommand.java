@@ -44,6 +44,8 @@ final class InfoCommand implements Callable<Integer> {
         out.println();
         out.println("Active backend: " + active.name() + " (" + active.selectionReason() + ")");
         out.println("  override with -Dpanama.rnn.backend=scalar|simd|openblas (PANAMA_RNN_JAVA_OPTS for scripts/panama-rnn)");
+        out.println("Threads per forward call: " + dev.panamarnn.Parallelism.threads()
+                + " (-Dpanama.rnn.threads=1|2; with 2, also set -Dpanama.rnn.openblas.threads=1)");
         if (!noTiming) {
             out.println();
             timeGemm(out);
