@@ -282,14 +282,7 @@ final class DemoCommand implements Callable<Integer> {
             this.cls = cls;
             this.lm = lm;
             this.s2s = s2s;
-            int[] sh = cls.shape("inputs");
-            float[] in = cls.floats("inputs");
-            long[] len = cls.longs("lengths");
-            clsSeqs = new float[sh[0]][][];
-            for (int i = 0; i < sh[0]; i++) {
-                clsSeqs[i] = new float[(int) len[i]][sh[2]];
-                for (int t = 0; t < len[i]; t++) for (int k = 0; k < sh[2]; k++) clsSeqs[i][t][k] = in[(i * sh[1] + t) * sh[2] + k];
-            }
+            clsSeqs = cls.sequences("inputs", "lengths");
             lmTest = lm.has("test_tokens") ? lm.rows("test_tokens", lm.longs("test_lengths")) : null;
             lmPrompts = lm.rows("gen_prompts", null);
             lmGreedy = lm.rows("gen_greedy", null);

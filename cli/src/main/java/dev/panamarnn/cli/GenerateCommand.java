@@ -52,11 +52,8 @@ final class GenerateCommand implements Callable<Integer> {
             List<String> ps = prompts == null || prompts.isEmpty() ? List.of("") : prompts;
             int[][] batch = new int[ps.size() * samples][];
             for (int i = 0; i < ps.size(); i++) {
-                int[] p = lm.vocabulary().encode(ps.get(i));
-                int[] withBos = new int[p.length + 1];
-                withBos[0] = lm.bos();
-                System.arraycopy(p, 0, withBos, 1, p.length);
-                for (int k = 0; k < samples; k++) batch[i * samples + k] = withBos;
+                int[] prompt = lm.prompt(ps.get(i));
+                for (int k = 0; k < samples; k++) batch[i * samples + k] = prompt;
             }
             int[][] gen = lm.generate(batch, d, n);
             for (int i = 0; i < gen.length; i++) out.println(ps.get(i / samples) + lm.vocabulary().decode(gen[i]));

@@ -77,6 +77,23 @@ public final class CaseFile {
         return r;
     }
 
+    /**
+     * A padded float tensor {@code (N, T, F)} cut into N sequences of {@code lengths[i]} steps of F
+     * features each (the classifier's inputs).
+     */
+    public float[][][] sequences(String name, String lengthsName) {
+        float[] v = floats(name);
+        int[] s = shape(name);
+        if (s.length != 3) throw new IllegalArgumentException("cases: '" + name + "' must be [N, T, F], got rank " + s.length);
+        long[] len = longs(lengthsName);
+        float[][][] out = new float[s[0]][][];
+        for (int i = 0; i < s[0]; i++) {
+            out[i] = new float[(int) len[i]][s[2]];
+            for (int t = 0; t < len[i]; t++) System.arraycopy(v, (i * s[1] + t) * s[2], out[i][t], 0, s[2]);
+        }
+        return out;
+    }
+
     private static <T> T need(Map<String, T> m, String name) {
         T v = m.get(name);
         if (v == null) throw new IllegalArgumentException("cases: no tensor '" + name + "' of that kind");

@@ -58,6 +58,13 @@ public record Decoding(double temperature, long seed) {
         return last; // rounding left u at the very end
     }
 
+    /** The index of the first largest value of {@code row} (0 when none compares larger than row[0]). */
+    static int argmax(float[] row) {
+        int best = 0;
+        for (int v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+        return best;
+    }
+
     static int argmax(MemorySegment s, long off, int n) {
         int best = -1;
         float bv = 0;

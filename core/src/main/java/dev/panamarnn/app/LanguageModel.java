@@ -8,8 +8,6 @@ import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
@@ -155,7 +153,7 @@ public final class LanguageModel implements AutoCloseable {
         if (T == 0) return new float[state.batch][0][];
         try (Arena a = Arena.ofConfined()) {
             Tensor logits = run(a, tokens, T, null, state.h, state.c, state.h, state.c);
-            return perStep(logits, T, state.batch, null);
+            return Network.perStep(logits, T, state.batch, null);
         }
     }
 
@@ -184,7 +182,7 @@ public final class LanguageModel implements AutoCloseable {
             Tensor hN = Tensor.allocate(a, s.numLayers(), B, s.outputSize());
             Tensor cN = s.mode() == Mode.LSTM ? Tensor.allocate(a, s.numLayers(), B, s.hiddenSize()) : null;
             Tensor logits = run(a, tokens, T, lengths, null, null, hN, cN);
-            return perStep(logits, T, B, lengths);
+            return Network.perStep(logits, T, B, lengths);
         }
     }
 
@@ -269,11 +267,16 @@ public final class LanguageModel implements AutoCloseable {
 
     /** Text in, text out: {@code <bos>} + the prompt's characters, then the generated text (specials left out). */
     public String generate(String prompt, Decoding decoding, int maxNew) {
-        int[] p = vocab.encode(prompt);
+        return vocab.decode(generate(new int[][] {prompt(prompt)}, decoding, maxNew)[0]);
+    }
+
+    /** A text prompt as the model reads it: {@code <bos>} followed by its characters' ids. */
+    public int[] prompt(String text) {
+        int[] p = vocab.encode(text);
         int[] withBos = new int[p.length + 1];
         withBos[0] = config.bos();
         System.arraycopy(p, 0, withBos, 1, p.length);
-        return vocab.decode(generate(new int[][] {withBos}, decoding, maxNew)[0]);
+        return withBos;
     }
 
     /**
@@ -297,10 +300,7 @@ public final class LanguageModel implements AutoCloseable {
             for (int b = 0; b < n; b++) {
                 int[] seq = sequences[from + b];
                 for (int t = 0; t < in[b].length; t++) {
-                    float[] row = lg[b][t];
-                    int best = 0;
-                    for (int v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-                    if (best == seq[t + 1]) correct++;
+                    if (Decoding.argmax(lg[b][t]) == seq[t + 1]) correct++;
                     total++;
                 }
             }
@@ -318,20 +318,6 @@ public final class LanguageModel implements AutoCloseable {
         Tensor logits = Tensor.allocate(a, T * B, vocab.size());
         net.head.forward(o.reshape(T * B, P), logits);
         return logits;
-    }
-
-    private static float[][][] perStep(Tensor logits, int T, int B, int[] lengths) {
-        int V = logits.cols();
-        float[][][] r = new float[B][][];
-        for (int b = 0; b < B; b++) {
-            int n = lengths == null ? T : lengths[b];
-            r[b] = new float[n][V];
-            for (int t = 0; t < n; t++) {
-                MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, (logits.offset() + (long) (t * B + b) * logits.ld()) * Float.BYTES,
-                        r[b][t], 0, V);
-            }
-        }
-        return r;
     }
 
     private static int[] lengths(String what, int[][] seqs) {

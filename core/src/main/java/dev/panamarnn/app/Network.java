@@ -9,6 +9,8 @@ import dev.panamarnn.nn.Linear;
 import dev.panamarnn.nn.RecurrentLayer;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -90,6 +92,24 @@ final class Network implements AutoCloseable {
                 embedding.copyRow(tokens[b][t], x.segment(), x.offset() + (long) row * x.ld());
             }
         }
+    }
+
+    /**
+     * Logits {@code (T·B, V)}, row {@code t·B+b} (time-major), as {@code [b][t][V]}; sample b keeps its
+     * first {@code lengths[b]} steps (all T when lengths is null).
+     */
+    static float[][][] perStep(Tensor logits, int T, int B, int[] lengths) {
+        int V = logits.cols();
+        float[][][] r = new float[B][][];
+        for (int b = 0; b < B; b++) {
+            int n = lengths == null ? T : lengths[b];
+            r[b] = new float[n][V];
+            for (int t = 0; t < n; t++) {
+                MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, (logits.offset() + (long) (t * B + b) * logits.ld()) * Float.BYTES,
+                        r[b][t], 0, V);
+            }
+        }
+        return r;
     }
 
     /** Every token id in range, else an error naming the sequence and position. */

@@ -9,7 +9,6 @@ import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -225,14 +224,7 @@ public final class Seq2Seq implements AutoCloseable {
             decoder.embed(decoderInputs, T, true, x.reshape(T * B, E));
             decoder.rnn.forward(x, st.h, st.c, null, o, st.h, st.c, null);
             decoder.head.forward(o.reshape(T * B, P), logits);
-            float[][][] r = new float[B][T][V];
-            for (int b = 0; b < B; b++) {
-                for (int t = 0; t < T; t++) {
-                    MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, (logits.offset() + (long) (t * B + b) * logits.ld()) * Float.BYTES,
-                            r[b][t], 0, V);
-                }
-            }
-            return r;
+            return Network.perStep(logits, T, B, null);
         }
     }
 

@@ -179,9 +179,7 @@ public final class SequenceClassifier implements AutoCloseable {
     public static int[] argmax(float[][] logits) {
         int[] out = new int[logits.length];
         for (int b = 0; b < logits.length; b++) {
-            int best = 0;
-            for (int c = 1; c < logits[b].length; c++) if (logits[b][c] > logits[b][best]) best = c;
-            out[b] = best;
+            out[b] = Decoding.argmax(logits[b]);
         }
         return out;
     }

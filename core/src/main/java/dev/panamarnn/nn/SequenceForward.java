@@ -39,11 +39,6 @@ final class SequenceForward {
         }
     }
 
-    static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, int T, int B,
-                    Mat input, Mat h0, Mat c0, int[] lengths, Mat output, Mat hN, Mat cN) {
-        run(spec, w, k, ws, null, T, B, input, h0, c0, lengths, output, hN, cN);
-    }
-
     /**
      * The forward pass; with a {@code team} (its helper acquired by the caller) the work is split in two:
      * the input projection by rows; a bidirectional layer's directions one per thread; a unidirectional

@@ -69,14 +69,10 @@ public class ApplicationModelsTest {
     static void classifier(Backend backend, int limit) throws Exception {
         CaseFile c = ModelCases.cases("classifier");
         int[] s = c.shape("inputs");
-        int N = Math.min(s[0], limit), T = s[1];
-        float[] in = c.floats("inputs"), want = c.floats("expected_logits");
-        long[] lengths = c.longs("lengths"), labels = c.longs("labels");
-        float[][][] seqs = new float[N][][];
-        for (int i = 0; i < N; i++) {
-            seqs[i] = new float[(int) lengths[i]][1];
-            for (int t = 0; t < lengths[i]; t++) seqs[i][t][0] = in[i * T + t];
-        }
+        int N = Math.min(s[0], limit);
+        float[] want = c.floats("expected_logits");
+        long[] labels = c.longs("labels");
+        float[][][] seqs = Arrays.copyOf(c.sequences("inputs", "lengths"), N);
         try (SequenceClassifier m = SequenceClassifier.load(ModelCases.model("classifier"), backend)) {
             assertEquals(List.of("sine", "square", "sawtooth", "random_walk"), m.labels());
             float[][] got = m.logits(seqs);
@@ -95,15 +91,8 @@ public class ApplicationModelsTest {
 
     static void classifierBatchInvariance(Backend backend) throws Exception {
         CaseFile c = ModelCases.cases("classifier");
-        int T = c.shape("inputs")[1];
-        float[] in = c.floats("inputs");
-        long[] lengths = c.longs("lengths");
         int N = 12;
-        float[][][] seqs = new float[N][][];
-        for (int i = 0; i < N; i++) {
-            seqs[i] = new float[(int) lengths[i]][1];
-            for (int t = 0; t < lengths[i]; t++) seqs[i][t][0] = in[i * T + t];
-        }
+        float[][][] seqs = Arrays.copyOf(c.sequences("inputs", "lengths"), N);
         try (SequenceClassifier m = SequenceClassifier.load(ModelCases.model("classifier"), backend)) {
             float[][] batch = m.logits(seqs);
             for (int i = 0; i < N; i++) {
