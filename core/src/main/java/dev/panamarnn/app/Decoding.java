@@ -43,14 +43,14 @@ public record Decoding(double temperature, long seed) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
             float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
-            if (v == v) sum += Math.exp((v - max) / temperature);
+            if (v == v) sum += StrictMath.exp((v - max) / temperature);
         }
         double u = rnd.nextDouble() * sum, acc = 0;
         int last = best;
         for (int i = 0; i < n; i++) {
             float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
             if (v != v) continue;
-            double p = Math.exp((v - max) / temperature);
+            double p = StrictMath.exp((v - max) / temperature);
             if (p > 0) last = i;
             acc += p;
             if (u < acc) return i;

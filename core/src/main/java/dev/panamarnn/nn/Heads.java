@@ -60,11 +60,11 @@ public final class Heads {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, src.getAtIndex(JAVA_FLOAT, so + i));
         double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp(src.getAtIndex(JAVA_FLOAT, so + i) - max);
-        double logSum = Math.log(sum);
+        for (int i = 0; i < n; i++) sum += StrictMath.exp(src.getAtIndex(JAVA_FLOAT, so + i) - max);
+        double logSum = StrictMath.log(sum);
         for (int i = 0; i < n; i++) {
             double z = src.getAtIndex(JAVA_FLOAT, so + i) - max;
-            dst.setAtIndex(JAVA_FLOAT, dOff + i, (float) (log ? z - logSum : Math.exp(z) / sum));
+            dst.setAtIndex(JAVA_FLOAT, dOff + i, (float) (log ? z - logSum : StrictMath.exp(z) / sum));
         }
     }
 }

@@ -60,7 +60,7 @@ final class ScalarKernels implements Kernels {
 
     @Override
     public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        for (int i = 0; i < n; i++) set(y, yOff + i, (float) Math.tanh(get(x, xOff + i)));
+        for (int i = 0; i < n; i++) set(y, yOff + i, (float) StrictMath.tanh(get(x, xOff + i)));
     }
 
     @Override
@@ -76,12 +76,12 @@ final class ScalarKernels implements Kernels {
             for (int j = 0; j < hidden; j++) {
                 double i = sigmoid(get(gates, g + j));
                 double f = sigmoid(get(gates, g + hidden + j));
-                double gg = Math.tanh(get(gates, g + 2L * hidden + j));
+                double gg = StrictMath.tanh(get(gates, g + 2L * hidden + j));
                 double o = sigmoid(get(gates, g + 3L * hidden + j));
                 long ci = cOff + (long) b * ldc + j;
                 float cNew = (float) (f * get(c, ci) + i * gg);
                 set(c, ci, cNew);
-                set(hOut, hOff + (long) b * ldh + j, (float) (o * Math.tanh(cNew)));
+                set(hOut, hOff + (long) b * ldh + j, (float) (o * StrictMath.tanh(cNew)));
             }
         }
     }
@@ -96,7 +96,7 @@ final class ScalarKernels implements Kernels {
             for (int j = 0; j < hidden; j++) {
                 double r = sigmoid((double) get(gi, xi + j) + get(gh, hi + j));
                 double z = sigmoid((double) get(gi, xi + hidden + j) + get(gh, hi + hidden + j));
-                double nn = Math.tanh(get(gi, xi + 2L * hidden + j) + r * get(gh, hi + 2L * hidden + j));
+                double nn = StrictMath.tanh(get(gi, xi + 2L * hidden + j) + r * get(gh, hi + 2L * hidden + j));
                 double h = get(hPrev, hpOff + (long) b * ldhp + j);
                 set(hOut, hoOff + (long) b * ldho + j, (float) ((1 - z) * nn + z * h));
             }
@@ -109,7 +109,7 @@ final class ScalarKernels implements Kernels {
         for (int b = 0; b < batch; b++) {
             for (int j = 0; j < hidden; j++) {
                 float v = get(pre, pOff + (long) b * ldp + j);
-                float h = activation == Activation.TANH ? (float) Math.tanh(v) : relu(v);
+                float h = activation == Activation.TANH ? (float) StrictMath.tanh(v) : relu(v);
                 set(hOut, hOff + (long) b * ldh + j, h);
             }
         }
@@ -117,7 +117,7 @@ final class ScalarKernels implements Kernels {
 
     /** Double-precision logistic function; saturates to exactly 0 and 1 like PyTorch's. */
     static double sigmoid(double x) {
-        return 1.0 / (1.0 + Math.exp(-x));
+        return 1.0 / (1.0 + StrictMath.exp(-x));
     }
 
     private static float sigmoid(float x) {

@@ -1,13 +1,12 @@
 package dev.panamarnn.kernel.simd;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,7 +21,28 @@ final class SimdGemv {
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
+    /** Lane i takes lane (i + w) mod VL: static finals, so C2 folds them into the permutes. */
+    private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
+
     private SimdGemv() {}
+
+    private static VectorShuffle<Float> rotation(int w) {
+        return VL > w ? VectorShuffle.iota(S, w, 1, true) : null;
+    }
+
+    /**
+     * The sum of the lanes in one fixed order (a halving tree), whatever the JIT has compiled.
+     * {@code reduceLanes(ADD)} leaves the order of float additions to the implementation, and the C2
+     * intrinsic and the Java fallback (interpreter, C1) may differ: then the same call gives different
+     * bits before and after warm-up, and two threads at different JIT stages disagree.
+     */
+    static float sum(FloatVector v) {
+        if (VL > 8) v = v.add(v.rearrange(ROT8));
+        if (VL > 4) v = v.add(v.rearrange(ROT4));
+        if (VL > 2) v = v.add(v.rearrange(ROT2));
+        if (VL > 1) v = v.add(v.rearrange(ROT1));
+        return v.lane(0);
+    }
 
     /** Copies {@code len} floats at stride {@code inc} from {@code src} into the thread's scratch vector. */
     static float[] copyIn(MemorySegment src, long off, long inc, int len) {
@@ -73,10 +93,10 @@ final class SimdGemv {
                 s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), s3);
             }
             long yi = yOff + i * incY, yq = q * incY;
-            put(y, yi, alpha * s0.reduceLanes(ADD), beta);
-            put(y, yi + yq, alpha * s1.reduceLanes(ADD), beta);
-            put(y, yi + 2 * yq, alpha * s2.reduceLanes(ADD), beta);
-            put(y, yi + 3 * yq, alpha * s3.reduceLanes(ADD), beta);
+            put(y, yi, alpha * sum(s0), beta);
+            put(y, yi + yq, alpha * sum(s1), beta);
+            put(y, yi + 2 * yq, alpha * sum(s2), beta);
+            put(y, yi + 3 * yq, alpha * sum(s3), beta);
         }
         i = 4 * q;
         for (; i < m; i++) {
@@ -90,7 +110,7 @@ final class SimdGemv {
                 FloatVector xv = FloatVector.fromArray(S, x, j, tail);
                 s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail).fma(xv, s0);
             }
-            put(y, yOff + i * incY, alpha * s0.reduceLanes(ADD), beta);
+            put(y, yOff + i * incY, alpha * sum(s0), beta);
         }
     }
 
