@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * GEMM per backend on the standard configurations' per-step shapes ({@code B × G·H × H}, C = h·W_hhᵀ with
  * W_hh stored {@code [G·H × H]}) and the 2048³ ceiling (C = A·B). {@code threads} sets OpenBLAS's thread
  * count; the simd backend is single-threaded. Shapes are {@code MxNxK:layout}; the comment names the config.
+ * Layout {@code BATCH} is {@code C = A·Bᵀ} through {@code sgemvBatch} (the batching executor's step) instead of sgemm.
  * GFLOP/s = 2·M·N·K / time.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -46,7 +47,7 @@ public class GemmBenchmark {
     private Arena arena;
     private Backend be;
     private int m, n, k;
-    private boolean transB;
+    private boolean transB, batch;
     private MemorySegment a, b, c;
 
     @Setup(Level.Trial)
@@ -56,7 +57,8 @@ public class GemmBenchmark {
         m = Integer.parseInt(dims[0]);
         n = Integer.parseInt(dims[1]);
         k = Integer.parseInt(dims[2]);
-        transB = shape.endsWith(":NT");
+        batch = shape.endsWith(":BATCH");
+        transB = shape.endsWith(":NT") || batch;
         arena = Arena.ofShared();
         a = BenchSupport.random(arena, (long) m * k, 1, 1f);
         b = BenchSupport.random(arena, (long) k * n, 2, 1f);
@@ -80,6 +82,10 @@ public class GemmBenchmark {
 
     @Benchmark
     public MemorySegment gemm() {
+        if (batch) {
+            be.kernels().sgemvBatch(m, n, k, a, 0, k, b, 0, k, 0f, c, 0, n);
+            return c;
+        }
         be.kernels().sgemm(false, transB, m, n, k, 1f, a, 0, k, b, 0, transB ? k : n, 0f, c, 0, n);
         return c;
     }

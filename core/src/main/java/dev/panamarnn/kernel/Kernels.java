@@ -42,6 +42,25 @@ public interface Kernels {
                MemorySegment x, long xOff,
                float beta, MemorySegment y, long yOff);
 
+    /**
+     * A batch of matrix-vector products sharing one matrix: {@code C = A·Wᵀ + beta·C} with {@code A}
+     * {@code [m × k]} (lda ≥ k), {@code W} {@code [n × k]} (ldw ≥ k) and {@code C} {@code [m × n]}
+     * (ldc ≥ n), for a few rows of A: the recurrent step {@code h·W_hhᵀ} of m samples, reading W once for
+     * all of them. A general GEMM packs W on every call, which at a few rows costs several times the
+     * products themselves.
+     *
+     * <p>Row i of C is computed by the same arithmetic whatever m, i and the other rows are: a sample's
+     * bits do not depend on the batch it is computed in. The default is one {@link #sgemv} per row (each
+     * reading W again). When {@code beta == 0}, C is not read. A must not overlap C.
+     */
+    default void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda,
+                            MemorySegment w, long wOff, int ldw,
+                            float beta, MemorySegment c, long cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            sgemv(false, n, k, 1f, w, wOff, ldw, a, aOff + (long) i * lda, beta, c, cOff + (long) i * ldc);
+        }
+    }
+
     /** {@code y[i] = 1 / (1 + exp(-x[i]))} for {@code n} contiguous elements; {@code y} may be {@code x}. */
     void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
 

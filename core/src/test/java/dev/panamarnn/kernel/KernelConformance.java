@@ -103,6 +103,30 @@ public abstract class KernelConformance {
     }
 
     @TestFactory
+    Stream<DynamicTest> sgemvBatch() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int idx = 0;
+        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
+            for (int n : new int[] {1, 3, 7, 33, 100}) {
+                int k = SIZES[(idx * 7) % SIZES.length];
+                float beta = idx % 3 == 0 ? 0f : idx % 3 == 1 ? 1f : 0.5f;
+                int pad = idx % 4;
+                long seed = 12000 + idx++;
+                tests.add(DynamicTest.dynamicTest(String.format("sgemvBatch m=%d n=%d k=%d beta=%s pad=%d seed=%d", m, n, k, beta, pad, seed),
+                        () -> checkGemvBatch(m, n, k, beta, pad, seed)));
+            }
+        }
+        // The recurrent step shapes (W [G·H × H]) and row counts that cross a row block of W.
+        int[][] big = {{2, 1024, 256}, {8, 2048, 512}, {6, 130, 67}, {11, 67, 1000}};
+        for (int[] s : big) {
+            long seed = 13000 + idx++;
+            tests.add(DynamicTest.dynamicTest(String.format("sgemvBatch m=%d n=%d k=%d seed=%d", s[0], s[1], s[2], seed),
+                    () -> checkGemvBatch(s[0], s[1], s[2], 1f, 2, seed)));
+        }
+        return tests.stream();
+    }
+
+    @TestFactory
     Stream<DynamicTest> activations() {
         List<DynamicTest> tests = new ArrayList<>();
         for (int n : new int[] {1, 2, 3, 7, 15, 16, 17, 31, 33, 100, 257, 1000}) {
@@ -175,6 +199,36 @@ public abstract class KernelConformance {
                 for (int p = 0; p < xl; p++) mag += Math.abs((ta ? a.get(p, j) : a.get(j, p)) * x.get(0, p));
                 double tol = 2 * (xl + 2) * U * (Math.abs(alpha) * mag + (beta == 0 ? 0 : Math.abs(beta * y.getInitial(0, j)))) + 1e-30;
                 compare("y", 0, j, expected.get(0, j), y.get(0, j), tol, seed);
+            }
+        }
+    }
+
+    /**
+     * Against the reference within the GEMM bound; and each row bit for bit what the same kernel gives for
+     * that row alone (m = 1), since a sample's result must not depend on its batch.
+     */
+    private void checkGemvBatch(int m, int n, int k, float beta, int pad, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(seed);
+            Mat a = Mat.random(arena, m, k, pad, rnd, 1f);
+            Mat w = Mat.random(arena, n, k, pad + 1, rnd, 1f);
+            Mat c = Mat.random(arena, m, n, pad, rnd, 1f);
+            if (beta == 0f) c.fillData(Float.NaN); // beta == 0: C must not be read
+            Mat expected = c.copy(arena), alone = c.copy(arena);
+            reference.sgemm(false, true, m, n, k, 1f, a.seg, 0, a.ld, w.seg, 0, w.ld, beta, expected.seg, 0, expected.ld);
+            kernels.sgemvBatch(m, n, k, a.seg, 0, a.ld, w.seg, 0, w.ld, beta, c.seg, 0, c.ld);
+            c.checkPadding("C", seed);
+            for (int i = 0; i < m; i++) {
+                kernels.sgemvBatch(1, n, k, a.seg, (long) i * a.ld, a.ld, w.seg, 0, w.ld, beta, alone.seg, (long) i * alone.ld, alone.ld);
+                for (int j = 0; j < n; j++) {
+                    double mag = 0;
+                    for (int p = 0; p < k; p++) mag += Math.abs(a.get(i, p) * w.get(j, p));
+                    double tol = 2 * (k + 2) * U * (mag + (beta == 0f ? 0 : Math.abs(beta * c.getInitial(i, j)))) + 1e-30;
+                    compare("C", i, j, expected.get(i, j), c.get(i, j), tol, seed);
+                    if (Float.floatToRawIntBits(c.get(i, j)) != Float.floatToRawIntBits(alone.get(i, j))) {
+                        fail("C[" + i + "," + j + "] = " + c.get(i, j) + " in a batch of " + m + " but " + alone.get(i, j) + " alone (seed " + seed + ")");
+                    }
+                }
             }
         }
     }

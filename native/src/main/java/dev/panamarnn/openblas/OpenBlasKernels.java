@@ -84,6 +84,18 @@ final class OpenBlasKernels implements Kernels {
         CBlas.cblas_sgemv(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, at(a, aOff), lda, at(x, xOff), 1, beta, at(y, yOff), 1);
     }
 
+    /**
+     * The gate kernels' batch GEMV (the Vector API one when the JVM has it), not OpenBLAS: measured at the
+     * S1 step (W {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows took
+     * 492, 430 and 568 (it packs W on every call) against 75 for one {@code cblas_sgemv}, so a few rows
+     * want W read once with every row's product formed from each load, which neither routine does.
+     */
+    @Override
+    public void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
+                           float beta, MemorySegment c, long cOff, int ldc) {
+        gates.sgemvBatch(m, n, k, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
+    }
+
     @Override
     public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         gates.sigmoid(n, x, xOff, y, yOff);

@@ -4,6 +4,8 @@ import dev.panamarnn.kernel.Activation;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.MemorySegment;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
 /**
  * The Vector API backend over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
  * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), activations
@@ -56,6 +58,20 @@ final class SimdKernels implements Kernels {
         float[] xs = SimdGemv.copyIn(x, xOff, 1, inLen);
         if (transA) SimdGemv.gemvT(m, n, alpha, a, aOff, lda, xs, beta, y, yOff);
         else SimdGemv.gemvN(m, n, alpha, a, aOff, lda, xs, beta, y, yOff, 1);
+    }
+
+    /** Each row bit-identical to {@link #sgemm} with one row (see {@link SimdGemvBatch}). */
+    @Override
+    public void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
+                           float beta, MemorySegment c, long cOff, int ldc) {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0) {
+            SimdGemm.scale(m, n, beta, c, cOff, ldc);
+            return;
+        }
+        float[] xs = SimdScratch.get().vec(m * k);
+        for (int i = 0; i < m; i++) MemorySegment.copy(a, JAVA_FLOAT, (aOff + (long) i * lda) * Float.BYTES, xs, i * k, k);
+        SimdGemvBatch.gemvN(m, n, k, w, wOff, ldw, xs, beta, c, cOff, ldc);
     }
 
     @Override

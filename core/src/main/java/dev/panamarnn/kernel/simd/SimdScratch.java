@@ -22,6 +22,7 @@ final class SimdScratch {
     private float[] lines = new float[0];
     private float[] acc = new float[0];
     private MemorySegment cellRow = MemorySegment.NULL;
+    private final float[] sums = new float[8 * SimdMicroKernel.VL];
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
@@ -57,6 +58,11 @@ final class SimdScratch {
             cellRow = Arena.ofAuto().allocate((long) grow((int) floats) * Float.BYTES, 64);
         }
         return cellRow;
+    }
+
+    /** Eight vectors of accumulators on their way out of the batch GEMV's kernels. */
+    float[] sums() {
+        return sums;
     }
 
     /** For a transposed GEMV's accumulator. */
