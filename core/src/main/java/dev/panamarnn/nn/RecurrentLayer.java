@@ -71,6 +71,11 @@ public final class RecurrentLayer implements AutoCloseable {
         return backend;
     }
 
+    /** The weights and the workspace pool, with the rule that close() waits for calls (for {@link BatchingExecutor}). */
+    Resources resources() {
+        return resources;
+    }
+
     /** The results of a forward pass; {@code cN} is null but for LSTM. */
     public record Result(Tensor output, Tensor hN, Tensor cN) {}
 
@@ -81,13 +86,19 @@ public final class RecurrentLayer implements AutoCloseable {
 
     /** Forward; {@code h0}, {@code c0}, {@code lengths} may be null. Results are allocated in {@code arena}. */
     public Result forward(Arena arena, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
+        Result r = allocateResult(arena, input);
+        forward(input, h0, c0, lengths, r.output(), r.hN(), r.cN(), null);
+        return r;
+    }
+
+    /** Zeroed output, h_n and (LSTM) c_n in {@code arena} for this input. */
+    Result allocateResult(Arena arena, Tensor input) {
         Objects.requireNonNull(arena, "arena");
         int[] tb = checkInput(input);
         int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize();
         Tensor out = spec.batchFirst() ? Tensor.allocate(arena, B, T, D * P) : Tensor.allocate(arena, T, B, D * P);
         Tensor hN = Tensor.allocate(arena, spec.numLayers() * D, B, P);
         Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, spec.numLayers() * D, B, spec.hiddenSize()) : null;
-        forward(input, h0, c0, lengths, out, hN, cN, null);
         return new Result(out, hN, cN);
     }
 
@@ -96,6 +107,38 @@ public final class RecurrentLayer implements AutoCloseable {
      * {@code cN} may be null when not wanted; {@code workspace} may be null to borrow from the layer's pool.
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
+        Checked a = check(input, h0, c0, lengths, output, hN, cN);
+        int T = a.steps(), B = a.batch();
+        int[] lens = a.lengths();
+        Workspace ws = resources.enter("forward", workspace);
+        Team team = null;
+        if (dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM) {
+            team = Team.shared();
+            // Tensors of a confined arena may only be touched by their owner thread: then the call runs alone.
+            boolean shared = team.canAccess(input.segment()) && team.canAccess(output.segment()) && (h0 == null || team.canAccess(h0.segment()))
+                    && (c0 == null || team.canAccess(c0.segment())) && (hN == null || team.canAccess(hN.segment()))
+                    && (cN == null || team.canAccess(cN.segment()));
+            if (!shared || !team.tryAcquire()) team = null;
+        }
+        try {
+            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, team, T, B, SequenceForward.Mat.of(input),
+                    SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
+                    SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
+        } finally {
+            if (team != null) team.release();
+            resources.exit(ws, workspace);
+        }
+    }
+
+    /** A forward call's checked shape: steps, batch, and the lengths (null when every sample is full length). */
+    record Checked(int steps, int batch, int[] lengths) {}
+
+    /**
+     * Every check of {@link #forward(Tensor, Tensor, Tensor, int[], Tensor, Tensor, Tensor, Workspace)}'s
+     * arguments (shapes, liveness, aliasing), before anything is read or written; shared with
+     * {@link BatchingExecutor}.
+     */
+    Checked check(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
         int[] tb = checkInput(input);
         int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
         if (h0 != null) check3("h0", h0, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
@@ -126,25 +169,7 @@ public final class RecurrentLayer implements AutoCloseable {
             if (hN != null) disjoint("c_n", cN, "h_n", hN);
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
         }
-
-        Workspace ws = resources.enter("forward", workspace);
-        Team team = null;
-        if (dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM) {
-            team = Team.shared();
-            // Tensors of a confined arena may only be touched by their owner thread: then the call runs alone.
-            boolean shared = team.canAccess(input.segment()) && team.canAccess(output.segment()) && (h0 == null || team.canAccess(h0.segment()))
-                    && (c0 == null || team.canAccess(c0.segment())) && (hN == null || team.canAccess(hN.segment()))
-                    && (cN == null || team.canAccess(cN.segment()));
-            if (!shared || !team.tryAcquire()) team = null;
-        }
-        try {
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, team, T, B, SequenceForward.Mat.of(input),
-                    SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
-                    SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
-        } finally {
-            if (team != null) team.release();
-            resources.exit(ws, workspace);
-        }
+        return new Checked(T, B, lens);
     }
 
     /** Below this much work (steps · batch · hidden) a second thread costs more in hand-offs than it saves. */

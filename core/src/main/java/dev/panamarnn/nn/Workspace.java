@@ -76,6 +76,14 @@ public final class Workspace implements AutoCloseable {
         return job;
     }
 
+    private BatchCall batchCall;
+
+    /** A {@link BatchingExecutor} call's bookkeeping, reused from call to call. */
+    BatchCall batchCall() {
+        if (batchCall == null) batchCall = new BatchCall();
+        return batchCall;
+    }
+
     /** Scratch for the batch order, at least {@code n} long. */
     int[] perm(int n) {
         if (perm.length < n) perm = new int[n];

@@ -3,14 +3,16 @@ package dev.panamarnn.openblas;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panamarnn.app.ApplicationModelsTest;
+import dev.panamarnn.nn.BatchingExecutorTest;
 import dev.panamarnn.nn.PyTorchFixtureTest;
 import dev.panamarnn.nn.RecurrentLayerRandomTest;
 import dev.panamarnn.nn.TwoThreadForwardTest;
 import org.junit.jupiter.api.Nested;
 
 /**
- * The layer tests of core (PyTorch fixtures, random configurations) on the OpenBLAS backend. Without
- * OpenBLAS the nested classes find no such backend and generate nothing; {@link #libraryLoaded} reports the skip.
+ * The layer tests of core (PyTorch fixtures, random configurations, two threads, the batching executor)
+ * on the OpenBLAS backend. Without OpenBLAS the nested classes find no such backend and generate nothing;
+ * {@link #libraryLoaded} reports the skip.
  */
 class OpenBlasLayerTest {
     /** Shows up as skipped, with the loader's reason, when OpenBLAS is absent. */
@@ -45,6 +47,14 @@ class OpenBlasLayerTest {
 
     @Nested
     class TwoThreads extends TwoThreadForwardTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class Batching extends BatchingExecutorTest {
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");
