@@ -9,6 +9,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.BatchingExecutor;
 import dev.panamarnn.nn.RecurrentLayer;
 import dev.panamarnn.nn.Workspace;
 import java.lang.foreign.Arena;
@@ -37,8 +38,11 @@ import org.openjdk.jmh.annotations.TearDown;
  * 10..100 (seeded per thread), one compute thread per caller (OpenBLAS at 1 thread, ORT
  * {@code intra_op_num_threads = 1}). JMH's sample mode gives the latency distribution per request (p50,
  * p99); sequences per second = N / mean latency (closed loop). {@code system}: {@code ours} (our layer,
- * a workspace and output buffers per caller thread) or {@code ort} (one {@code OrtSession} shared by the
- * threads, an input tensor per request).
+ * a workspace and output buffers per caller thread, each request its own batch-1 forward pass),
+ * {@code batched} (the same layer behind one {@link BatchingExecutor}: concurrent requests share each
+ * step's W_hh product; the callers are the compute threads, one of them leading each step and, while
+ * there are no more callers than cores, another running half of it) or {@code ort} (one
+ * {@code OrtSession} shared by the threads, an input tensor per request).
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -47,7 +51,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class ServerBenchmark {
     static final int MIN_LEN = 10, MAX_LEN = 100;
 
-    @Param({"ours", "ort"})
+    @Param({"ours", "batched", "ort"})
     public String system;
 
     @Param({"openblas"})
@@ -58,6 +62,7 @@ public class ServerBenchmark {
     Arena arena;
     float[] x;
     RecurrentLayer layer;
+    BatchingExecutor executor;
     OrtEnvironment env;
     OrtSession.SessionOptions options;
     OrtSession session;
@@ -69,11 +74,12 @@ public class ServerBenchmark {
         try (SafeTensors io = StudyFiles.io(c)) {
             x = io.toFloatArray("input"); // (100, 1, 512)
         }
-        if (system.equals("ours")) {
+        if (system.equals("ours") || system.equals("batched")) {
             Backend be = BenchSupport.backend(backend, 1);
             try (SafeTensors w = StudyFiles.open(StudyFiles.weights(c))) {
                 layer = RecurrentLayer.create(c.spec(), w.asStateDict(), "", be);
             }
+            if (system.equals("batched")) executor = new BatchingExecutor(layer);
         } else if (system.equals("ort")) {
             BenchSupport.printPlatformOnce();
             env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING);
@@ -84,7 +90,7 @@ public class ServerBenchmark {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             session = env.createSession(StudyFiles.onnx(c).toString(), options);
         } else {
-            throw new IllegalArgumentException("system must be ours or ort, got " + system);
+            throw new IllegalArgumentException("system must be ours, batched or ort, got " + system);
         }
         System.out.println("# S1 (" + c.describe() + "), " + system + (layer != null ? " on " + layer.backend().name() : " (ONNX Runtime " + env.getVersion() + ")")
                 + ", lengths uniform in " + MIN_LEN + ".." + MAX_LEN);
@@ -92,6 +98,10 @@ public class ServerBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws OrtException {
+        if (executor != null) {
+            System.out.println("# batched: " + executor.stats());
+            executor.close();
+        }
         if (layer != null) layer.close();
         if (session != null) session.close();
         if (options != null) options.close();
@@ -134,7 +144,8 @@ public class ServerBenchmark {
         if (layer != null) {
             Tensor in = t.input.reshape(c.steps, c.inputSize).rows(0, len).reshape(len, 1, c.inputSize);
             Tensor out = t.output.reshape(c.steps, c.hiddenSize).rows(0, len).reshape(len, 1, c.hiddenSize);
-            layer.forward(in, null, null, null, out, t.hN, t.cN, t.workspace);
+            if (executor != null) executor.forward(in, null, null, null, out, t.hN, t.cN);
+            else layer.forward(in, null, null, null, out, t.hN, t.cN, t.workspace);
             return len;
         }
         FloatBuffer buf = t.ortInput.duplicate().limit(len * c.inputSize);

@@ -285,30 +285,42 @@ public final class StudyReport {
                 ## S1: server scenario
 
                 One shared LSTM (I = H = 512), N caller threads, each request one sequence of a length uniform in 10..100
-                (seeded), one compute thread per caller (ours: OpenBLAS at 1 thread; ORT: intra-op 1). JMH sample mode;
-                sequences/s = N / mean latency.
+                (seeded), one compute thread per caller (ours: OpenBLAS at 1 thread; ORT: intra-op 1). Ours: each request its
+                own batch-1 forward pass; batched: the same layer behind a `BatchingExecutor` (requests share each step's
+                W_hh product). JMH sample mode; sequences/s = N / mean latency.
 
-                | callers N | ours seq/s | ORT seq/s | ours ÷ ORT | ours p50 / p99 ms | ORT p50 / p99 ms |
-                |---:|---:|---:|---:|---|---|
+                | callers N | ours seq/s | batched seq/s | ORT seq/s | ours ÷ ORT | batched ÷ ORT | ours p50 / p99 ms | batched p50 / p99 ms | ORT p50 / p99 ms |
+                |---:|---:|---:|---:|---:|---:|---|---|---|
                 """);
         for (int n = 1; n <= 64; n++) {
-            Server o = server(servers, "ours", n), r = server(servers, "ort", n);
-            if (o == null && r == null) continue;
+            Server o = server(servers, "ours", n), b = server(servers, "batched", n), r = server(servers, "ort", n);
+            if (o == null && b == null && r == null) continue;
             s.append("| ").append(n)
                     .append(" | ").append(o == null ? "–" : fmt(o.perSecond()))
+                    .append(" | ").append(b == null ? "–" : fmt(b.perSecond()))
                     .append(" | ").append(r == null ? "–" : fmt(r.perSecond()))
-                    .append(" | ").append(o == null || r == null ? "–" : String.format(Locale.ROOT, "%.2f×", o.perSecond() / r.perSecond()))
-                    .append(" | ").append(o == null ? "–" : fmt(o.p50Ms) + " / " + fmt(o.p99Ms))
-                    .append(" | ").append(r == null ? "–" : fmt(r.p50Ms) + " / " + fmt(r.p99Ms))
+                    .append(" | ").append(ratio(o, r))
+                    .append(" | ").append(ratio(b, r))
+                    .append(" | ").append(latencies(o))
+                    .append(" | ").append(latencies(b))
+                    .append(" | ").append(latencies(r))
                     .append(" |\n");
         }
         return s.toString();
     }
 
+    private static String ratio(Server a, Server b) {
+        return a == null || b == null ? "–" : String.format(Locale.ROOT, "%.2f×", a.perSecond() / b.perSecond());
+    }
+
+    private static String latencies(Server s) {
+        return s == null ? "–" : fmt(s.p50Ms) + " / " + fmt(s.p99Ms);
+    }
+
     private static void serverSummary(ArrayNode list, List<Server> servers) {
         for (int n = 1; n <= 64; n++) {
-            Server o = server(servers, "ours", n), r = server(servers, "ort", n);
-            if (o == null && r == null) continue;
+            Server o = server(servers, "ours", n), b = server(servers, "batched", n), r = server(servers, "ort", n);
+            if (o == null && b == null && r == null) continue;
             ObjectNode e = list.addObject();
             e.put("config", "S1");
             e.put("threads", n);
@@ -316,6 +328,10 @@ public final class StudyReport {
             num(e, "ours_seq_per_s", o == null ? Double.NaN : o.perSecond());
             num(e, "ours_p50_ms", o == null ? Double.NaN : o.p50Ms);
             num(e, "ours_p99_ms", o == null ? Double.NaN : o.p99Ms);
+            num(e, "batched_ms", b == null ? Double.NaN : b.meanMs);
+            num(e, "batched_seq_per_s", b == null ? Double.NaN : b.perSecond());
+            num(e, "batched_p50_ms", b == null ? Double.NaN : b.p50Ms);
+            num(e, "batched_p99_ms", b == null ? Double.NaN : b.p99Ms);
             ObjectNode peers = e.putObject("peers");
             num(peers, "ort", r == null ? Double.NaN : r.meanMs);
             num(peers, "ort_seq_per_s", r == null ? Double.NaN : r.perSecond());
