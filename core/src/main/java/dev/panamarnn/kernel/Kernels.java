@@ -43,21 +43,33 @@ public interface Kernels {
                float beta, MemorySegment y, long yOff);
 
     /**
-     * A batch of matrix-vector products sharing one matrix: {@code C = A·Wᵀ + beta·C} with {@code A}
-     * {@code [m × k]} (lda ≥ k), {@code W} {@code [n × k]} (ldw ≥ k) and {@code C} {@code [m × n]}
-     * (ldc ≥ n), for a few rows of A: the recurrent step {@code h·W_hhᵀ} of m samples, reading W once for
-     * all of them. A general GEMM packs W on every call, which at a few rows costs several times the
-     * products themselves.
+     * Prepares {@code W} {@code [n × k]} (row-major, ldw ≥ k) for {@link #gemmPrepared}: done once for a
+     * weight matrix that then multiplies many small batches. The default keeps a view of W itself (no
+     * copy: W must stay alive and unchanged while the result is used); a backend may keep a copy in the
+     * layout its kernel reads best.
+     */
+    default PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
+        return new PreparedWeights.RowMajor(w, wOff, ldw, n, k);
+    }
+
+    /**
+     * {@code C = A·Wᵀ + beta·C} for a few rows of A: {@code A} {@code [m × k]} (lda ≥ k), W prepared by
+     * this backend's {@link #prepare}, {@code C} {@code [m × n]} (ldc ≥ n): a recurrent step
+     * {@code h·W_hhᵀ} for m samples, reading W once for all of them.
      *
      * <p>Row i of C is computed by the same arithmetic whatever m, i and the other rows are: a sample's
-     * bits do not depend on the batch it is computed in. The default is one {@link #sgemv} per row (each
-     * reading W again). When {@code beta == 0}, C is not read. A must not overlap C.
+     * bits do not depend on the batch it is computed in. The default is one {@link #sgemv} per row. When
+     * {@code beta == 0}, C is not read. A must not overlap C.
+     *
+     * @throws IllegalArgumentException if {@code w} was prepared by another backend
      */
-    default void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda,
-                            MemorySegment w, long wOff, int ldw,
-                            float beta, MemorySegment c, long cOff, int ldc) {
+    default void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda,
+                              float beta, MemorySegment c, long cOff, int ldc) {
+        if (!(w instanceof PreparedWeights.RowMajor r)) {
+            throw new IllegalArgumentException(name() + " cannot read " + w + ": prepared by another backend");
+        }
         for (int i = 0; i < m; i++) {
-            sgemv(false, n, k, 1f, w, wOff, ldw, a, aOff + (long) i * lda, beta, c, cOff + (long) i * ldc);
+            sgemv(false, r.n(), r.k(), 1f, r.w, r.off, r.ld, a, aOff + (long) i * lda, beta, c, cOff + (long) i * ldc);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.panamarnn.nn;
 
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -28,11 +29,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * returns.
  *
  * <p><b>The step</b>, per part q: each row's pre-activation row for its own current step (from its
- * call's projection) is copied into the batch matrix; {@link Kernels#sgemvBatch} adds {@code h·W_hhᵀ}
- * for all rows at once, reading W_hh once; the fused gate kernel runs over all rows; each row's new h
- * goes to its call's output row. Rows that joined with zero state are kept last and skip the product on
- * their first step, as {@link SequenceForward} skips it: a sample's arithmetic is that of a batch-1
- * forward pass whatever else is in the batch (bit for bit on the simd backend).
+ * call's projection) is copied into the batch matrix; {@link Kernels#gemmPrepared} adds {@code h·W_hhᵀ}
+ * for all rows at once over W_hh prepared once (packed, on simd), reading it once; the fused gate kernel
+ * runs over all rows; each row's new h goes to its call's output row. Rows that joined with zero state are
+ * kept last and skip the product on their first step, as {@link SequenceForward} skips it. Every kernel
+ * computes each row by the same arithmetic whatever the other rows: a sample's bits do not depend on the
+ * batch it ran in.
  */
 final class BatchRecurrence implements AutoCloseable {
     /** Spins of an idle helper (no step posted) before it parks; a step comes every ~50-100 µs. */
@@ -43,6 +45,9 @@ final class BatchRecurrence implements AutoCloseable {
     private final LayerWeights w;
     private final Kernels k;
     private final int l, d, G, H, P, GH, parts;
+    /** W_hh's rows of each partition, and W_hr, prepared once for the backend's small-batch product. */
+    private final PreparedWeights[] whh;
+    private final PreparedWeights whr;
 
     // The active set: rows [0, nb), the last nFresh of them joined with zero state and not yet stepped.
     private BatchCall.Entry[] rows = new BatchCall.Entry[0];
@@ -82,6 +87,12 @@ final class BatchRecurrence implements AutoCloseable {
         P = spec.outputSize();
         GH = G * H;
         parts = w.parts();
+        whh = new PreparedWeights[parts];
+        for (int q = 0; q < parts; q++) {
+            int a = w.cut[q], hq = w.cut[q + 1] - a;
+            whh[q] = k.prepare(w.whh[l][d], (long) G * a * P, P, G * hq, P);
+        }
+        whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
     }
 
     /** Runs the call's entries (set up by the caller) to their ends; returns when all have finished or failed. */
@@ -212,7 +223,8 @@ final class BatchRecurrence implements AutoCloseable {
     private void runPart(int q) {
         int a = w.cut[q], hq = w.cut[q + 1] - a, rowsQ = G * hq, n = nb, stale = nb - nFresh;
         long col = (long) G * a;
-        MemorySegment hc = h[cur], hn = h[cur ^ 1], whh = w.whh[l][d];
+        MemorySegment hc = h[cur], hn = h[cur ^ 1];
+        PreparedWeights wq = whh[q];
         for (int r = 0; r < n; r++) {
             BatchCall.Entry e = rows[r];
             MemorySegment.copy(e.xp, (e.xpOff + e.t * e.xpStride + col) * Float.BYTES, gates, ((long) r * GH + col) * Float.BYTES,
@@ -220,10 +232,10 @@ final class BatchRecurrence implements AutoCloseable {
         }
         switch (spec.mode()) {
             case LSTM -> {
-                if (stale > 0) k.sgemvBatch(stale, rowsQ, P, hc, 0, P, whh, col * P, P, 1f, gates, col, GH);
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
                 if (spec.projSize() > 0) { // one part: the whole h, then its projection
                     k.lstmCell(n, H, gates, 0, GH, c, 0, H, raw, 0, H);
-                    k.sgemvBatch(n, P, H, raw, 0, H, w.whr[l][d], 0, H, 0f, hn, 0, P);
+                    k.gemmPrepared(n, whr, raw, 0, H, 0f, hn, 0, P);
                 } else {
                     k.lstmCell(n, hq, gates, col, GH, c, a, H, hn, a, P);
                 }
@@ -232,11 +244,11 @@ final class BatchRecurrence implements AutoCloseable {
                 for (int r = 0; r < n; r++) {
                     MemorySegment.copy(w.hnBias[l][d], col * Float.BYTES, gh, ((long) r * GH + col) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (stale > 0) k.sgemvBatch(stale, rowsQ, P, hc, 0, P, whh, col * P, P, 1f, gh, col, GH);
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gh, col, GH);
                 k.gruCell(n, hq, gates, col, GH, gh, col, GH, hc, a, P, hn, a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (stale > 0) k.sgemvBatch(stale, rowsQ, P, hc, 0, P, whh, col * P, P, 1f, gates, col, GH);
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
                 k.rnnCell(n, hq, spec.mode().activation(), gates, col, GH, hn, a, P);
             }
         }

@@ -24,10 +24,14 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Semantics, shapes and argument checks are exactly those of {@link RecurrentLayer#forward} (every
  * mode, layers, directions, batch-first, projection, h0/c0, per-sample lengths, a batch per call); every
  * argument is checked before anything is read or written. Results agree with {@code forward}'s within
- * float32 rounding. A sample's result does not depend on the other samples in the batch: on the simd
- * and OpenBLAS backends it is bit-identical to what the executor gives for that sample alone (and on simd
- * to {@code forward} at batch 1), because every row of the step is computed by
- * {@link Kernels#sgemvBatch} and the row-wise gate kernels, and each call's projection is its own.
+ * float32 rounding (the step sums in another order). A sample's result does not depend on the other
+ * samples in the batch, on every backend: it is bit-identical to what the executor gives for that sample
+ * alone, because every row of the step is computed by {@link Kernels#gemmPrepared} and the row-wise gate
+ * kernels, which treat each row alike whatever the others, and each call's projection is its own (on
+ * OpenBLAS too: the step's product runs on the gate kernels, see {@code OpenBlasKernels}).
+ *
+ * <p>Memory: per (layer, direction), W_hh prepared once for the backend (on simd and OpenBLAS a packed
+ * copy on the heap, the size of W_hh) and state buffers for the largest batch seen.
  *
  * <p>The executor does not own the layer: it needs it open ({@code layer.close()} waits for calls in
  * flight; calls after it fail). A failed step fails the calls in that batch with an

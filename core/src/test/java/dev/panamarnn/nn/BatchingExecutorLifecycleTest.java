@@ -10,6 +10,7 @@ import dev.panamarnn.TestBackends;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Activation;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -242,7 +243,7 @@ class BatchingExecutorLifecycleTest {
         }
     }
 
-    /** The simd kernels, with {@code hook} run before every batch GEMV (to fail or hold a step). */
+    /** The simd kernels, with {@code hook} run before every step product (to fail or hold a step). */
     private record HookedKernels(Kernels k, Runnable hook) implements Kernels {
         @Override
         public String name() {
@@ -250,10 +251,14 @@ class BatchingExecutorLifecycleTest {
         }
 
         @Override
-        public void sgemvBatch(int m, int n, int kk, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
-                               float beta, MemorySegment c, long cOff, int ldc) {
+        public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int kk) {
+            return k.prepare(w, wOff, ldw, n, kk);
+        }
+
+        @Override
+        public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta, MemorySegment c, long cOff, int ldc) {
             hook.run();
-            k.sgemvBatch(m, n, kk, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
+            k.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
         }
 
         @Override

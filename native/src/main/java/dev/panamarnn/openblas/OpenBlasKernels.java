@@ -2,6 +2,7 @@ package dev.panamarnn.openblas;
 
 import dev.panamarnn.kernel.Activation;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
 import dev.panamarnn.openblas.generated.CBlas;
 import java.lang.foreign.MemorySegment;
 
@@ -85,15 +86,20 @@ final class OpenBlasKernels implements Kernels {
     }
 
     /**
-     * The gate kernels' batch GEMV (the Vector API one when the JVM has it), not OpenBLAS: measured at the
-     * S1 step (W {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows took
-     * 492, 430 and 568 (it packs W on every call) against 75 for one {@code cblas_sgemv}, so a few rows
-     * want W read once with every row's product formed from each load, which neither routine does.
+     * The gate kernels' packed weights (the Vector API's when the JVM has it), not OpenBLAS: measured at
+     * the S1 step (W {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows
+     * took 492, 430 and 568 (it packs W on every call) against 75 for one {@code cblas_sgemv}, while a
+     * product over W packed once costs at 2 rows what one row does (see {@code SimdPackedGemm}).
      */
     @Override
-    public void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
-                           float beta, MemorySegment c, long cOff, int ldc) {
-        gates.sgemvBatch(m, n, k, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
+    public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
+        return gates.prepare(w, wOff, ldw, n, k);
+    }
+
+    @Override
+    public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta,
+                             MemorySegment c, long cOff, int ldc) {
+        gates.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
     }
 
     @Override

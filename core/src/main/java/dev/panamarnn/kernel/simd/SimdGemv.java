@@ -61,12 +61,6 @@ final class SimdGemv {
      */
     static void gemvN(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                       float beta, MemorySegment y, long yOff, long incY) {
-        gemvN(m, n, alpha, a, aOff, lda, x, 0, beta, y, yOff, incY);
-    }
-
-    /** {@link #gemvN} with x starting at index {@code xo} of its array. */
-    static void gemvN(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x, int xo,
-                      float beta, MemorySegment y, long yOff, long incY) {
         long ld = (long) lda * Float.BYTES;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);
@@ -84,7 +78,7 @@ final class SimdGemv {
             // the FMA as its memory operand.
             for (; j < ub; j += VL) {
                 long o = (long) j * Float.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, xo + j);
+                FloatVector xv = FloatVector.fromArray(S, x, j);
                 s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), s0);
                 s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), s1);
                 s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), s2);
@@ -92,7 +86,7 @@ final class SimdGemv {
             }
             if (j < n) {
                 long o = (long) j * Float.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, xo + j, tail);
+                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
                 s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), s0);
                 s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), s1);
                 s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), s2);
@@ -110,17 +104,17 @@ final class SimdGemv {
             FloatVector s0 = FloatVector.zero(S);
             int j = 0;
             for (; j < ub; j += VL) {
-                s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO).fma(FloatVector.fromArray(S, x, xo + j), s0);
+                s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO).fma(FloatVector.fromArray(S, x, j), s0);
             }
             if (j < n) {
-                FloatVector xv = FloatVector.fromArray(S, x, xo + j, tail);
+                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
                 s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail).fma(xv, s0);
             }
             put(y, yOff + i * incY, alpha * sum(s0), beta);
         }
     }
 
-    static void put(MemorySegment y, long idx, float v, float beta) {
+    private static void put(MemorySegment y, long idx, float v, float beta) {
         y.setAtIndex(F, idx, beta == 0f ? v : v + beta * y.getAtIndex(F, idx));
     }
 

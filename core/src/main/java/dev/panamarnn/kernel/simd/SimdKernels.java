@@ -2,13 +2,15 @@ package dev.panamarnn.kernel.simd;
 
 import dev.panamarnn.kernel.Activation;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * The Vector API backend over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
- * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), activations
+ * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), the small-batch
+ * product over packed weights ({@link SimdPackedGemm}), activations
  * ({@link SimdMath}) and the gate kernels ({@link SimdCells}). Single-threaded per call; the only
  * state is per-thread scratch ({@link SimdScratch}). Loaded by name from {@link SimdKernelProvider}.
  */
@@ -60,18 +62,26 @@ final class SimdKernels implements Kernels {
         else SimdGemv.gemvN(m, n, alpha, a, aOff, lda, xs, beta, y, yOff, 1);
     }
 
-    /** Each row bit-identical to {@link #sgemm} with one row (see {@link SimdGemvBatch}). */
+    /** W packed once into the panels of {@link SimdPackedGemm}, on the heap. */
     @Override
-    public void sgemvBatch(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
-                           float beta, MemorySegment c, long cOff, int ldc) {
+    public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
+        return SimdPackedGemm.pack(w, wOff, ldw, n, k);
+    }
+
+    @Override
+    public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta,
+                             MemorySegment c, long cOff, int ldc) {
+        if (!(w instanceof SimdPackedGemm.Packed p)) throw new IllegalArgumentException("simd cannot read " + w + ": prepared by another backend");
+        int n = p.n(), k = p.k();
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             SimdGemm.scale(m, n, beta, c, cOff, ldc);
             return;
         }
-        float[] xs = SimdScratch.get().vec(m * k);
+        SimdScratch s = SimdScratch.get();
+        float[] xs = s.vec(m * k);
         for (int i = 0; i < m; i++) MemorySegment.copy(a, JAVA_FLOAT, (aOff + (long) i * lda) * Float.BYTES, xs, i * k, k);
-        SimdGemvBatch.gemvN(m, n, k, w, wOff, ldw, xs, beta, c, cOff, ldc);
+        SimdPackedGemm.gemm(m, p, xs, beta, c, cOff, ldc, s.sums());
     }
 
     @Override

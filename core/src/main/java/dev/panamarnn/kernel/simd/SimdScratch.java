@@ -60,7 +60,7 @@ final class SimdScratch {
         return cellRow;
     }
 
-    /** Eight vectors of accumulators on their way out of the batch GEMV's kernels. */
+    /** Eight vectors of accumulators on their way out of {@link SimdPackedGemm}'s kernels. */
     float[] sums() {
         return sums;
     }

@@ -95,40 +95,6 @@ class SimdGemmTest {
         }
     }
 
-    /**
-     * The batch GEMV gives, for every row, the bits of the batch-1 step ({@code sgemm} with one row and
-     * Wᵀ, which goes to gemvN), whatever the number of rows and the kernel shape that served the row.
-     */
-    @TestFactory
-    Stream<DynamicTest> batchGemvRowsEqualTheBatchOneStep() {
-        List<DynamicTest> tests = new ArrayList<>();
-        long seed = 700;
-        for (int m : new int[] {2, 3, 4, 5, 7, 8, 10}) {
-            for (int[] nk : new int[][] {{2 * SimdGemvBatch.ROW_BLOCK + 3, 33}, {64, 512}, {5, 9}}) {
-                long sd = seed++;
-                tests.add(DynamicTest.dynamicTest("m=" + m + " n=" + nk[0] + " k=" + nk[1] + " seed=" + sd, () -> {
-                    Random rnd = new Random(sd);
-                    int n = nk[0], k = nk[1], ld = k + 3;
-                    try (Arena arena = Arena.ofConfined()) {
-                        MemorySegment a = fill(arena, m, k, ld, rnd), w = fill(arena, n, k, ld, rnd);
-                        MemorySegment c = fill(arena, m, n, n, rnd), one = arena.allocate(c.byteSize()).copyFrom(c);
-                        simd.sgemvBatch(m, n, k, a, 0, ld, w, 0, ld, 1f, c, 0, n);
-                        for (int i = 0; i < m; i++) {
-                            simd.sgemm(false, true, 1, n, k, 1f, a, (long) i * ld, ld, w, 0, ld, 1f, one, (long) i * n, n);
-                            for (int j = 0; j < n; j++) {
-                                float got = c.getAtIndex(JAVA_FLOAT, (long) i * n + j), want = one.getAtIndex(JAVA_FLOAT, (long) i * n + j);
-                                if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(want)) {
-                                    fail(String.format("C[%d,%d] = %s in the batch, %s at batch 1 (seed %d)", i, j, got, want, sd));
-                                }
-                            }
-                        }
-                    }
-                }));
-            }
-        }
-        return tests.stream();
-    }
-
     private static MemorySegment fill(Arena arena, int rows, int cols, int ld, Random rnd) {
         MemorySegment s = arena.allocate((long) Math.max(1, rows) * ld * Float.BYTES, 64);
         for (int i = 0; i < rows; i++) {

@@ -1,0 +1,48 @@
+package dev.panamarnn.kernel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A weight matrix {@code W} of {@code [n × k]} prepared once by {@link Kernels#prepare} for many
+ * {@link Kernels#gemmPrepared} calls of a few rows each: the recurrent step of a small batch,
+ * {@code h·W_hhᵀ}, where a general GEMM would pack W again on every call. Opaque to callers: only the
+ * backend that made it reads it. Holds no native memory of its own (a backend's packed copy lives on the
+ * heap), so there is nothing to close.
+ */
+public abstract class PreparedWeights {
+    private final int n, k;
+
+    protected PreparedWeights(int n, int k) {
+        this.n = n;
+        this.k = k;
+    }
+
+    /** Rows of W: columns of each product. */
+    public final int n() {
+        return n;
+    }
+
+    /** Columns of W: the reduction length. */
+    public final int k() {
+        return k;
+    }
+
+    /** W itself, not copied: what {@link Kernels#prepare} keeps by default. W must outlive it, unchanged. */
+    public static final class RowMajor extends PreparedWeights {
+        final MemorySegment w;
+        final long off;
+        final int ld;
+
+        public RowMajor(MemorySegment w, long off, int ld, int n, int k) {
+            super(n, k);
+            this.w = w;
+            this.off = off;
+            this.ld = ld;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[" + n + " × " + k + "]";
+    }
+}
