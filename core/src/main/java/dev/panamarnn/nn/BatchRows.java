@@ -1,0 +1,240 @@
+package dev.panamarnn.nn;
+
+import dev.panamarnn.Tensor;
+import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The active set of a {@link BatchRecurrence} and the step's arithmetic: one row per running sample in
+ * state buffers this object owns (h double-buffered, c, the batch's gate pre-activations), the rows'
+ * entries, and the prepared weights. Touched only by the recurrence's leader, and during a step's parts
+ * read (the rows) and written (disjoint columns) by the helper.
+ *
+ * <p><b>The step</b>, per part q (partition q of the hidden units): each row's pre-activation row for its
+ * own current step (from its call's projection) is copied into the batch matrix;
+ * {@link Kernels#gemmPrepared} adds {@code h·W_hhᵀ} for all rows at once over W_hh prepared once (packed,
+ * on simd), reading it once; the fused gate kernel runs over all rows; each row's new h goes to its call's
+ * output row. Rows that joined with zero state are kept last and skip the product on their first step, as
+ * {@link SequenceForward} skips it. Every kernel computes each row by the same arithmetic whatever the
+ * other rows: a sample's bits do not depend on the batch it ran in.
+ */
+final class BatchRows implements AutoCloseable {
+    private final LayerSpec spec;
+    private final LayerWeights w;
+    private final Kernels k;
+    private final int l, d, G, H, P, GH;
+    /** W_hh's rows of each partition, and W_hr, prepared once for the backend's small-batch product. */
+    private final PreparedWeights[] whh;
+    private final PreparedWeights whr;
+
+    // Rows [0, nb); the last nFresh of them joined with zero state and have not stepped yet.
+    private BatchCall.Entry[] rows = new BatchCall.Entry[0];
+    private int nb, nFresh, cap, cur, calls;
+    private Arena arena;
+    /** Per row: gate pre-activations [cap × GH]; GRU's W_hh·h + b_hn [cap × GH]; h twice [cap × P]; c and raw h [cap × H]. */
+    private MemorySegment gates, gh, c, raw;
+    private final MemorySegment[] h = new MemorySegment[2];
+
+    BatchRows(LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
+        this.spec = spec;
+        this.w = w;
+        this.k = k;
+        this.l = l;
+        this.d = d;
+        G = spec.mode().gates();
+        H = spec.hiddenSize();
+        P = spec.outputSize();
+        GH = G * H;
+        whh = new PreparedWeights[w.parts()];
+        for (int q = 0; q < whh.length; q++) {
+            int a = w.cut[q], hq = w.cut[q + 1] - a;
+            whh[q] = k.prepare(w.whh[l][d], (long) G * a * P, P, G * hq, P);
+        }
+        whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
+    }
+
+    /** Samples in the batch. */
+    int size() {
+        return nb;
+    }
+
+    /** Calls with samples in the batch. */
+    int calls() {
+        return calls;
+    }
+
+    /** The thread of row r's call. */
+    Thread owner(int r) {
+        return rows[r].call.owner;
+    }
+
+    /** Part q of the step: partition q's units for every row (all units when there is one part). */
+    void runPart(int q) {
+        int a = w.cut[q], hq = w.cut[q + 1] - a, rowsQ = G * hq, n = nb, stale = nb - nFresh;
+        long col = (long) G * a;
+        MemorySegment hc = h[cur], hn = h[cur ^ 1];
+        PreparedWeights wq = whh[q];
+        for (int r = 0; r < n; r++) {
+            BatchCall.Entry e = rows[r];
+            MemorySegment.copy(e.xp, (e.xpOff + e.t * e.xpStride + col) * Float.BYTES, gates, ((long) r * GH + col) * Float.BYTES,
+                    (long) rowsQ * Float.BYTES);
+        }
+        switch (spec.mode()) {
+            case LSTM -> {
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
+                if (spec.projSize() > 0) { // one part: the whole h, then its projection
+                    k.lstmCell(n, H, gates, 0, GH, c, 0, H, raw, 0, H);
+                    k.gemmPrepared(n, whr, raw, 0, H, 0f, hn, 0, P);
+                } else {
+                    k.lstmCell(n, hq, gates, col, GH, c, a, H, hn, a, P);
+                }
+            }
+            case GRU -> {
+                for (int r = 0; r < n; r++) {
+                    MemorySegment.copy(w.hnBias[l][d], col * Float.BYTES, gh, ((long) r * GH + col) * Float.BYTES, (long) rowsQ * Float.BYTES);
+                }
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gh, col, GH);
+                k.gruCell(n, hq, gates, col, GH, gh, col, GH, hc, a, P, hn, a, P);
+            }
+            case RNN_TANH, RNN_RELU -> {
+                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
+                k.rnnCell(n, hq, spec.mode().activation(), gates, col, GH, hn, a, P);
+            }
+        }
+        int from = spec.projSize() > 0 ? 0 : a, width = spec.projSize() > 0 ? P : hq;
+        for (int r = 0; r < n; r++) {
+            BatchCall.Entry e = rows[r];
+            MemorySegment.copy(hn, ((long) r * P + from) * Float.BYTES, e.out, (e.outOff + e.t * e.outStride + from) * Float.BYTES,
+                    (long) width * Float.BYTES);
+        }
+    }
+
+    /** The step boundary: the new h becomes current, every row moves on, finished samples leave. */
+    void advance() {
+        cur ^= 1;
+        nFresh = 0;
+        for (int r = nb - 1; r >= 0; r--) { // downwards: the row swapped into r has already moved on
+            BatchCall.Entry e = rows[r];
+            e.t += e.dir;
+            if (--e.left == 0) retire(r);
+        }
+    }
+
+    /** Row r's sample has ended: its final state to its call, the last row into its place. */
+    private void retire(int r) {
+        BatchCall.Entry e = rows[r];
+        MemorySegment hc = h[cur];
+        MemorySegment.copy(hc, (long) r * P * Float.BYTES, e.hN, e.hNOff * Float.BYTES, (long) P * Float.BYTES);
+        if (e.cN != null) MemorySegment.copy(c, (long) r * H * Float.BYTES, e.cN, e.cNOff * Float.BYTES, (long) H * Float.BYTES);
+        int last = --nb;
+        if (r != last) {
+            copyRow(hc, last, r, P);
+            if (c != null) copyRow(c, last, r, H);
+            rows[r] = rows[last];
+        }
+        rows[last] = null;
+        if (--e.call.left == 0) {
+            calls--;
+            e.call.complete();
+        }
+    }
+
+    /**
+     * Appends the call's samples. Zero-state rows must stay last (the step's product skips them), so a row
+     * with an initial state that arrives after them takes the first zero-state row's place, which moves to
+     * the end.
+     */
+    void admit(BatchCall call) {
+        calls++;
+        MemorySegment hc = h[cur];
+        for (int i = 0; i < call.count; i++) {
+            BatchCall.Entry e = call.entries[i];
+            int r = nb++;
+            if (call.fromH0 && nFresh > 0) {
+                int f = r - nFresh; // the first zero-state row
+                copyRow(hc, f, r, P);
+                if (c != null) copyRow(c, f, r, H);
+                rows[r] = rows[f];
+                r = f;
+            }
+            rows[r] = e;
+            if (e.h0 != null) MemorySegment.copy(e.h0, e.h0Off * Float.BYTES, hc, (long) r * P * Float.BYTES, (long) P * Float.BYTES);
+            else hc.asSlice((long) r * P * Float.BYTES, (long) P * Float.BYTES).fill((byte) 0);
+            if (c != null) {
+                if (e.c0 != null) MemorySegment.copy(e.c0, e.c0Off * Float.BYTES, c, (long) r * H * Float.BYTES, (long) H * Float.BYTES);
+                else c.asSlice((long) r * H * Float.BYTES, (long) H * Float.BYTES).fill((byte) 0);
+            }
+            if (!call.fromH0) nFresh++;
+        }
+    }
+
+    /** Row {@code from} of a [rows × width] state buffer onto row {@code to}. */
+    private static void copyRow(MemorySegment m, int from, int to, int width) {
+        MemorySegment.copy(m, (long) from * width * Float.BYTES, m, (long) to * width * Float.BYTES, (long) width * Float.BYTES);
+    }
+
+    /** Room for the batch and {@code more} rows: call before admitting. */
+    void reserve(int more) {
+        ensureCapacity(nb + more);
+    }
+
+    /** A step failed: every call in the batch gets the failure; the batch starts afresh. */
+    void failAll(Throwable e) {
+        for (int r = 0; r < nb; r++) {
+            if (!rows[r].call.done) fail(rows[r].call, e);
+            rows[r] = null;
+        }
+        nb = 0;
+        nFresh = 0;
+        calls = 0;
+    }
+
+    static void fail(BatchCall call, Throwable e) {
+        call.failure = e;
+        call.complete();
+    }
+
+    /** Room for n rows; the live rows' state is kept. Grows by doubling, so rarely. */
+    private void ensureCapacity(int n) {
+        if (n <= cap) return;
+        int next = Math.max(n, Math.max(4, 2 * cap));
+        Arena a = Arena.ofShared();
+        try {
+            MemorySegment g2 = alloc(a, (long) next * GH), gh2 = spec.mode() == Mode.GRU ? alloc(a, (long) next * GH) : null;
+            MemorySegment h0 = alloc(a, (long) next * P), h1 = alloc(a, (long) next * P);
+            MemorySegment c2 = spec.mode() == Mode.LSTM ? alloc(a, (long) next * H) : null;
+            MemorySegment raw2 = spec.projSize() > 0 ? alloc(a, (long) next * H) : null;
+            if (nb > 0) {
+                MemorySegment.copy(h[cur], 0, h0, 0, (long) nb * P * Float.BYTES);
+                if (c2 != null) MemorySegment.copy(c, 0, c2, 0, (long) nb * H * Float.BYTES);
+            }
+            gates = g2;
+            gh = gh2;
+            c = c2;
+            raw = raw2;
+            h[0] = h0;
+            h[1] = h1;
+            cur = 0;
+        } catch (Throwable e) {
+            a.close();
+            throw e;
+        }
+        if (arena != null) arena.close();
+        arena = a;
+        rows = java.util.Arrays.copyOf(rows, next);
+        cap = next;
+    }
+
+    private static MemorySegment alloc(Arena a, long floats) {
+        return a.allocate(Math.max(1, floats) * Float.BYTES, Tensor.ALIGNMENT);
+    }
+
+    @Override
+    public void close() {
+        if (arena != null) arena.close();
+        arena = null;
+        cap = 0;
+    }
+}
