@@ -19,9 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * (swapping the last row into the hole) and wakes their callers. A step has one part per partition of
  * the hidden units ({@link LayerWeights#cut}: two at S1's size); one other waiting caller, the
  * <em>helper</em>, may claim a part and run it on its own core, as the two-thread mode of
- * {@link SequenceForward} does, h double-buffered. Only when the executor holds no more callers than
- * cores does a waiting caller spin as helper; otherwise waiting callers park, and the leader runs the
- * whole step while the other cores serve callers that are projecting their input. When the leader's own
+ * {@link SequenceForward} does, h double-buffered. A waiting caller spins as helper only while the callers
+ * that compete for cores (all but the parked ones) are no more than the cores; otherwise it parks, and
+ * the leader runs the whole step while the other cores serve callers that are projecting their input
+ * (when every caller waits in a batch, one of them helps). When the leader's own
  * call is done it hands the lead to another participant (the helper if there is one, it is awake) and
  * returns.
  */
@@ -93,15 +94,22 @@ final class BatchRecurrence implements AutoCloseable {
                 }
                 idle = 0;
                 helperParked = true;
-                if (!call.done && leader != me && (ticket.get() & 0xff) >= parts) LockSupport.park(this);
+                if (!call.done && leader != me && (ticket.get() & 0xff) >= parts) park();
                 helperParked = false;
             } else {
-                LockSupport.park(this);
+                park();
             }
             interrupted |= Thread.interrupted(); // a pending interrupt would turn park into a busy loop
         }
         leaveHelper(me);
         if (interrupted) me.interrupt();
+    }
+
+    /** Parks, counted as not competing for a core (see {@link BatchingExecutor#maySpin}). */
+    private void park() {
+        executor.parked(1);
+        LockSupport.park(this);
+        executor.parked(-1);
     }
 
     private void leaveHelper(Thread me) {

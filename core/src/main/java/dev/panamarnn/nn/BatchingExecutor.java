@@ -16,8 +16,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>The callers are the compute threads; there is no pool. A call projects its own input
  * ({@code X·W_ihᵀ + b} for its rows, on its own thread, into its own scratch), then joins the recurrence;
- * one caller leads each step for the whole batch, and while the executor holds no more callers than the
- * machine has cores another waiting caller runs half of each step on its core. See
+ * one caller leads each step for the whole batch, and while no more callers compete for cores than the
+ * machine has, another waiting caller runs half of each step on its core. See
  * {@link BatchRecurrence}. Each layer and direction is a recurrence of its own: a call runs layer by
  * layer, forward direction then reverse.
  *
@@ -47,7 +47,7 @@ public final class BatchingExecutor implements AutoCloseable {
     private final RecurrentLayer layer;
     private final LayerSpec spec;
     private final BatchRecurrence[][] recurrences;
-    private final AtomicInteger inside = new AtomicInteger();
+    private final AtomicInteger inside = new AtomicInteger(), parked = new AtomicInteger();
     private final int cores = Runtime.getRuntime().availableProcessors();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
@@ -136,9 +136,16 @@ public final class BatchingExecutor implements AutoCloseable {
         return new Stats(steps, rows, maxRows, maxCalls, helped);
     }
 
-    /** Whether a waiting caller may spin as a step's second thread: not when callers outnumber cores. */
+    /**
+     * Whether a waiting caller may spin as a step's second thread: only while the callers that compete for
+     * cores (inside a call and not parked: leaders, helpers, callers projecting) are no more than the cores.
+     */
     boolean maySpin() {
-        return inside.get() <= cores;
+        return inside.get() - parked.get() <= cores;
+    }
+
+    void parked(int delta) {
+        parked.addAndGet(delta);
     }
 
     private void run(Workspace ws, int T, int B, int[] lengths, Tensor input, Tensor h0, Tensor c0,
