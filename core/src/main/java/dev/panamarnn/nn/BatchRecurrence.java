@@ -16,10 +16,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Who computes.</b> The callers themselves (flat combining). One of them is the <em>leader</em>: it
  * admits the calls that are waiting to join, runs the step for every row, retires finished samples
- * (swapping the last row into the hole) and wakes their callers. A step has one part per partition of
- * the hidden units ({@link LayerWeights#cut}: two at S1's size); one other waiting caller, the
- * <em>helper</em>, may claim a part and run it on its own core, as the two-thread mode of
- * {@link SequenceForward} does, h double-buffered. A waiting caller spins as helper only while the callers
+ * (swapping the last row into the hole) and wakes their callers. A step is cut into parts by hidden units
+ * ({@link BatchParts}: eight at S1's size); one other waiting caller, the <em>helper</em>, claims parts
+ * too and runs them on its own core, one at a time, as the leader does, h double-buffered (as in the
+ * two-thread mode of {@link SequenceForward}, but balanced however late the helper comes). A waiting caller spins as helper only while the callers
  * that compete for cores (all but the parked ones) are no more than the cores; otherwise it parks, and
  * the leader runs the whole step while the other cores serve callers that are projecting their input
  * (when every caller waits in a batch, one of them helps). When the leader's own
@@ -56,7 +56,7 @@ final class BatchRecurrence implements AutoCloseable {
     BatchRecurrence(BatchingExecutor executor, LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
         this.executor = executor;
         this.rows = new BatchRows(spec, w, k, l, d);
-        this.parts = w.parts();
+        this.parts = rows.parts();
     }
 
     /** Runs the call's entries (set up by the caller) to their ends; returns when all have finished or failed. */

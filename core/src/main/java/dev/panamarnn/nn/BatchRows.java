@@ -12,8 +12,9 @@ import java.lang.foreign.MemorySegment;
  * entries, and the prepared weights. Touched only by the recurrence's leader, and during a step's parts
  * read (the rows) and written (disjoint columns) by the helper.
  *
- * <p><b>The step</b>, per part q (partition q of the hidden units): each row's pre-activation row for its
- * own current step (from its call's projection) is copied into the batch matrix;
+ * <p><b>The step</b>, per part s (a range of hidden units, {@link BatchParts}): each row's pre-activation
+ * columns of the part for its own current step (from its call's projection) are copied into the batch
+ * matrix;
  * {@link Kernels#gemmPrepared} adds {@code h·W_hhᵀ} for all rows at once over W_hh prepared once (packed,
  * on simd), reading it once; the fused gate kernel runs over all rows; each row's new h goes to its call's
  * output row. Rows that joined with zero state are kept last and skip the product on their first step, as
@@ -22,11 +23,10 @@ import java.lang.foreign.MemorySegment;
  */
 final class BatchRows implements AutoCloseable {
     private final LayerSpec spec;
-    private final LayerWeights w;
     private final Kernels k;
-    private final int l, d, G, H, P, GH;
-    /** W_hh's rows of each partition, and W_hr, prepared once for the backend's small-batch product. */
-    private final PreparedWeights[] whh;
+    private final int G, H, P, GH;
+    /** The step's parts, with their rows of W_hh prepared; W_hr prepared (LSTM projection). */
+    private final BatchParts parts;
     private final PreparedWeights whr;
 
     // Rows [0, nb); the last nFresh of them joined with zero state and have not stepped yet.
@@ -39,20 +39,18 @@ final class BatchRows implements AutoCloseable {
 
     BatchRows(LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
         this.spec = spec;
-        this.w = w;
         this.k = k;
-        this.l = l;
-        this.d = d;
         G = spec.mode().gates();
         H = spec.hiddenSize();
         P = spec.outputSize();
         GH = G * H;
-        whh = new PreparedWeights[w.parts()];
-        for (int q = 0; q < whh.length; q++) {
-            int a = w.cut[q], hq = w.cut[q + 1] - a;
-            whh[q] = k.prepare(w.whh[l][d], (long) G * a * P, P, G * hq, P);
-        }
+        parts = new BatchParts(spec, w, k, l, d);
         whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
+    }
+
+    /** Parts of a step. */
+    int parts() {
+        return parts.count;
     }
 
     /** Samples in the batch. */
@@ -70,40 +68,39 @@ final class BatchRows implements AutoCloseable {
         return rows[r].call.owner;
     }
 
-    /** Part q of the step: partition q's units for every row (all units when there is one part). */
-    void runPart(int q) {
-        int a = w.cut[q], hq = w.cut[q + 1] - a, rowsQ = G * hq, n = nb, stale = nb - nFresh;
+    /** Part s of the step: its units for every row (all units when there is one part). */
+    void runPart(int s) {
+        int a = parts.from[s], hs = parts.from[s + 1] - a, rowsS = G * hs, n = nb, stale = nb - nFresh;
         long col = (long) G * a;
         MemorySegment hc = h[cur], hn = h[cur ^ 1];
-        PreparedWeights wq = whh[q];
+        PreparedWeights ws = parts.whh[s];
         for (int r = 0; r < n; r++) {
             BatchCall.Entry e = rows[r];
-            MemorySegment.copy(e.xp, (e.xpOff + e.t * e.xpStride + col) * Float.BYTES, gates, ((long) r * GH + col) * Float.BYTES,
-                    (long) rowsQ * Float.BYTES);
+            parts.gather(s, G, e.xp, e.xpOff + e.t * e.xpStride, gates, (long) r * GH);
         }
         switch (spec.mode()) {
             case LSTM -> {
-                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
+                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gates, col, GH);
                 if (spec.projSize() > 0) { // one part: the whole h, then its projection
                     k.lstmCell(n, H, gates, 0, GH, c, 0, H, raw, 0, H);
                     k.gemmPrepared(n, whr, raw, 0, H, 0f, hn, 0, P);
                 } else {
-                    k.lstmCell(n, hq, gates, col, GH, c, a, H, hn, a, P);
+                    k.lstmCell(n, hs, gates, col, GH, c, a, H, hn, a, P);
                 }
             }
             case GRU -> {
                 for (int r = 0; r < n; r++) {
-                    MemorySegment.copy(w.hnBias[l][d], col * Float.BYTES, gh, ((long) r * GH + col) * Float.BYTES, (long) rowsQ * Float.BYTES);
+                    MemorySegment.copy(parts.hnBias, col * Float.BYTES, gh, ((long) r * GH + col) * Float.BYTES, (long) rowsS * Float.BYTES);
                 }
-                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gh, col, GH);
-                k.gruCell(n, hq, gates, col, GH, gh, col, GH, hc, a, P, hn, a, P);
+                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gh, col, GH);
+                k.gruCell(n, hs, gates, col, GH, gh, col, GH, hc, a, P, hn, a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (stale > 0) k.gemmPrepared(stale, wq, hc, 0, P, 1f, gates, col, GH);
-                k.rnnCell(n, hq, spec.mode().activation(), gates, col, GH, hn, a, P);
+                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gates, col, GH);
+                k.rnnCell(n, hs, spec.mode().activation(), gates, col, GH, hn, a, P);
             }
         }
-        int from = spec.projSize() > 0 ? 0 : a, width = spec.projSize() > 0 ? P : hq;
+        int from = spec.projSize() > 0 ? 0 : a, width = spec.projSize() > 0 ? P : hs;
         for (int r = 0; r < n; r++) {
             BatchCall.Entry e = rows[r];
             MemorySegment.copy(hn, ((long) r * P + from) * Float.BYTES, e.out, (e.outOff + e.t * e.outStride + from) * Float.BYTES,
@@ -236,5 +233,6 @@ final class BatchRows implements AutoCloseable {
         if (arena != null) arena.close();
         arena = null;
         cap = 0;
+        parts.close();
     }
 }

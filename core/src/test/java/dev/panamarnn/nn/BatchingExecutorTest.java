@@ -55,8 +55,8 @@ public class BatchingExecutorTest {
     private static void randomCase(Backend be, long seed) {
         Random r = new Random(seed * 0x9E3779B97F4A7C15L); // neighbouring seeds give java.util.Random correlated first draws
         LayerSpec spec = randomSpec(r);
-        if (seed % 4 == 0) spec = new LayerSpec(spec.mode(), spec.inputSize(), 64, Math.min(2, spec.numLayers()), spec.bidirectional(),
-                spec.bias(), spec.batchFirst(), 0); // two partitions of the hidden units
+        if (seed % 4 == 0) spec = new LayerSpec(spec.mode(), spec.inputSize(), seed % 8 == 0 ? 64 : 200, Math.min(2, spec.numLayers()),
+                spec.bidirectional(), spec.bias(), spec.batchFirst(), 0); // the layer's two partitions; at 200 the step's parts cut them again
         Map<String, int[]> shapes = new HashMap<>();
         Map<String, float[]> w = randomWeights(spec, r, shapes);
         try (RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", be);
@@ -83,6 +83,8 @@ public class BatchingExecutorTest {
                     () -> concurrent(be, new LayerSpec(Mode.GRU, 9, 13, 2, true, true, true, 0), 8, 5, true, 42)));
             tests.add(DynamicTest.dynamicTest(be.name() + " LSTM with projection, mixed requests, 4 callers",
                     () -> concurrent(be, new LayerSpec(Mode.LSTM, 7, 20, 1, false, true, false, 6), 4, 8, true, 43)));
+            tests.add(DynamicTest.dynamicTest(be.name() + " GRU hidden 200 (parts inside the layer's partitions), mixed requests, 3 callers",
+                    () -> concurrent(be, new LayerSpec(Mode.GRU, 12, 200, 1, false, true, false, 0), 3, 6, true, 45)));
             tests.add(DynamicTest.dynamicTest(be.name() + " Elman relu, mixed requests, 2 callers",
                     () -> concurrent(be, new LayerSpec(Mode.RNN_RELU, 5, 64, 1, false, true, false, 0), 2, 16, true, 44)));
         }
@@ -129,6 +131,31 @@ public class BatchingExecutorTest {
                 Throwable e = errors.peek();
                 errors.stream().skip(1).forEach(e::addSuppressed);
                 throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** The step's parts cover the units in order, stay inside the layer's partitions, and start on multiples of 8. */
+    @org.junit.jupiter.api.Test
+    void partsCutTheLayersPartitions() {
+        for (int H : new int[] {1, 7, 64, 67, 130, 200, 512, 1000}) {
+            for (Mode mode : new Mode[] {Mode.LSTM, Mode.RNN_TANH}) {
+                LayerSpec spec = new LayerSpec(mode, 3, H, 1, false, true, false, 0);
+                int[] cut = LayerWeights.cuts(spec);
+                Map<String, int[]> shapes = new HashMap<>();
+                Map<String, float[]> w = randomWeights(spec, new Random(H), shapes);
+                try (RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", Backend.get("scalar"));
+                     BatchParts parts = new BatchParts(spec, layer.resources().weights, layer.backend().kernels(), 0, 0)) {
+                    assertEquals(0, parts.from[0]);
+                    assertEquals(H, parts.from[parts.count]);
+                    for (int s = 0, q = 0; s < parts.count; s++) {
+                        while (parts.from[s] >= cut[q + 1]) q++;
+                        int a = parts.from[s], b = parts.from[s + 1];
+                        org.junit.jupiter.api.Assertions.assertTrue(a < b && b <= cut[q + 1] && (a - cut[q]) % 8 == 0,
+                                "H=" + H + " part " + s + " [" + a + ", " + b + ") in partition [" + cut[q] + ", " + cut[q + 1] + ")");
+                    }
+                    org.junit.jupiter.api.Assertions.assertTrue(parts.count <= 2 + H / BatchParts.UNITS, "H=" + H + ": " + parts.count + " parts");
+                }
             }
         }
     }
