@@ -31,6 +31,8 @@ final class BatchCall {
 
     Thread owner;
     Entry[] entries = new Entry[0];
+    /** The layer's input projection, which participants help compute while the call's samples step. */
+    final BatchProjection projection = new BatchProjection();
     /** Entries in use; those still running in the current recurrence (touched by leaders only). */
     int count, left;
     /** Whether the entries start from h0 (else from zero, and their first step skips h·W_hhᵀ). */

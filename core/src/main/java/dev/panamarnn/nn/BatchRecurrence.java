@@ -2,6 +2,7 @@ package dev.panamarnn.nn;
 
 import dev.panamarnn.kernel.Kernels;
 import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,6 +39,8 @@ final class BatchRecurrence implements AutoCloseable {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final ArrayDeque<BatchCall> pending = new ArrayDeque<>();
+    /** Calls whose input projection has chunks nobody has claimed yet. */
+    private final ConcurrentLinkedQueue<BatchCall> projecting = new ConcurrentLinkedQueue<>();
     private volatile int pendingCount;
     private volatile Thread leader;
 
@@ -50,7 +53,7 @@ final class BatchRecurrence implements AutoCloseable {
     private long step;
 
     // Statistics, written by leaders (and helperParts by the helper); read after the calls, or roughly.
-    long steps, rowSteps, helperParts;
+    long steps, rowSteps, helperParts, stepNanos;
     int maxRows, maxCalls;
 
     BatchRecurrence(BatchingExecutor executor, LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
@@ -62,6 +65,7 @@ final class BatchRecurrence implements AutoCloseable {
     /** Runs the call's entries (set up by the caller) to their ends; returns when all have finished or failed. */
     void run(BatchCall call) {
         Thread me = Thread.currentThread();
+        if (call.projection.hasWork()) projecting.add(call);
         lock.lock();
         try {
             pending.add(call);
@@ -83,18 +87,18 @@ final class BatchRecurrence implements AutoCloseable {
                 leaveHelper(me);
                 helping = false;
             }
+            if ((helping && help()) || project()) {
+                idle = 0;
+                continue;
+            }
             if (helping) {
-                if (help()) {
-                    idle = 0;
-                    continue;
-                }
                 if (++idle < HELPER_SPINS) {
                     Thread.onSpinWait();
                     continue;
                 }
                 idle = 0;
                 helperParked = true;
-                if (!call.done && leader != me && (ticket.get() & 0xff) >= parts) park();
+                if (!call.done && leader != me && (ticket.get() & 0xff) >= parts && projecting.isEmpty()) park();
                 helperParked = false;
             } else {
                 park();
@@ -103,6 +107,15 @@ final class BatchRecurrence implements AutoCloseable {
         }
         leaveHelper(me);
         if (interrupted) me.interrupt();
+    }
+
+    /** A waiting participant's other work: a chunk of some call's input projection. */
+    private boolean project() {
+        for (BatchCall c; (c = projecting.peek()) != null; ) {
+            if (c.projection.runNext()) return true;
+            projecting.remove(c); // nothing left to claim there
+        }
+        return false;
     }
 
     /** Parks, counted as not competing for a core (see {@link BatchingExecutor#maySpin}). */
@@ -121,11 +134,13 @@ final class BatchRecurrence implements AutoCloseable {
         while (true) {
             if (pendingCount > 0) admitPending();
             if (rows.size() > 0) {
+                long t0 = System.nanoTime();
                 try {
                     step();
                 } catch (Throwable e) {
                     rows.failAll(e);
                 }
+                stepNanos += System.nanoTime() - t0;
             }
             if (mine.done) {
                 handOver();
@@ -136,6 +151,7 @@ final class BatchRecurrence implements AutoCloseable {
 
     /** One step for every row: the parts (one claimed by the helper, if it is quick), then the boundary. */
     private void step() {
+        rows.ensureInputs(); // every row's projection for its step, before any part reads it
         long s = ++step;
         steps++;
         rowSteps += rows.size();

@@ -68,6 +68,11 @@ final class BatchRows implements AutoCloseable {
         return rows[r].call.owner;
     }
 
+    /** Makes sure every row's input projection for its current step is there (computing a chunk if nobody has). */
+    void ensureInputs() {
+        for (int r = 0; r < nb; r++) rows[r].call.projection.ensure(rows[r].t);
+    }
+
     /** Part s of the step: its units for every row (all units when there is one part). */
     void runPart(int s) {
         int a = parts.from[s], hs = parts.from[s + 1] - a, rowsS = G * hs, n = nb, stale = nb - nFresh;

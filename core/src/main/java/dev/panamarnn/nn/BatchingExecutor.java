@@ -2,6 +2,7 @@ package dev.panamarnn.nn;
 
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -14,10 +15,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * one sequence each get the GEMM efficiency of a batch (W_hh read once per step for all of them) without
  * waiting for a batch to form. A lone caller runs alone at batch 1.
  *
- * <p>The callers are the compute threads; there is no pool. A call projects its own input
- * ({@code X·W_ihᵀ + b} for its rows, on its own thread, into its own scratch), then joins the recurrence;
- * one caller leads each step for the whole batch, and while no more callers compete for cores than the
- * machine has, another waiting caller runs half of each step on its core. See
+ * <p>The callers are the compute threads; there is no pool. A call projects the first steps of its input
+ * ({@code X·W_ihᵀ + b}, {@link BatchProjection}) and joins the recurrence; one caller leads each step for
+ * the whole batch; waiting callers compute the rest of the projections in chunks and, while no more
+ * callers compete for cores than the machine has, one of them runs parts of each step on its core. See
  * {@link BatchRecurrence}. Each layer and direction is a recurrence of its own: a call runs layer by
  * layer, forward direction then reverse.
  *
@@ -26,12 +27,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * argument is checked before anything is read or written. Results agree with {@code forward}'s within
  * float32 rounding (the step sums in another order). A sample's result does not depend on the other
  * samples in the batch, on every backend: it is bit-identical to what the executor gives for that sample
- * alone, because every row of the step is computed by {@link Kernels#gemmPrepared} and the row-wise gate
- * kernels, which treat each row alike whatever the others, and each call's projection is its own (on
- * OpenBLAS too: the step's product runs on the gate kernels, see {@code OpenBlasKernels}).
+ * alone, because the step's and the projection's products are {@link Kernels#gemmPrepared}, and it and
+ * the row-wise gate kernels treat each row alike whatever the others and whoever computes it (on
+ * OpenBLAS too: those products run on its gate kernels, see {@code OpenBlasKernels}).
  *
- * <p>Memory: per (layer, direction), W_hh prepared once for the backend (on simd and OpenBLAS a packed
- * copy on the heap, the size of W_hh) and state buffers for the largest batch seen.
+ * <p>Memory: W_ih per layer and W_hh per (layer, direction) prepared once for the backend (on simd and
+ * OpenBLAS packed copies on the heap, the size of the weights; W_hh's rows are also gathered into native
+ * copies where the step's parts need it), and state buffers for the largest batch seen.
  *
  * <p>The executor does not own the layer: it needs it open ({@code layer.close()} waits for calls in
  * flight; calls after it fail). A failed step fails the calls in that batch with an
@@ -42,11 +44,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class BatchingExecutor implements AutoCloseable {
     // Workspace slots of a call.
-    private static final int S_XP = 0, S_OUT0 = 1, S_OUT1 = 2, S_H0 = 3, S_C0 = 4, S_HN = 5, S_CN = 6;
+    private static final int S_XP = 0, S_OUT0 = 1, S_OUT1 = 2, S_H0 = 3, S_C0 = 4, S_HN = 5, S_CN = 6, S_X = 7;
 
     private final RecurrentLayer layer;
     private final LayerSpec spec;
     private final BatchRecurrence[][] recurrences;
+    /** Per layer: W_ih of both directions ({@code [D·G·H × I_l]}), prepared for the projection's chunks. */
+    private final PreparedWeights[] wih;
     private final AtomicInteger inside = new AtomicInteger(), parked = new AtomicInteger();
     private final int cores = Runtime.getRuntime().availableProcessors();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
@@ -61,7 +65,10 @@ public final class BatchingExecutor implements AutoCloseable {
         try {
             Kernels k = layer.backend().kernels();
             recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()];
+            wih = new PreparedWeights[spec.numLayers()];
             for (int l = 0; l < spec.numLayers(); l++) {
+                int in = spec.layerInputSize(l);
+                wih[l] = k.prepare(res.weights.wih[l], 0, in, spec.directions() * spec.mode().gates() * spec.hiddenSize(), in);
                 for (int d = 0; d < spec.directions(); d++) recurrences[l][d] = new BatchRecurrence(this, spec, res.weights, k, l, d);
             }
         } finally {
@@ -111,29 +118,42 @@ public final class BatchingExecutor implements AutoCloseable {
 
     /**
      * What the batch has done since the executor was made: steps run, sample-steps (the sum of the batch
-     * sizes), the largest batch (rows) and the most calls in one step's batch, and the step parts a second
-     * caller ran. Exact once calls have returned; while they run, a recent snapshot.
+     * sizes), the largest batch (rows) and the most calls in one step's batch, the step parts a second
+     * caller ran, and the time steps took (wall clock, summed). Exact once calls have returned; while they
+     * run, a recent snapshot.
      */
-    public record Stats(long steps, long sampleSteps, int maxBatch, int maxCalls, long helperParts) {
+    public record Stats(long steps, long sampleSteps, int maxBatch, int maxCalls, long helperParts, long stepNanos) {
         /** Mean samples per step. */
         public double meanBatch() {
             return steps == 0 ? 0 : (double) sampleSteps / steps;
         }
+
+        /** Mean wall time of a step, µs. */
+        public double meanStepMicros() {
+            return steps == 0 ? 0 : stepNanos / 1e3 / steps;
+        }
+
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%d steps, mean batch %.2f (max %d samples, %d calls), %d parts by a helper, mean step %.1f µs",
+                    steps, meanBatch(), maxBatch, maxCalls, helperParts, meanStepMicros());
+        }
     }
 
     public Stats stats() {
-        long steps = 0, rows = 0, helped = 0;
+        long steps = 0, rows = 0, helped = 0, nanos = 0;
         int maxRows = 0, maxCalls = 0;
         for (BatchRecurrence[] byDir : recurrences) {
             for (BatchRecurrence r : byDir) {
                 steps += r.steps;
                 rows += r.rowSteps;
                 helped += r.helperParts;
+                nanos += r.stepNanos;
                 maxRows = Math.max(maxRows, r.maxRows);
                 maxCalls = Math.max(maxCalls, r.maxCalls);
             }
         }
-        return new Stats(steps, rows, maxRows, maxCalls, helped);
+        return new Stats(steps, rows, maxRows, maxCalls, helped, nanos);
     }
 
     /**
@@ -151,71 +171,73 @@ public final class BatchingExecutor implements AutoCloseable {
     private void run(Workspace ws, int T, int B, int[] lengths, Tensor input, Tensor h0, Tensor c0,
                      Tensor output, Tensor hN, Tensor cN) {
         int L = spec.numLayers(), D = spec.directions(), P = spec.outputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
+        int I = spec.inputSize();
         boolean lstm = spec.mode() == Mode.LSTM;
         long rows = (long) T * B, states = (long) L * D * B;
         ws.reserve(rows * D * GH, rows * D * P, L > 1 ? rows * D * P : 0, h0 != null ? states * P : 0,
-                c0 != null ? states * H : 0, states * P, lstm ? states * H : 0);
-        // The initial states into scratch: the threads that lead steps touch only executor-owned memory.
+                c0 != null ? states * H : 0, states * P, lstm ? states * H : 0, rows * I);
+        // The input and initial states into scratch: other threads compute steps and projection chunks,
+        // and they touch only executor-owned memory.
+        copyRows(input.segment(), input.offset(), input.ld(), ws.slot(S_X), 0, I, rows, I);
         if (h0 != null) copyRows(h0.segment(), h0.offset(), h0.ld(), ws.slot(S_H0), 0, P, states, P);
         if (c0 != null) copyRows(c0.segment(), c0.offset(), c0.ld(), ws.slot(S_C0), 0, H, states, H);
         Kernels k = layer.backend().kernels();
         LayerWeights w = layer.resources().weights;
         BatchCall call = ws.batchCall();
-        MemorySegment x = input.segment();
-        long xOff = input.offset();
-        int xLd = input.ld();
+        MemorySegment x = ws.slot(S_X);
+        int xLd = I, steps = T;
+        if (lengths != null) {
+            steps = 0;
+            for (int len : lengths) steps = Math.max(steps, len);
+        }
         long stride = spec.batchFirst() ? 1 : B; // rows between a sample's consecutive steps
         for (int l = 0; l < L; l++) {
             MemorySegment out = ws.slot(l % 2 == 0 ? S_OUT0 : S_OUT1), xp = ws.slot(S_XP);
             if (lengths != null) out.asSlice(0, rows * D * P * Float.BYTES).fill((byte) 0); // rows past a length stay zero
-            project(k, w, l, rows, x, xOff, xLd, xp, D * GH);
-            for (int d = 0; d < D; d++) {
-                int li = l * D + d;
-                BatchCall.Entry[] es = call.begin(B, h0 != null);
-                for (int b = 0; b < B; b++) {
-                    BatchCall.Entry e = es[b];
-                    long first = spec.batchFirst() ? (long) b * T : b; // the row of step 0
-                    int len = lengths == null ? T : lengths[b];
-                    e.xp = xp;
-                    e.xpOff = first * D * GH + (long) d * GH;
-                    e.xpStride = stride * D * GH;
-                    e.out = out;
-                    e.outOff = first * D * P + (long) d * P;
-                    e.outStride = stride * D * P;
-                    e.t = d == 0 ? 0 : len - 1;
-                    e.dir = d == 0 ? 1 : -1;
-                    e.left = len;
-                    long st = (long) li * B + b;
-                    e.h0 = h0 != null ? ws.slot(S_H0) : null;
-                    e.h0Off = st * P;
-                    e.c0 = c0 != null ? ws.slot(S_C0) : null;
-                    e.c0Off = st * H;
-                    e.hN = ws.slot(S_HN);
-                    e.hNOff = st * P;
-                    e.cN = lstm ? ws.slot(S_CN) : null;
-                    e.cNOff = st * H;
+            // The first chunk of the projection here, the others by whoever is idle while the samples step
+            // (the reverse direction starts once the forward one is through, every chunk done by then).
+            call.projection.begin(k, wih[l], w.bias[l], x, 0, xLd, xp, T, B, spec.batchFirst(), steps);
+            try {
+                call.projection.runNext();
+                for (int d = 0; d < D; d++) {
+                    int li = l * D + d;
+                    BatchCall.Entry[] es = call.begin(B, h0 != null);
+                    for (int b = 0; b < B; b++) {
+                        BatchCall.Entry e = es[b];
+                        long first = spec.batchFirst() ? (long) b * T : b; // the row of step 0
+                        int len = lengths == null ? T : lengths[b];
+                        e.xp = xp;
+                        e.xpOff = first * D * GH + (long) d * GH;
+                        e.xpStride = stride * D * GH;
+                        e.out = out;
+                        e.outOff = first * D * P + (long) d * P;
+                        e.outStride = stride * D * P;
+                        e.t = d == 0 ? 0 : len - 1;
+                        e.dir = d == 0 ? 1 : -1;
+                        e.left = len;
+                        long st = (long) li * B + b;
+                        e.h0 = h0 != null ? ws.slot(S_H0) : null;
+                        e.h0Off = st * P;
+                        e.c0 = c0 != null ? ws.slot(S_C0) : null;
+                        e.c0Off = st * H;
+                        e.hN = ws.slot(S_HN);
+                        e.hNOff = st * P;
+                        e.cN = lstm ? ws.slot(S_CN) : null;
+                        e.cNOff = st * H;
+                    }
+                    recurrences[l][d].run(call);
+                    Throwable f = call.failure;
+                    if (f != null) throw new IllegalStateException("forward: the batched step failed: " + f, f);
                 }
-                recurrences[l][d].run(call);
-                Throwable f = call.failure;
-                if (f != null) throw new IllegalStateException("forward: the batched step failed: " + f, f);
+            } finally {
+                call.projection.finish();
             }
             x = out;
-            xOff = 0;
             xLd = D * P;
         }
         copyRows(x, 0, D * P, output.segment(), output.offset(), output.ld(), rows, D * P);
         if (hN != null) copyRows(ws.slot(S_HN), 0, P, hN.segment(), hN.offset(), hN.ld(), states, P);
         if (cN != null) copyRows(ws.slot(S_CN), 0, H, cN.segment(), cN.offset(), cN.ld(), states, H);
-    }
-
-    /** Layer l's input projection for all rows and directions, as {@link SequenceForward} does it: XP = X·W_ihᵀ + b. */
-    private void project(Kernels k, LayerWeights w, int l, long rows, MemorySegment x, long xOff, int xLd, MemorySegment xp, int width) {
-        int in = spec.layerInputSize(l);
-        MemorySegment bias = w.bias[l];
-        if (bias != null) {
-            for (long r = 0; r < rows; r++) MemorySegment.copy(bias, 0, xp, r * width * Float.BYTES, (long) width * Float.BYTES);
-        }
-        k.sgemm(false, true, (int) rows, width, in, 1f, x, xOff, xLd, w.wih[l], 0, in, bias != null ? 1f : 0f, xp, 0, width);
     }
 
     private static void copyRows(MemorySegment src, long srcOff, int srcLd, MemorySegment dst, long dstOff, int dstLd, long rows, int width) {

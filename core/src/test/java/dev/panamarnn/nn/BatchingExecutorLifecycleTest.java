@@ -78,15 +78,18 @@ class BatchingExecutorLifecycleTest {
         assertEquals(message, e.getMessage());
     }
 
-    /** A step that throws fails the calls of its batch, with the cause; the executor then works again. */
+    /**
+     * A step that throws fails the calls of its batch, with the cause; the executor then works again. (A
+     * caller's own first projection chunk failing is an exception on its own thread, as in forward.)
+     */
     @Test
     void aFailedStepFailsItsBatchAndLeavesTheExecutorUsable() throws Exception {
         AtomicBoolean armed = new AtomicBoolean();
         Kernels simd = Backend.get("simd").kernels();
-        Backend failing = TestBackends.of(new HookedKernels(simd, () -> {
-            if (armed.get()) throw new ArithmeticException("injected");
-        }));
         LayerSpec spec = LayerSpec.of(Mode.LSTM, 4, 16);
+        Backend failing = TestBackends.of(new HookedKernels(simd, w -> {
+            if (armed.get() && w.k() == spec.hiddenSize()) throw new ArithmeticException("injected"); // in a step's h·W_hhᵀ
+        }));
         try (Arena arena = Arena.ofShared(); RecurrentLayer layer = layer(spec, failing, 2); BatchingExecutor exec = new BatchingExecutor(layer)) {
             Tensor in = Tensor.allocate(arena, 12, 1, 4);
             in.fill(0.5f);
@@ -123,8 +126,9 @@ class BatchingExecutorLifecycleTest {
     void callsJoinARunningBatchAndLeaveWhenTheyEnd() throws Exception {
         CountDownLatch holding = new CountDownLatch(1), release = new CountDownLatch(1);
         AtomicBoolean hold = new AtomicBoolean();
-        Backend gated = TestBackends.of(new HookedKernels(Backend.get("simd").kernels(), () -> {
-            if (hold.compareAndSet(true, false)) {
+        LayerSpec spec = new LayerSpec(Mode.LSTM, 5, 70, 1, false, true, true, 0); // batch-first, two partitions
+        Backend gated = TestBackends.of(new HookedKernels(Backend.get("simd").kernels(), w -> {
+            if (w.k() == spec.hiddenSize() && hold.compareAndSet(true, false)) { // the first step product
                 holding.countDown();
                 try {
                     release.await();
@@ -133,7 +137,6 @@ class BatchingExecutorLifecycleTest {
                 }
             }
         }));
-        LayerSpec spec = new LayerSpec(Mode.LSTM, 5, 70, 1, false, true, true, 0); // batch-first, two partitions
         Random r = new Random(6);
         BatchingExecutorTest.Request[] reqs = {BatchingExecutorTest.Request.plain(spec, r, 40), BatchingExecutorTest.Request.random(spec, r, 3, 2),
                 BatchingExecutorTest.Request.plain(spec, r, 1), BatchingExecutorTest.Request.random(spec, r, 7, 3)};
@@ -243,8 +246,11 @@ class BatchingExecutorLifecycleTest {
         }
     }
 
-    /** The simd kernels, with {@code hook} run before every step product (to fail or hold a step). */
-    private record HookedKernels(Kernels k, Runnable hook) implements Kernels {
+    /**
+     * The simd kernels, with {@code hook} run before every product over prepared weights (the projection's
+     * and the step's: the hook tells them apart by W's shape) to fail or hold one.
+     */
+    private record HookedKernels(Kernels k, java.util.function.Consumer<PreparedWeights> hook) implements Kernels {
         @Override
         public String name() {
             return "hooked";
@@ -257,7 +263,7 @@ class BatchingExecutorLifecycleTest {
 
         @Override
         public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta, MemorySegment c, long cOff, int ldc) {
-            hook.run();
+            hook.accept(w);
             k.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
         }
 
