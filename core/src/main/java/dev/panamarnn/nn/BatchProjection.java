@@ -30,7 +30,7 @@ final class BatchProjection {
     private long xOff;
     private int xLd, width, T, B;
     private boolean batchFirst;
-    private int chunks;
+    private int chunks, chunkSteps;
     private final AtomicInteger next = new AtomicInteger();
     /** Threads between claiming a chunk and finishing it (counted before the claim, see {@link #finish}). */
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -38,9 +38,13 @@ final class BatchProjection {
     private AtomicIntegerArray state = new AtomicIntegerArray(0);
     private volatile Throwable failure;
 
-    /** Sets up layer l's projection of {@code rows = T·B} rows of x into xp; nothing is computed yet. */
+    /**
+     * Sets up layer l's projection of the first {@code steps} steps (all B samples) of x into xp, in chunks
+     * of {@link #STEPS} steps, or in one when {@code alone} (no other caller to share the work, and one pass
+     * over W_ih costs less than several); nothing is computed yet.
+     */
     void begin(Kernels k, PreparedWeights wih, MemorySegment bias, MemorySegment x, long xOff, int xLd, MemorySegment xp,
-               int T, int B, boolean batchFirst, int steps) {
+               int T, int B, boolean batchFirst, int steps, boolean alone) {
         this.k = k;
         this.wih = wih;
         this.bias = bias;
@@ -52,7 +56,8 @@ final class BatchProjection {
         this.T = T;
         this.B = B;
         this.batchFirst = batchFirst;
-        chunks = (steps + STEPS - 1) / STEPS;
+        chunkSteps = alone ? Math.max(1, steps) : STEPS;
+        chunks = (steps + chunkSteps - 1) / chunkSteps;
         if (state.length() < chunks) state = new AtomicIntegerArray(Math.max(chunks, 2 * state.length())); // grows rarely
         for (int c = 0; c < chunks; c++) state.set(c, 0);
         failure = null;
@@ -79,7 +84,7 @@ final class BatchProjection {
 
     /** Makes sure step t's rows are projected: computes its chunk here if nobody has, else waits for it. */
     void ensure(int t) {
-        int c = t / STEPS;
+        int c = t / chunkSteps;
         if (state.get(c) == 2) return;
         inFlight.incrementAndGet();
         try {
@@ -108,7 +113,7 @@ final class BatchProjection {
     private void compute(int c) {
         state.set(c, 1);
         try {
-            int t0 = c * STEPS, t1 = Math.min(T, t0 + STEPS);
+            int t0 = c * chunkSteps, t1 = Math.min(T, t0 + chunkSteps);
             if (batchFirst) {
                 for (int b = 0; b < B; b++) rows((long) b * T + t0, t1 - t0);
             } else {

@@ -196,7 +196,7 @@ public final class BatchingExecutor implements AutoCloseable {
             if (lengths != null) out.asSlice(0, rows * D * P * Float.BYTES).fill((byte) 0); // rows past a length stay zero
             // The first chunk of the projection here, the others by whoever is idle while the samples step
             // (the reverse direction starts once the forward one is through, every chunk done by then).
-            call.projection.begin(k, wih[l], w.bias[l], x, 0, xLd, xp, T, B, spec.batchFirst(), steps);
+            call.projection.begin(k, wih[l], w.bias[l], x, 0, xLd, xp, T, B, spec.batchFirst(), steps, inside.get() == 1);
             try {
                 call.projection.runNext();
                 for (int d = 0; d < D; d++) {
