@@ -5,6 +5,7 @@ import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -37,6 +38,14 @@ public final class RecurrentCell implements AutoCloseable {
     public static RecurrentCell load(StateDict weights, String prefix, Mode modeHint, Backend backend) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
+        for (String n : new String[] {"weight_ih", "weight_hh"}) {
+            if (!weights.contains(prefix + n)) {
+                List<String> present = weights.names().stream().sorted().limit(8).toList();
+                throw new IllegalArgumentException("no recurrent cell found: expected tensors '" + prefix + "weight_ih' and '" + prefix
+                        + "weight_hh' (nn.RNNCell/LSTMCell/GRUCell names); missing '" + prefix + n + "'; tensors present: " + present
+                        + (weights.names().size() > 8 ? " …" : ""));
+            }
+        }
         StateDict asLayer = new LayerNames(weights, prefix);
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");

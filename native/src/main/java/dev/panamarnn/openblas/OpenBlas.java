@@ -7,10 +7,11 @@ import java.lang.foreign.MemorySegment;
  * What OpenBLAS says about itself, and its thread count. Every method first makes sure the library is
  * loaded and throws {@link IllegalStateException} with the reason when it is not.
  *
- * <p>Threads: OpenBLAS's thread count is one process-wide setting. Its default is what the library
- * chose at start-up ({@code OPENBLAS_NUM_THREADS}, else the core count); a server that calls from many
- * Java threads at once usually wants 1 (each caller thread computes, nothing oversubscribes).
- * The system property {@code panama.rnn.openblas.threads} sets it when the backend is first created.
+ * <p>Threads: OpenBLAS's thread count is one process-wide setting. When the backend is first created it
+ * is set to {@code -Dpanama.rnn.openblas.threads=N} if given, else left to OpenBLAS when
+ * {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set, else 1: a server calls from many Java
+ * threads at once, each caller thread computes, and OpenBLAS' own threads would only make the callers
+ * wait for each other (see {@link OpenBlasKernelProvider}).
  */
 public final class OpenBlas {
     public static final String THREADS_PROPERTY = "panama.rnn.openblas.threads";

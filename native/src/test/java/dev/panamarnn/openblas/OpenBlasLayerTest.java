@@ -50,4 +50,55 @@ class OpenBlasLayerTest {
             return backend.equals("openblas");
         }
     }
+
+    @Nested
+    class Validation extends dev.panamarnn.nn.LayerValidationTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    /**
+     * OpenBLAS called from 8 Java threads at once gives the same bits as one thread (see ConcurrencyTest),
+     * with OpenBLAS at 1 thread, the setting for servers whose request threads do the computing (each
+     * call then runs on its caller; OpenBLAS' own threads would only compete with the other callers).
+     */
+    @Nested
+    class Concurrency extends dev.panamarnn.nn.ConcurrencyTest {
+        private int before;
+
+        @org.junit.jupiter.api.BeforeEach
+        void oneOpenBlasThread() {
+            org.junit.jupiter.api.Assumptions.assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+            before = OpenBlas.threads();
+            OpenBlas.setThreads(1);
+        }
+
+        @org.junit.jupiter.api.AfterEach
+        void restore() {
+            OpenBlas.setThreads(before);
+        }
+
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+
+        /** OpenBLAS' own threads (2 here) under 8 concurrent callers: still correct, only slower. */
+        @org.junit.jupiter.api.Test
+        void withOpenBlasThreadsToo() throws Exception {
+            OpenBlas.setThreads(2);
+            run(dev.panamarnn.Backend.get("openblas"), 1, false, 12, 1);
+        }
+    }
+
+    /** Closing models and arenas under running OpenBLAS calls: exceptions, never a crash. */
+    @Nested
+    class CloseRaces extends dev.panamarnn.nn.CloseRaceTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
 }
