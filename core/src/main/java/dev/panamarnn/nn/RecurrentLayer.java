@@ -51,16 +51,32 @@ public final class RecurrentLayer implements AutoCloseable {
      * @param backend  the kernels to run on; null for {@link Backend#defaultBackend()}
      */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend) {
+        return load(weights, prefix, modeHint, batchFirst, backend, WeightFormat.fromProperty());
+    }
+
+    /** {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}. */
+    public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
         LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
-        return create(spec, weights, prefix, backend);
+        return create(spec, weights, prefix, backend, format);
     }
 
     /** Creates a layer of exactly this spec; every tensor it needs must be present with the right shape. */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
+        return create(spec, weights, prefix, backend, WeightFormat.fromProperty());
+    }
+
+    /** {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}. */
+    public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
         Objects.requireNonNull(spec, "spec");
-        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec), backend == null ? Backend.defaultBackend() : backend);
+        Objects.requireNonNull(format, "format");
+        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec, format), backend == null ? Backend.defaultBackend() : backend);
+    }
+
+    /** How the weight matrices are stored. */
+    public WeightFormat weightFormat() {
+        return resources.weights.bf16 ? WeightFormat.BF16 : WeightFormat.F32;
     }
 
     public LayerSpec spec() {
@@ -208,6 +224,6 @@ public final class RecurrentLayer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "RecurrentLayer" + spec + " on " + backend.name();
+        return "RecurrentLayer" + spec + " on " + backend.name() + (resources.weights.bf16 ? ", bf16 weights" : "");
     }
 }

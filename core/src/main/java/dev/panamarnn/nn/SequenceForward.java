@@ -120,7 +120,7 @@ final class SequenceForward {
                         (long) (to - from) * Float.BYTES);
             }
         }
-        j.k.sgemm(false, true, rows, to - from, in, 1f, j.x.seg, j.x.off, j.x.ld, j.w.wih[j.l], (long) from * in, in,
+        j.w.gemm(j.k, rows, to - from, in, j.x.seg, j.x.off, j.x.ld, j.w.wih[j.l], (long) from * in,
                 bias != null ? 1f : 0f, j.xp.seg, j.xp.off + from, j.xp.ld);
     }
 
@@ -178,12 +178,12 @@ final class SequenceForward {
         int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 if (spec.projSize() > 0) {
                     MemorySegment raw = j.ws.slot(S_HRAW);
                     long rawOff = (long) d * j.B * Hd;
                     k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, raw, rawOff, Hd);
-                    k.sgemm(false, true, nb, P, Hd, 1f, v.at(raw, rawOff), 0, Hd, j.w.whr[j.l][d], 0, Hd, 0f, v.at(h.seg, h.off), 0, P);
+                    j.w.gemm(k, nb, P, Hd, v.at(raw, rawOff), 0, Hd, j.w.whr[j.l][d], 0, 0f, v.at(h.seg, h.off), 0, P);
                 } else {
                     for (int q = 0; q + 1 < cut.length; q++) {
                         int a = cut[q], hq = cut[q + 1] - a;
@@ -198,14 +198,14 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(gh, ghOff), 0, GH);
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
                     k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
             }
         }
@@ -227,7 +227,7 @@ final class SequenceForward {
         int gLd = st.gLd;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
                 k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
             }
             case GRU -> {
@@ -237,11 +237,11 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(gh, ghOff), 0, GH);
                 k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
             }
         }

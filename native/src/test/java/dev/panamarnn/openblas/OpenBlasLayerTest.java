@@ -101,4 +101,12 @@ class OpenBlasLayerTest {
             return backend.equals("openblas");
         }
     }
+
+    @Nested
+    class Bf16 extends dev.panamarnn.nn.Bf16WeightsTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
 }

@@ -5,6 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,6 +24,9 @@ final class SimdGemv {
     private static final int VL = S.length();
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** VL bfloat16 values: half the preferred shape. */
+    private static final VectorSpecies<Short> BS = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED.withShape(S.vectorShape());
 
     /** Lane i takes lane (i + w) mod VL: static finals, so C2 folds them into the permutes. */
     private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
@@ -183,5 +190,72 @@ final class SimdGemv {
         FloatVector v = acc.mul(alpha);
         if (beta != 0f) v = FloatVector.fromMemorySegment(S, y, byteOff, NO, mk).fma(FloatVector.broadcast(S, beta), v);
         v.intoMemorySegment(y, byteOff, NO, mk);
+    }
+
+    /** VL bfloat16 values at byte offset {@code o} of {@code b} (masked when {@code m} is not null), widened to float32 exactly. */
+    private static FloatVector bf16(MemorySegment b, long o, VectorMask<Short> m) {
+        ShortVector v = m == null ? ShortVector.fromMemorySegment(BS, b, o, NO) : ShortVector.fromMemorySegment(BS, b, o, NO, m);
+        return ((IntVector) v.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * {@link #gemvN} with A in bfloat16 ({@code [m × n]}, lda ≥ n, in 2-byte elements) and a contiguous y:
+     * the same row order and the same fixed lane sum, so the result equals gemvN on the widened A bit
+     * for bit; it reads half the bytes.
+     */
+    static void gemvNBf16(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
+                          float beta, MemorySegment y, long yOff) {
+        long ld = (long) lda * Short.BYTES;
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        int q = m / 4;
+        int i = 0;
+        for (; i < q; i++) {
+            long r0 = (aOff + (long) i * lda) * Short.BYTES, r1 = r0 + q * ld, r2 = r1 + q * ld, r3 = r2 + q * ld;
+            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+            int j = 0;
+            for (; j < ub; j += VL) {
+                long o = (long) j * Short.BYTES;
+                FloatVector xv = FloatVector.fromArray(S, x, j);
+                s0 = xv.fma(bf16(a, r0 + o, null), s0);
+                s1 = xv.fma(bf16(a, r1 + o, null), s1);
+                s2 = xv.fma(bf16(a, r2 + o, null), s2);
+                s3 = xv.fma(bf16(a, r3 + o, null), s3);
+            }
+            if (j < n) {
+                long o = (long) j * Short.BYTES;
+                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+                s0 = xv.fma(bf16(a, r0 + o, btail), s0);
+                s1 = xv.fma(bf16(a, r1 + o, btail), s1);
+                s2 = xv.fma(bf16(a, r2 + o, btail), s2);
+                s3 = xv.fma(bf16(a, r3 + o, btail), s3);
+            }
+            put(y, yOff + i, alpha * sum(s0), beta);
+            put(y, yOff + i + q, alpha * sum(s1), beta);
+            put(y, yOff + i + 2 * q, alpha * sum(s2), beta);
+            put(y, yOff + i + 3 * q, alpha * sum(s3), beta);
+        }
+        for (i = 4 * q; i < m; i++) {
+            long r0 = (aOff + (long) i * lda) * Short.BYTES;
+            FloatVector s0 = FloatVector.zero(S);
+            int j = 0;
+            for (; j < ub; j += VL) s0 = bf16(a, r0 + (long) j * Short.BYTES, null).fma(FloatVector.fromArray(S, x, j), s0);
+            if (j < n) s0 = bf16(a, r0 + (long) j * Short.BYTES, btail).fma(FloatVector.fromArray(S, x, j, tail), s0);
+            put(y, yOff + i, alpha * sum(s0), beta);
+        }
+    }
+
+    /** {@code w[r·n + p] = float(b[bOff + r·ldb + p])} for r < rows, p < n: a bfloat16 matrix widened, contiguous. */
+    static void widen(int rows, int n, MemorySegment b, long bOff, int ldb, MemorySegment w) {
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        for (int r = 0; r < rows; r++) {
+            long src = (bOff + (long) r * ldb) * Short.BYTES, dst = (long) r * n * Float.BYTES;
+            int j = 0;
+            for (; j < ub; j += VL) bf16(b, src + (long) j * Short.BYTES, null).intoMemorySegment(w, dst + (long) j * Float.BYTES, NO);
+            if (j < n) bf16(b, src + (long) j * Short.BYTES, btail).intoMemorySegment(w, dst + (long) j * Float.BYTES, NO, tail);
+        }
     }
 }

@@ -22,6 +22,7 @@ final class SimdScratch {
     private float[] lines = new float[0];
     private float[] acc = new float[0];
     private MemorySegment cellRow = MemorySegment.NULL;
+    private MemorySegment widened = MemorySegment.NULL;
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
@@ -57,6 +58,14 @@ final class SimdScratch {
             cellRow = Arena.ofAuto().allocate((long) grow((int) floats) * Float.BYTES, 64);
         }
         return cellRow;
+    }
+
+    /** For a bfloat16 matrix widened to float32 (native, like {@link #cellRow}, for the GEMM's segment reads). */
+    MemorySegment widened(long floats) {
+        if (widened.byteSize() < floats * Float.BYTES) {
+            widened = Arena.ofAuto().allocate(Math.max(floats, 1024) * Float.BYTES, 64);
+        }
+        return widened;
     }
 
     /** For a transposed GEMV's accumulator. */
