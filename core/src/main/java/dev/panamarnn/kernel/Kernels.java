@@ -35,7 +35,7 @@ public interface Kernels {
     /**
      * {@code C = alpha·A·Bᵀ + beta·C} with {@code B} stored as bfloat16: {@code A [m × k]} (lda ≥ k) and
      * {@code C [m × n]} float32, {@code B [n × k]} (ldb ≥ k) of 2-byte bfloat16 elements, offsets and
-     * leading dimensions of B counted in those elements. The form of every weight product of the layers
+     * leading dimensions of B counted in those elements, each row in the order of {@link Bf16Layout}. The form of every weight product of the layers
      * ({@code x·Wᵀ}); a bfloat16 widens to float32 exactly, so the result equals {@link #sgemm} on the
      * widened B up to the order of the additions. When {@code beta == 0}, {@code C} is not read.
      */

@@ -3,6 +3,7 @@ package dev.panamarnn.nn;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.kernel.Bf16Layout;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -140,10 +141,10 @@ final class LayerWeights implements AutoCloseable {
             }
             if (bf16) {
                 for (int l = 0; l < spec.numLayers(); l++) {
-                    w.wih[l] = rounded(arena, w.wih[l]);
+                    w.wih[l] = rounded(arena, w.wih[l], spec.layerInputSize(l));
                     for (int d = 0; d < D; d++) {
-                        w.whh[l][d] = rounded(arena, w.whh[l][d]);
-                        if (w.whr[l][d] != null) w.whr[l][d] = rounded(arena, w.whr[l][d]);
+                        w.whh[l][d] = rounded(arena, w.whh[l][d], P);
+                        if (w.whr[l][d] != null) w.whr[l][d] = rounded(arena, w.whr[l][d], H);
                     }
                 }
             }
@@ -154,11 +155,15 @@ final class LayerWeights implements AutoCloseable {
         }
     }
 
-    /** A float32 matrix rounded to bfloat16 in a new segment of {@code arena}. */
-    private static MemorySegment rounded(Arena arena, MemorySegment f32) {
+    /** A float32 matrix of rows of {@code cols} rounded to bfloat16, rows in {@link Bf16Layout}, in a new segment of {@code arena}. */
+    private static MemorySegment rounded(Arena arena, MemorySegment f32, int cols) {
         long n = f32.byteSize() / Float.BYTES;
         MemorySegment b = arena.allocate(n * Short.BYTES, Tensor.ALIGNMENT);
-        for (long i = 0; i < n; i++) b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i, WeightFormat.toBf16(f32.getAtIndex(JAVA_FLOAT, i)));
+        for (long i = 0; i < n; i++) {
+            long row = i / cols * cols;
+            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, row + Bf16Layout.position((int) (i - row), cols),
+                    WeightFormat.toBf16(f32.getAtIndex(JAVA_FLOAT, i)));
+        }
         return b;
     }
 

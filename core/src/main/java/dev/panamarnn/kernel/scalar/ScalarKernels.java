@@ -44,7 +44,7 @@ final class ScalarKernels implements Kernels {
             for (int j = 0; j < n; j++) {
                 double sum = 0;
                 for (int p = 0; p < k; p++) {
-                    short w = b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, bOff + (long) j * ldb + p);
+                    short w = b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, bOff + (long) j * ldb + dev.panamarnn.kernel.Bf16Layout.position(p, k));
                     sum += (double) get(a, aOff + (long) i * lda + p) * Float.intBitsToFloat(w << 16);
                 }
                 long ci = cOff + (long) i * ldc + j;

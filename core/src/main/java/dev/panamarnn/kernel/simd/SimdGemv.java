@@ -198,23 +198,67 @@ final class SimdGemv {
         return ((IntVector) v.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /** 32-bit words of 16 bfloat16 pairs: {@link dev.panamarnn.kernel.Bf16Layout}'s blocks, in IntVectors of VL lanes. */
+    private static final int WORDS = IS.length(), LOADS = dev.panamarnn.kernel.Bf16Layout.HALF / Math.min(WORDS, dev.panamarnn.kernel.Bf16Layout.HALF);
+    private static final int BLOCK = dev.panamarnn.kernel.Bf16Layout.BLOCK;
+
     /**
-     * {@link #gemvN} with A in bfloat16 ({@code [m × n]}, lda ≥ n, in 2-byte elements) and a contiguous y:
-     * the same row order and the same fixed lane sum, so the result equals gemvN on the widened A bit
-     * for bit; it reads half the bytes.
+     * {@link #gemvN} with A in bfloat16 ({@code [m × n]}, lda ≥ n, 2-byte elements, rows in
+     * {@link dev.panamarnn.kernel.Bf16Layout}) and a contiguous y: the whole blocks widen in place (a
+     * shift and a mask per 32-bit word), the rest as in gemvN. The products meet the accumulator in the
+     * natural order of the row, so the result equals gemvN on the widened A bit for bit, reading half
+     * the bytes. With vectors of 8 or 16 floats (LOADS 2 or 1).
      */
     static void gemvNBf16(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                           float beta, MemorySegment y, long yOff) {
-        long ld = (long) lda * Short.BYTES;
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);
         VectorMask<Short> btail = BS.indexInRange(ub, n);
-        int q = m / 4;
-        int i = 0;
+        long ld = (long) lda * Short.BYTES, half = (long) VL * Integer.BYTES;
+        // Rows i, i+q, i+2q, i+3q together, as in gemvN: four independent FMA chains (one chain alone is
+        // bound by the FMA latency) and four sequential streams. Written out, not in a helper: a helper
+        // that C2 does not inline boxes its vectors.
+        int q = m / 4, i = 0;
         for (; i < q; i++) {
             long r0 = (aOff + (long) i * lda) * Short.BYTES, r1 = r0 + q * ld, r2 = r1 + q * ld, r3 = r2 + q * ld;
             FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-            int j = 0;
+            for (int j = 0; j < whole; j += BLOCK) {
+                long o = (long) j * Short.BYTES;
+                // LOADS = 2 with AVX2: words 0-7 hold (e0,e16)…(e7,e23), words 8-15 (e8,e24)…(e15,e31).
+                FloatVector x0 = FloatVector.fromArray(S, x, j);
+                IntVector a0 = IntVector.fromMemorySegment(IS, a, r0 + o, NO), b0 = IntVector.fromMemorySegment(IS, a, r1 + o, NO);
+                IntVector c0 = IntVector.fromMemorySegment(IS, a, r2 + o, NO), d0 = IntVector.fromMemorySegment(IS, a, r3 + o, NO);
+                s0 = x0.fma(a0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                s1 = x0.fma(b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+                s2 = x0.fma(c0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+                s3 = x0.fma(d0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+                IntVector a1 = a0, b1 = b0, c1 = c0, d1 = d0;
+                if (LOADS > 1) {
+                    FloatVector x1 = FloatVector.fromArray(S, x, j + VL);
+                    a1 = IntVector.fromMemorySegment(IS, a, r0 + o + half, NO);
+                    b1 = IntVector.fromMemorySegment(IS, a, r1 + o + half, NO);
+                    c1 = IntVector.fromMemorySegment(IS, a, r2 + o + half, NO);
+                    d1 = IntVector.fromMemorySegment(IS, a, r3 + o + half, NO);
+                    s0 = x1.fma(a1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                    s1 = x1.fma(b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+                    s2 = x1.fma(c1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+                    s3 = x1.fma(d1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+                }
+                FloatVector x2 = FloatVector.fromArray(S, x, j + 16);
+                s0 = x2.fma(a0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                s1 = x2.fma(b0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+                s2 = x2.fma(c0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+                s3 = x2.fma(d0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+                if (LOADS > 1) {
+                    FloatVector x3 = FloatVector.fromArray(S, x, j + 16 + VL);
+                    s0 = x3.fma(a1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                    s1 = x3.fma(b1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+                    s2 = x3.fma(c1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+                    s3 = x3.fma(d1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+                }
+            }
+            int j = whole;
             for (; j < ub; j += VL) {
                 long o = (long) j * Short.BYTES;
                 FloatVector xv = FloatVector.fromArray(S, x, j);
@@ -239,23 +283,43 @@ final class SimdGemv {
         for (i = 4 * q; i < m; i++) {
             long r0 = (aOff + (long) i * lda) * Short.BYTES;
             FloatVector s0 = FloatVector.zero(S);
-            int j = 0;
-            for (; j < ub; j += VL) s0 = bf16(a, r0 + (long) j * Short.BYTES, null).fma(FloatVector.fromArray(S, x, j), s0);
-            if (j < n) s0 = bf16(a, r0 + (long) j * Short.BYTES, btail).fma(FloatVector.fromArray(S, x, j, tail), s0);
+            for (int j = 0; j < whole; j += BLOCK) {
+                long o = r0 + (long) j * Short.BYTES;
+                IntVector w0 = IntVector.fromMemorySegment(IS, a, o, NO);
+                s0 = FloatVector.fromArray(S, x, j).fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                if (LOADS > 1) {
+                    IntVector w1 = IntVector.fromMemorySegment(IS, a, o + half, NO);
+                    s0 = FloatVector.fromArray(S, x, j + VL).fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                    s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                    s0 = FloatVector.fromArray(S, x, j + 16 + VL).fma(w1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                } else {
+                    s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                }
+            }
+            int j = whole;
+            for (; j < ub; j += VL) s0 = FloatVector.fromArray(S, x, j).fma(bf16(a, r0 + (long) j * Short.BYTES, null), s0);
+            if (j < n) s0 = FloatVector.fromArray(S, x, j, tail).fma(bf16(a, r0 + (long) j * Short.BYTES, btail), s0);
             put(y, yOff + i, alpha * sum(s0), beta);
         }
     }
 
-    /** {@code w[r·n + p] = float(b[bOff + r·ldb + p])} for r < rows, p < n: a bfloat16 matrix widened, contiguous. */
+    /** Row r of a bfloat16 matrix (rows in {@link dev.panamarnn.kernel.Bf16Layout}) widened to float32 in natural order: {@code w[r·n + p]}. */
     static void widen(int rows, int n, MemorySegment b, long bOff, int ldb, MemorySegment w) {
-        int ub = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(ub, n);
-        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
         for (int r = 0; r < rows; r++) {
-            long src = (bOff + (long) r * ldb) * Short.BYTES, dst = (long) r * n * Float.BYTES;
-            int j = 0;
-            for (; j < ub; j += VL) bf16(b, src + (long) j * Short.BYTES, null).intoMemorySegment(w, dst + (long) j * Float.BYTES, NO);
-            if (j < n) bf16(b, src + (long) j * Short.BYTES, btail).intoMemorySegment(w, dst + (long) j * Float.BYTES, NO, tail);
+            long src = bOff + (long) r * ldb, dst = (long) r * n;
+            for (int j = 0; j < whole; j += BLOCK) {
+                long o = (src + j) * Short.BYTES, d = (dst + j) * Float.BYTES;
+                for (int h = 0; h < LOADS; h++) {
+                    IntVector wv = IntVector.fromMemorySegment(IS, b, o + (long) h * VL * Integer.BYTES, NO);
+                    wv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(w, d + (long) h * VL * Float.BYTES, NO);
+                    wv.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().intoMemorySegment(w, d + (16L + h * VL) * Float.BYTES, NO);
+                }
+            }
+            for (int p = whole; p < n; p++) {
+                short hv = b.getAtIndex(ValueLayout.JAVA_SHORT, src + p);
+                w.setAtIndex(F, dst + p, Float.intBitsToFloat(hv << 16));
+            }
         }
     }
 }
