@@ -211,96 +211,123 @@ final class SimdGemv {
      */
     static void gemvNBf16(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                           float beta, MemorySegment y, long yOff) {
+        // Rows i, i+q, i+2q, i+3q together, as in gemvN: four independent FMA chains (one chain alone is
+        // bound by the FMA latency) and four sequential streams. One group per call of a method that
+        // takes and returns no vectors: in one large method C2 ran out of inlining budget and boxed the
+        // accumulators (64 bytes per row).
+        int q = m / 4;
+        for (int i = 0; i < q; i++) bf16Rows4(a, (aOff + (long) i * lda) * Short.BYTES, (long) q * lda * Short.BYTES, n, x, alpha, beta, y, yOff + i, q);
+        for (int i = 4 * q; i < m; i++) bf16Row(a, (aOff + (long) i * lda) * Short.BYTES, n, x, alpha, beta, y, yOff + i);
+    }
+
+    /** Rows at byte offsets r0, r0+step, r0+2·step, r0+3·step → y[yi], y[yi+q], y[yi+2q], y[yi+3q]. */
+    private static void bf16Rows4(MemorySegment a, long r0, long step, int n, float[] x, float alpha, float beta,
+                                  MemorySegment y, long yi, int q) {
         int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);
         VectorMask<Short> btail = BS.indexInRange(ub, n);
-        long ld = (long) lda * Short.BYTES, half = (long) VL * Integer.BYTES;
-        // Rows i, i+q, i+2q, i+3q together, as in gemvN: four independent FMA chains (one chain alone is
-        // bound by the FMA latency) and four sequential streams. Written out, not in a helper: a helper
-        // that C2 does not inline boxes its vectors.
-        int q = m / 4, i = 0;
-        for (; i < q; i++) {
-            long r0 = (aOff + (long) i * lda) * Short.BYTES, r1 = r0 + q * ld, r2 = r1 + q * ld, r3 = r2 + q * ld;
-            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-            for (int j = 0; j < whole; j += BLOCK) {
-                long o = (long) j * Short.BYTES;
-                // LOADS = 2 with AVX2: words 0-7 hold (e0,e16)…(e7,e23), words 8-15 (e8,e24)…(e15,e31).
-                FloatVector x0 = FloatVector.fromArray(S, x, j);
-                IntVector a0 = IntVector.fromMemorySegment(IS, a, r0 + o, NO), b0 = IntVector.fromMemorySegment(IS, a, r1 + o, NO);
-                IntVector c0 = IntVector.fromMemorySegment(IS, a, r2 + o, NO), d0 = IntVector.fromMemorySegment(IS, a, r3 + o, NO);
-                s0 = x0.fma(a0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
-                s1 = x0.fma(b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
-                s2 = x0.fma(c0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
-                s3 = x0.fma(d0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
-                IntVector a1 = a0, b1 = b0, c1 = c0, d1 = d0;
-                if (LOADS > 1) {
-                    FloatVector x1 = FloatVector.fromArray(S, x, j + VL);
-                    a1 = IntVector.fromMemorySegment(IS, a, r0 + o + half, NO);
-                    b1 = IntVector.fromMemorySegment(IS, a, r1 + o + half, NO);
-                    c1 = IntVector.fromMemorySegment(IS, a, r2 + o + half, NO);
-                    d1 = IntVector.fromMemorySegment(IS, a, r3 + o + half, NO);
-                    s0 = x1.fma(a1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
-                    s1 = x1.fma(b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
-                    s2 = x1.fma(c1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
-                    s3 = x1.fma(d1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
-                }
-                FloatVector x2 = FloatVector.fromArray(S, x, j + 16);
-                s0 = x2.fma(a0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
-                s1 = x2.fma(b0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
-                s2 = x2.fma(c0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
-                s3 = x2.fma(d0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
-                if (LOADS > 1) {
-                    FloatVector x3 = FloatVector.fromArray(S, x, j + 16 + VL);
-                    s0 = x3.fma(a1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
-                    s1 = x3.fma(b1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
-                    s2 = x3.fma(c1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
-                    s3 = x3.fma(d1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
-                }
+        long half = (long) VL * Integer.BYTES, r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int j = 0; j < whole; j += BLOCK) {
+            long o = (long) j * Short.BYTES;
+            // LOADS = 2 with AVX2: words 0-7 hold (e0,e16)…(e7,e23), words 8-15 (e8,e24)…(e15,e31).
+            FloatVector x0 = FloatVector.fromArray(S, x, j);
+            IntVector a0 = IntVector.fromMemorySegment(IS, a, r0 + o, NO), b0 = IntVector.fromMemorySegment(IS, a, r1 + o, NO);
+            IntVector c0 = IntVector.fromMemorySegment(IS, a, r2 + o, NO), d0 = IntVector.fromMemorySegment(IS, a, r3 + o, NO);
+            s0 = x0.fma(a0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+            s1 = x0.fma(b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+            s2 = x0.fma(c0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+            s3 = x0.fma(d0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+            IntVector a1 = a0, b1 = b0, c1 = c0, d1 = d0;
+            if (LOADS > 1) {
+                FloatVector x1 = FloatVector.fromArray(S, x, j + VL);
+                a1 = IntVector.fromMemorySegment(IS, a, r0 + o + half, NO);
+                b1 = IntVector.fromMemorySegment(IS, a, r1 + o + half, NO);
+                c1 = IntVector.fromMemorySegment(IS, a, r2 + o + half, NO);
+                d1 = IntVector.fromMemorySegment(IS, a, r3 + o + half, NO);
+                s0 = x1.fma(a1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                s1 = x1.fma(b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+                s2 = x1.fma(c1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+                s3 = x1.fma(d1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
             }
-            int j = whole;
-            for (; j < ub; j += VL) {
-                long o = (long) j * Short.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, j);
-                s0 = xv.fma(bf16(a, r0 + o, null), s0);
-                s1 = xv.fma(bf16(a, r1 + o, null), s1);
-                s2 = xv.fma(bf16(a, r2 + o, null), s2);
-                s3 = xv.fma(bf16(a, r3 + o, null), s3);
+            FloatVector x2 = FloatVector.fromArray(S, x, j + 16);
+            s0 = x2.fma(a0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            s1 = x2.fma(b0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+            s2 = x2.fma(c0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+            s3 = x2.fma(d0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+            if (LOADS > 1) {
+                FloatVector x3 = FloatVector.fromArray(S, x, j + 16 + VL);
+                s0 = x3.fma(a1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                s1 = x3.fma(b1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+                s2 = x3.fma(c1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+                s3 = x3.fma(d1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
             }
-            if (j < n) {
-                long o = (long) j * Short.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
-                s0 = xv.fma(bf16(a, r0 + o, btail), s0);
-                s1 = xv.fma(bf16(a, r1 + o, btail), s1);
-                s2 = xv.fma(bf16(a, r2 + o, btail), s2);
-                s3 = xv.fma(bf16(a, r3 + o, btail), s3);
-            }
-            put(y, yOff + i, alpha * sum(s0), beta);
-            put(y, yOff + i + q, alpha * sum(s1), beta);
-            put(y, yOff + i + 2 * q, alpha * sum(s2), beta);
-            put(y, yOff + i + 3 * q, alpha * sum(s3), beta);
         }
-        for (i = 4 * q; i < m; i++) {
-            long r0 = (aOff + (long) i * lda) * Short.BYTES;
-            FloatVector s0 = FloatVector.zero(S);
-            for (int j = 0; j < whole; j += BLOCK) {
-                long o = r0 + (long) j * Short.BYTES;
-                IntVector w0 = IntVector.fromMemorySegment(IS, a, o, NO);
-                s0 = FloatVector.fromArray(S, x, j).fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
-                if (LOADS > 1) {
-                    IntVector w1 = IntVector.fromMemorySegment(IS, a, o + half, NO);
-                    s0 = FloatVector.fromArray(S, x, j + VL).fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
-                    s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
-                    s0 = FloatVector.fromArray(S, x, j + 16 + VL).fma(w1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
-                } else {
-                    s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
-                }
-            }
-            int j = whole;
-            for (; j < ub; j += VL) s0 = FloatVector.fromArray(S, x, j).fma(bf16(a, r0 + (long) j * Short.BYTES, null), s0);
-            if (j < n) s0 = FloatVector.fromArray(S, x, j, tail).fma(bf16(a, r0 + (long) j * Short.BYTES, btail), s0);
-            put(y, yOff + i, alpha * sum(s0), beta);
+        int j = whole;
+        for (; j < ub; j += VL) {
+            long o = (long) j * Short.BYTES;
+            FloatVector xv = FloatVector.fromArray(S, x, j);
+            s0 = xv.fma(bf16(a, r0 + o, null), s0);
+            s1 = xv.fma(bf16(a, r1 + o, null), s1);
+            s2 = xv.fma(bf16(a, r2 + o, null), s2);
+            s3 = xv.fma(bf16(a, r3 + o, null), s3);
         }
+        if (j < n) {
+            long o = (long) j * Short.BYTES;
+            FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+            s0 = xv.fma(bf16(a, r0 + o, btail), s0);
+            s1 = xv.fma(bf16(a, r1 + o, btail), s1);
+            s2 = xv.fma(bf16(a, r2 + o, btail), s2);
+            s3 = xv.fma(bf16(a, r3 + o, btail), s3);
+        }
+        float[] t = SimdScratch.get().lanes();
+        s0.intoArray(t, 0);
+        out(t, alpha, beta, y, yi);
+        s1.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + q);
+        s2.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + 2L * q);
+        s3.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + 3L * q);
+    }
+
+    /** One row at byte offset r0 → y[yi]. */
+    private static void bf16Row(MemorySegment a, long r0, int n, float[] x, float alpha, float beta, MemorySegment y, long yi) {
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        long half = (long) VL * Integer.BYTES;
+        FloatVector s0 = FloatVector.zero(S);
+        for (int j = 0; j < whole; j += BLOCK) {
+            long o = r0 + (long) j * Short.BYTES;
+            IntVector w0 = IntVector.fromMemorySegment(IS, a, o, NO);
+            s0 = FloatVector.fromArray(S, x, j).fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+            if (LOADS > 1) {
+                IntVector w1 = IntVector.fromMemorySegment(IS, a, o + half, NO);
+                s0 = FloatVector.fromArray(S, x, j + VL).fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                s0 = FloatVector.fromArray(S, x, j + 16 + VL).fma(w1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            } else {
+                s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            }
+        }
+        int j = whole;
+        for (; j < ub; j += VL) s0 = FloatVector.fromArray(S, x, j).fma(bf16(a, r0 + (long) j * Short.BYTES, null), s0);
+        if (j < n) s0 = FloatVector.fromArray(S, x, j, tail).fma(bf16(a, r0 + (long) j * Short.BYTES, btail), s0);
+        float[] t = SimdScratch.get().lanes();
+        s0.intoArray(t, 0);
+        out(t, alpha, beta, y, yi);
+    }
+
+    /**
+     * y[yi] = alpha·(the lanes in t summed in {@link #sum}'s order) + beta·y[yi]: the same additions in
+     * the same order as the vector tree, so the bits equal gemvN's. Takes no vector (see gemvNBf16).
+     */
+    private static void out(float[] t, float alpha, float beta, MemorySegment y, long yi) {
+        for (int w = VL / 2; w > 0; w /= 2) for (int i = 0; i < w; i++) t[i] += t[i + w];
+        put(y, yi, alpha * t[0], beta);
     }
 
     /** Row r of a bfloat16 matrix (rows in {@link dev.panamarnn.kernel.Bf16Layout}) widened to float32 in natural order: {@code w[r·n + p]}. */
