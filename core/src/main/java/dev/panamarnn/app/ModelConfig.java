@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.nn.Mode;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,15 +34,37 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     /** Generation lengths above this are refused (they would only be a mistake or an attack on memory). */
     public static final int MAX_OUTPUT_LENGTH = 1 << 16;
 
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+            .build());
+
+    /**
+     * Reads and checks {@code file}.
+     *
+     * @throws IOException if the file cannot be read, or (a plain {@code IOException} whose message starts
+     *     with the file's name) if it is not a valid config: not JSON, a missing key, a wrong type, an
+     *     inconsistent value
+     */
     public static ModelConfig read(Path file) throws IOException {
         long size = Files.size(file);
         if (size > MAX_BYTES) throw new IOException(file + ": config is " + size + " bytes; at most " + MAX_BYTES + " expected");
-        JsonFactory f = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build()).build();
-        ObjectMapper om = new ObjectMapper(f);
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_BYTES + 1); // the file may have grown since Files.size
+        }
+        if (bytes.length > MAX_BYTES) throw new IOException(file + ": config is more than " + MAX_BYTES + " bytes");
+        return parse(file, bytes);
+    }
+
+    /**
+     * Checks a config's bytes already in memory; {@code file} only names it in messages. Package-private: the
+     * seam for fuzzing without the file system.
+     */
+    static ModelConfig parse(Path file, byte[] json) throws IOException {
         JsonNode root;
-        try (JsonParser p = om.createParser(file.toFile())) {
-            root = om.readTree(p);
+        try (JsonParser p = JSON.createParser(json)) {
+            root = JSON.readTree(p);
             if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
