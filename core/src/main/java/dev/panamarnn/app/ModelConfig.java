@@ -108,6 +108,8 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             if (main.head() == null) throw new IOException(file + ": a classifier needs \"head\"");
             if (main.embedding() == null && inputSize < 1) throw new IOException(file + ": \"input_size\" must be >= 1 without an embedding");
         }
+        checkVocabulary(structure == Structure.SEQ2SEQ && vocab != null ? "input_vocab" : "vocab", vocab);
+        if (outputVocab != vocab) checkVocabulary("output_vocab", outputVocab);
         if (structure != Structure.N_VS_1) {
             List<String> out = structure == Structure.SEQ2SEQ ? outputVocab : vocab;
             checkToken("bos", bos, out);
@@ -115,6 +117,16 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         }
         if (structure != Structure.N_VS_1 && (maxOutputLength < 1 || maxOutputLength > MAX_OUTPUT_LENGTH)) {
             throw new IOException(file + ": \"max_output_length\" must be in 1.." + MAX_OUTPUT_LENGTH + ", got " + maxOutputLength);
+        }
+    }
+
+    /** A vocabulary the models can build (no character twice), checked here so that loading never fails on it later. */
+    private void checkVocabulary(String key, List<String> v) throws IOException {
+        if (v == null) return;
+        try {
+            new Vocabulary(v);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": \"" + key + "\": " + e.getMessage(), e);
         }
     }
 
