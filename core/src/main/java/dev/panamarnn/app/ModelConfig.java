@@ -9,6 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.nn.Mode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,7 +68,7 @@ public record ModelConfig(Path file, String name, Structure structure, String de
      */
     static ModelConfig parse(Path file, byte[] json) throws IOException {
         JsonNode root;
-        try (JsonParser p = JSON.createParser(json)) {
+        try (JsonParser p = JSON.createParser(utf8(file, json))) {
             root = JSON.readTree(p);
             if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
         } catch (com.fasterxml.jackson.core.JacksonException e) {
@@ -97,6 +102,22 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         };
         cfg.check();
         return cfg;
+    }
+
+    /**
+     * The text of a UTF-8 file (JSON's encoding, RFC 8259), a leading byte-order mark skipped. Decoded here
+     * rather than by Jackson, whose guess at UTF-16/32 for odd leading bytes failed with its own exception.
+     */
+    private static String utf8(Path file, byte[] bytes) throws IOException {
+        int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf ? 3 : 0;
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes, start, bytes.length - start);
+        try {
+            return dec.decode(in).toString();
+        } catch (CharacterCodingException e) {
+            throw new IOException(file + ": not valid UTF-8 at byte " + in.position() + " (a config is UTF-8 JSON)");
+        }
     }
 
     private void check() throws IOException {
