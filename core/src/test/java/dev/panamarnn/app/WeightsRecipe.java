@@ -48,7 +48,10 @@ record WeightsRecipe(Mode mode, String prefix, boolean batchFirst, String model,
                 case "batch_first" -> batchFirst = true;
                 case "model" -> model = w.length > 1 && WeightsFuzzTest.CONFIGS.containsKey(w[1]) ? w[1] : model;
                 default -> {
-                    if (w.length != 3 || !DTYPES.contains(w[1]) || tensors.size() == MAX_TENSORS || names.contains(w[0])) continue;
+                    if (w.length != 3 || !DTYPES.contains(w[1]) || tensors.size() == MAX_TENSORS || names.contains(w[0])
+                            || w[0].equals("__metadata__")) { // the format's reserved key, not a tensor name
+                        continue;
+                    }
                     int[] shape = shape(w[2]);
                     if (shape == null) continue;
                     long n = elements(shape);
