@@ -88,15 +88,17 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         int pad = root.has("pad") ? r.integer(root, "pad") : 0;
         int bos = root.has("bos") ? r.integer(root, "bos") : -1;
         int eos = root.has("eos") ? r.integer(root, "eos") : -1;
+        String d = r.optStr(root, "description");
+        String description = d == null ? "" : d;
         ModelConfig cfg = switch (st) {
-            case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos,
+            case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos,
                     root.has("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
                     null, null, 0, root.path("pytorch"));
-            case LM -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), r.strings(root, "vocab"), outVocab,
+            case LM -> new ModelConfig(file, r.str(root, "name"), st, description, r.strings(root, "vocab"), outVocab,
                     pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length")
                             : root.has("max_generate") ? r.integer(root, "max_generate") : 200,
                     root.path("pytorch"));
-            case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos, 0,
+            case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos, 0,
                     null, null, r.part(r.obj(root, "encoder"), false), r.part(r.obj(root, "decoder"), true),
                     r.integer(root, "max_output_length"), root.path("pytorch"));
         };
@@ -184,6 +186,13 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             return v.asInt();
         }
 
+        boolean bool(JsonNode n, String key, boolean absent) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null) return absent;
+            if (!v.isBoolean()) throw new IOException(file + ": \"" + key + "\" must be true or false");
+            return v.booleanValue();
+        }
+
         List<String> strings(JsonNode n, String key) throws IOException {
             JsonNode v = n.get(key);
             if (v == null || !v.isArray()) throw new IOException(file + ": \"" + key + "\" must be an array of strings");
@@ -206,7 +215,7 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             String head = optStr(n, "head");
             if (needHead && head == null) throw new IOException(file + ": the decoder needs \"head\"");
             return new Part(optStr(n, "embedding"), str(rnn, "prefix"), mode, integer(rnn, "input_size"), integer(rnn, "hidden_size"),
-                    integer(rnn, "num_layers"), rnn.path("bidirectional").asBoolean(false), head);
+                    integer(rnn, "num_layers"), bool(rnn, "bidirectional", false), head);
         }
     }
 }
