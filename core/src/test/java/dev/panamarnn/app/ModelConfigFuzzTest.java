@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * a bounded generation length. Anything else is a finding.
  *
  * <p>Seeds: {@code src/test/resources/dev/panamarnn/app/ModelConfigFuzzTestInputs/parse/} (the three real
- * configs under {@code models/} and hostile variants of them, made by {@code FuzzSeeds}).
+ * configs under {@code models/} and hostile variants of them), made by
+ * {@code scripts/python/make_fuzz_seeds.py}.
  */
 class ModelConfigFuzzTest {
     static final Path FILE = Path.of("fuzz", "model.json");

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.function.Executable;
  * Anything else (another exception type, an {@link Error} such as {@link OutOfMemoryError}, a hang past
  * libFuzzer's per-input timeout) is a finding.
  *
- * <p>Seeds: {@code src/test/resources/dev/panamarnn/io/SafeTensorsFuzzTestInputs/parse/}, made by
- * {@code FuzzSeeds} (valid files of every dtype and the hostile cases of issue 7). Regression mode runs
- * them in every {@code mvn test}; {@code scripts/fuzz} runs the fuzzer.
+ * <p>Seeds: {@code src/test/resources/dev/panamarnn/io/SafeTensorsFuzzTestInputs/parse/} (valid files of
+ * every dtype and the hostile cases of issue 7), made by {@code scripts/python/make_fuzz_seeds.py}. Every
+ * {@code mvn test} runs them and then fuzzes for 10 s; {@code scripts/fuzz} fuzzes for longer.
  */
 class SafeTensorsFuzzTest {
     static final String FILE = "fuzz.safetensors";
