@@ -235,10 +235,13 @@ final class LayerWeights implements AutoCloseable {
             if (!n.startsWith(prefix)) continue;
             String rest = n.substring(prefix.length());
             if (!rest.matches("(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\\d+(_reverse)?")) continue;
-            int l = Integer.parseInt(rest.replaceAll(".*_l(\\d+).*", "$1"));
+            String digits = rest.replaceAll(".*_l(\\d+).*", "$1");
+            // More than 9 digits is past any layer count (and past int); leading zeros are not PyTorch's names.
+            int l = digits.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(digits);
             boolean rev = rest.endsWith("_reverse");
             boolean hr = rest.startsWith("weight_hr");
-            if (l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
+            boolean canonical = digits.equals(Integer.toString(l));
+            if (!canonical || l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
         }
         if (!strays.isEmpty()) {
             throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + strays);
