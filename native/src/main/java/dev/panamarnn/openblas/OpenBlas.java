@@ -39,11 +39,15 @@ public final class OpenBlas {
         return CBlas.openblas_get_num_threads();
     }
 
-    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. */
+    /** Set once a thread count was chosen (by a caller or by the backend's default); the default then stays out. */
+    static volatile boolean threadsChosen;
+
+    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. An explicit call wins over the backend's default. */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("OpenBLAS thread count must be >= 1, got " + n);
         ensureLoaded();
         CBlas.openblas_set_num_threads(n);
+        threadsChosen = true;
     }
 
     /** 0 = sequential build, 1 = pthreads, 2 = OpenMP. */

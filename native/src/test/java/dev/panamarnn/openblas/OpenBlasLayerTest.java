@@ -19,6 +19,21 @@ class OpenBlasLayerTest {
         assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
     }
 
+    /** The backend's default of 1 OpenBLAS thread never overrides a count the program set itself. */
+    @org.junit.jupiter.api.Test
+    void anExplicitThreadCountWins() {
+        assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+        int before = OpenBlas.threads();
+        try {
+            OpenBlas.setThreads(2);
+            new OpenBlasKernelProvider().create();
+            new OpenBlasKernelProvider().describe();
+            org.junit.jupiter.api.Assertions.assertEquals(2, OpenBlas.threads());
+        } finally {
+            OpenBlas.setThreads(before);
+        }
+    }
+
     @Nested
     class Fixtures extends PyTorchFixtureTest {
         @Override
