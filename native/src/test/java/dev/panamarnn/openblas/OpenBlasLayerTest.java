@@ -23,6 +23,7 @@ class OpenBlasLayerTest {
     @org.junit.jupiter.api.Test
     void anExplicitThreadCountWins() {
         assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+        new OpenBlasKernelProvider().create(); // the default applies first (1 thread here), as in any other test
         int before = OpenBlas.threads();
         try {
             OpenBlas.setThreads(2);
