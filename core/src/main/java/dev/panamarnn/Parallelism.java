@@ -7,8 +7,8 @@ package dev.panamarnn;
  * and splits each step of a unidirectional layer by hidden units. A call that finds the helper busy with
  * another call runs alone, so the cores are never oversubscribed.
  *
- * <p>The OpenBLAS backend's own threads come on top of these: with 2 here, set OpenBLAS to 1 thread
- * ({@code -Dpanama.rnn.openblas.threads=1}) so that two threads in all do the work.
+ * <p>The OpenBLAS backend's own threads come on top of these. It runs at 1 thread unless asked for more,
+ * so with 2 here two threads in all do the work.
  *
  * <p>Set with {@code -Dpanama.rnn.threads=N} or {@link #setThreads}.
  */

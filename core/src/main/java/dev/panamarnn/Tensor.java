@@ -40,11 +40,11 @@ public final class Tensor {
         this.ld = ld;
     }
 
-    /** Allocates a zeroed, contiguous tensor of the given shape in {@code arena}. */
+    /** Allocates a zeroed, contiguous tensor of the given shape in {@code arena}; any dimension may be 0. */
     public static Tensor allocate(Arena arena, int... shape) {
         int[] s = checkShape(shape);
         int cols = s.length == 0 ? 1 : s[s.length - 1];
-        return allocateStrided(arena, cols, s);
+        return allocateStrided(arena, Math.max(1, cols), s); // ld >= 1 even when the last dimension is 0
     }
 
     /**
@@ -145,7 +145,7 @@ public final class Tensor {
             throw new IllegalArgumentException("copyFrom: tensor " + Arrays.toString(shape) + " has " + size()
                     + " elements, array has " + data.length);
         }
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && cols > 0; r++) { // no row to touch when cols is 0 (rows may lie past the storage)
             MemorySegment.copy(data, r * cols, segment, F32, (offset + (long) r * ld) * Float.BYTES, cols);
         }
     }
@@ -156,7 +156,7 @@ public final class Tensor {
             throw new IllegalArgumentException("copyTo: tensor " + Arrays.toString(shape) + " has " + size()
                     + " elements, array has " + data.length);
         }
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && cols > 0; r++) {
             MemorySegment.copy(segment, F32, (offset + (long) r * ld) * Float.BYTES, data, r * cols, cols);
         }
     }
@@ -169,7 +169,7 @@ public final class Tensor {
             throw new IllegalArgumentException("copyFrom: shapes differ, this " + Arrays.toString(shape)
                     + ", source " + Arrays.toString(src.shape));
         }
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && cols > 0; r++) {
             MemorySegment.copy(src.segment, (src.offset + (long) r * src.ld) * Float.BYTES,
                     segment, (offset + (long) r * ld) * Float.BYTES, (long) cols * Float.BYTES);
         }
@@ -183,7 +183,7 @@ public final class Tensor {
 
     public void fill(float value) {
         checkAlive();
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && cols > 0; r++) {
             long base = (offset + (long) r * ld) * Float.BYTES;
             if (value == 0f) {
                 segment.asSlice(base, (long) cols * Float.BYTES).fill((byte) 0);
@@ -218,7 +218,7 @@ public final class Tensor {
     }
 
     public boolean isContiguous() {
-        return ld == cols || rows <= 1;
+        return ld == cols || rows <= 1 || cols == 0;
     }
 
     public MemorySegment segment() { return segment; }

@@ -60,6 +60,19 @@ class TensorTest {
     }
 
     @Test
+    void emptyTensorsOfAnyShape() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int[] shape : new int[][] {{0}, {3, 0}, {0, 3}, {2, 0, 4, 0}}) {
+                Tensor t = Tensor.allocate(arena, shape);
+                assertEquals(0, t.size());
+                assertTrue(t.isContiguous());
+                assertArrayEquals(new float[0], t.toArray());
+                assertArrayEquals(shape, Tensor.of(arena, new float[0], shape).shape());
+            }
+        }
+    }
+
+    @Test
     void rejectsBadShapesAndSizes() {
         try (Arena arena = Arena.ofConfined()) {
             var e = assertThrows(IllegalArgumentException.class, () -> Tensor.allocate(arena, 2, -1));

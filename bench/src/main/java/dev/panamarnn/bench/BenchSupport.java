@@ -23,9 +23,10 @@ final class BenchSupport {
 
     /** The backend by name, with OpenBLAS set to {@code threads} threads; prints the platform once per fork. */
     static Backend backend(String name, int threads) {
-        printPlatformOnce();
         if (OpenBlas.isAvailable()) OpenBlas.setThreads(threads);
-        return Backend.get(name);
+        Backend b = Backend.get(name);
+        printPlatformOnce();
+        return b;
     }
 
     private static boolean printed;

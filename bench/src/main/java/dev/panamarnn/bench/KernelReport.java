@@ -20,7 +20,7 @@ import java.util.TreeMap;
  * Usage: {@code KernelReport results.json > report.md}.
  */
 public final class KernelReport {
-    private record Row(String bench, Map<String, String> params, double median, double score, double error, String unit) {
+    record Row(String bench, Map<String, String> params, double median, double score, double error, String unit) {
         String param(String k) {
             return params.getOrDefault(k, "");
         }
@@ -88,7 +88,7 @@ public final class KernelReport {
         return String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.3g", v);
     }
 
-    private static List<Row> read(Path file) throws IOException {
+    static List<Row> read(Path file) throws IOException {
         JsonNode root = new ObjectMapper().readTree(Files.readString(file));
         List<Row> rows = new ArrayList<>();
         for (JsonNode n : root) {

@@ -6,6 +6,7 @@ import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.WeightFormat;
 import dev.panamarnn.nn.Workspace;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,10 @@ public class LayerBenchmark {
     @Param({"blas"})
     public String split;
 
+    /** Weight storage: {@code f32}, or {@code bf16} (opt-in reduced precision, {@link WeightFormat#BF16}). */
+    @Param({"f32"})
+    public String weights;
+
     private Arena arena;
     private RecurrentLayer layer;
     private Workspace workspace;
@@ -65,7 +70,12 @@ public class LayerBenchmark {
         Parallelism.setThreads(team ? threads : 1);
         arena = Arena.ofShared();
         try (SafeTensors weights = StudyFiles.open(StudyFiles.weights(c)); SafeTensors io = StudyFiles.io(c)) {
-            layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be);
+            WeightFormat format = switch (this.weights) {
+                case "f32" -> WeightFormat.F32;
+                case "bf16" -> WeightFormat.BF16;
+                default -> throw new IllegalArgumentException("weights must be f32 or bf16, got " + this.weights);
+            };
+            layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be, format);
             input = Tensor.of(arena, io.toFloatArray("input"), c.steps, c.batch, c.inputSize);
             output = Tensor.allocate(arena, c.outputShape());
             hN = Tensor.allocate(arena, c.stateShape());
@@ -75,8 +85,16 @@ public class LayerBenchmark {
             double diff = StudyFiles.maxAbsDiff(output.toArray(), io.toFloatArray("output"));
             double stateDiff = Math.max(StudyFiles.maxAbsDiff(hN.toArray(), io.toFloatArray("h_n")),
                     cN == null ? 0 : StudyFiles.maxAbsDiff(cN.toArray(), io.toFloatArray("c_n")));
-            if (!(stateDiff <= 1e-3)) throw new IllegalStateException(c + " on " + backend + ": h_n/c_n differ from PyTorch by " + stateDiff);
-            StudyFiles.recordDiff(c, backend, threads, diff, 1e-3);
+            if (format == WeightFormat.BF16) {
+                // Reduced precision: report how far from PyTorch's float32 outputs, in the log the study keeps.
+                double ref = StudyFiles.maxAbs(io.toFloatArray("output"));
+                System.out.printf("# bf16 accuracy %s: max |output - PyTorch f32| = %.3g (outputs up to %.3g), max |h_n/c_n diff| = %.3g%n",
+                        c, diff, ref, stateDiff);
+                if (!(stateDiff <= 0.1)) throw new IllegalStateException(c + " bf16: h_n/c_n differ from PyTorch by " + stateDiff);
+            } else {
+                if (!(stateDiff <= 1e-3)) throw new IllegalStateException(c + " on " + backend + ": h_n/c_n differ from PyTorch by " + stateDiff);
+                StudyFiles.recordDiff(c, backend, threads, diff, 1e-3);
+            }
         }
         System.out.println("# " + c + " (" + c.describe() + ") on backend " + layer.backend().name() + ", " + threads + " thread(s), "
                 + (team ? "ours (OpenBLAS at 1)" : "OpenBLAS's"));

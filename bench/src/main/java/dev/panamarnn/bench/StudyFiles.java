@@ -62,6 +62,12 @@ final class StudyFiles {
         return io;
     }
 
+    static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) m = Math.max(m, Math.abs(v));
+        return m;
+    }
+
     static double maxAbsDiff(float[] a, float[] b) {
         if (a.length != b.length) throw new IllegalArgumentException("lengths differ: " + a.length + " vs " + b.length);
         double m = 0;

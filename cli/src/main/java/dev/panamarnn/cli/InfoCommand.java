@@ -45,7 +45,7 @@ final class InfoCommand implements Callable<Integer> {
         out.println("Active backend: " + active.name() + " (" + active.selectionReason() + ")");
         out.println("  override with -Dpanama.rnn.backend=scalar|simd|openblas (PANAMA_RNN_JAVA_OPTS for scripts/panama-rnn)");
         out.println("Threads per forward call: " + dev.panamarnn.Parallelism.threads()
-                + " (-Dpanama.rnn.threads=1|2; with 2, also set -Dpanama.rnn.openblas.threads=1)");
+                + " (-Dpanama.rnn.threads=1|2); OpenBLAS' own threads: 1 unless -Dpanama.rnn.openblas.threads=N or OPENBLAS_NUM_THREADS is set");
         if (!noTiming) {
             out.println();
             timeGemm(out);

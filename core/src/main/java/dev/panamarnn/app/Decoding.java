@@ -1,5 +1,6 @@
 package dev.panamarnn.app;
 
+import dev.panamarnn.nn.Heads;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
@@ -34,9 +35,12 @@ public record Decoding(double temperature, long seed) {
         return new SplittableRandom(seed);
     }
 
-    /** Picks a token from the {@code n} logits at float offset {@code off} of {@code s}; NaN logits are never picked. */
+    /**
+     * Picks a token from the {@code n} logits at float offset {@code off} of {@code s}. Greedy, or when a
+     * logit is NaN or +Inf: {@link Heads#argmax} (as PyTorch, the first NaN wins). Sampling skips NaN logits.
+     */
     int pick(MemorySegment s, long off, int n, SplittableRandom rnd) {
-        int best = argmax(s, off, n);
+        int best = Heads.argmax(s, off, n);
         if (isGreedy()) return best;
         float max = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + best);
         if (max == Float.POSITIVE_INFINITY || max != max) return best;
@@ -58,24 +62,10 @@ public record Decoding(double temperature, long seed) {
         return last; // rounding left u at the very end
     }
 
-    /** The index of the first largest value of {@code row} (0 when none compares larger than row[0]). */
+    /** {@link Heads#argmax(MemorySegment, long, int)} over a heap row: the first NaN, else the first largest value. */
     static int argmax(float[] row) {
         int best = 0;
-        for (int v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+        for (int v = 1; v < row.length && row[best] == row[best]; v++) if (row[v] > row[best] || row[v] != row[v]) best = v;
         return best;
-    }
-
-    static int argmax(MemorySegment s, long off, int n) {
-        int best = -1;
-        float bv = 0;
-        for (int i = 0; i < n; i++) {
-            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, off + i);
-            if (v != v) continue;
-            if (best < 0 || v > bv) {
-                bv = v;
-                best = i;
-            }
-        }
-        return best < 0 ? 0 : best;
     }
 }

@@ -8,6 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.nn.Mode;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,15 +39,37 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     /** Generation lengths above this are refused (they would only be a mistake or an attack on memory). */
     public static final int MAX_OUTPUT_LENGTH = 1 << 16;
 
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+            .build());
+
+    /**
+     * Reads and checks {@code file}.
+     *
+     * @throws IOException if the file cannot be read, or (a plain {@code IOException} whose message starts
+     *     with the file's name) if it is not a valid config: not JSON, a missing key, a wrong type, an
+     *     inconsistent value
+     */
     public static ModelConfig read(Path file) throws IOException {
         long size = Files.size(file);
         if (size > MAX_BYTES) throw new IOException(file + ": config is " + size + " bytes; at most " + MAX_BYTES + " expected");
-        JsonFactory f = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build()).build();
-        ObjectMapper om = new ObjectMapper(f);
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_BYTES + 1); // the file may have grown since Files.size
+        }
+        if (bytes.length > MAX_BYTES) throw new IOException(file + ": config is more than " + MAX_BYTES + " bytes");
+        return parse(file, bytes);
+    }
+
+    /**
+     * Checks a config's bytes already in memory; {@code file} only names it in messages. Package-private: the
+     * seam for fuzzing without the file system.
+     */
+    static ModelConfig parse(Path file, byte[] json) throws IOException {
         JsonNode root;
-        try (JsonParser p = om.createParser(file.toFile())) {
-            root = om.readTree(p);
+        try (JsonParser p = JSON.createParser(utf8(file, json))) {
+            root = JSON.readTree(p);
             if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
@@ -60,20 +88,38 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         int pad = root.has("pad") ? r.integer(root, "pad") : 0;
         int bos = root.has("bos") ? r.integer(root, "bos") : -1;
         int eos = root.has("eos") ? r.integer(root, "eos") : -1;
+        String d = r.optStr(root, "description");
+        String description = d == null ? "" : d;
         ModelConfig cfg = switch (st) {
-            case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos,
+            case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos,
                     root.has("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
                     null, null, 0, root.path("pytorch"));
-            case LM -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), r.strings(root, "vocab"), outVocab,
+            case LM -> new ModelConfig(file, r.str(root, "name"), st, description, r.strings(root, "vocab"), outVocab,
                     pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length")
                             : root.has("max_generate") ? r.integer(root, "max_generate") : 200,
                     root.path("pytorch"));
-            case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, root.path("description").asText(""), vocab, outVocab, pad, bos, eos, 0,
+            case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos, 0,
                     null, null, r.part(r.obj(root, "encoder"), false), r.part(r.obj(root, "decoder"), true),
                     r.integer(root, "max_output_length"), root.path("pytorch"));
         };
         cfg.check();
         return cfg;
+    }
+
+    /**
+     * The text of a UTF-8 file (JSON's encoding, RFC 8259), a leading byte-order mark skipped. Decoded here
+     * rather than by Jackson, whose guess at UTF-16/32 for odd leading bytes failed with its own exception.
+     */
+    private static String utf8(Path file, byte[] bytes) throws IOException {
+        int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf ? 3 : 0;
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes, start, bytes.length - start);
+        try {
+            return dec.decode(in).toString();
+        } catch (CharacterCodingException e) {
+            throw new IOException(file + ": not valid UTF-8 at byte " + in.position() + " (a config is UTF-8 JSON)");
+        }
     }
 
     private void check() throws IOException {
@@ -85,6 +131,8 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             if (main.head() == null) throw new IOException(file + ": a classifier needs \"head\"");
             if (main.embedding() == null && inputSize < 1) throw new IOException(file + ": \"input_size\" must be >= 1 without an embedding");
         }
+        checkVocabulary(structure == Structure.SEQ2SEQ && vocab != null ? "input_vocab" : "vocab", vocab);
+        if (outputVocab != vocab) checkVocabulary("output_vocab", outputVocab);
         if (structure != Structure.N_VS_1) {
             List<String> out = structure == Structure.SEQ2SEQ ? outputVocab : vocab;
             checkToken("bos", bos, out);
@@ -92,6 +140,16 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         }
         if (structure != Structure.N_VS_1 && (maxOutputLength < 1 || maxOutputLength > MAX_OUTPUT_LENGTH)) {
             throw new IOException(file + ": \"max_output_length\" must be in 1.." + MAX_OUTPUT_LENGTH + ", got " + maxOutputLength);
+        }
+    }
+
+    /** A vocabulary the models can build (no character twice), checked here so that loading never fails on it later. */
+    private void checkVocabulary(String key, List<String> v) throws IOException {
+        if (v == null) return;
+        try {
+            new Vocabulary(v);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": \"" + key + "\": " + e.getMessage(), e);
         }
     }
 
@@ -128,6 +186,13 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             return v.asInt();
         }
 
+        boolean bool(JsonNode n, String key, boolean absent) throws IOException {
+            JsonNode v = n.get(key);
+            if (v == null) return absent;
+            if (!v.isBoolean()) throw new IOException(file + ": \"" + key + "\" must be true or false");
+            return v.booleanValue();
+        }
+
         List<String> strings(JsonNode n, String key) throws IOException {
             JsonNode v = n.get(key);
             if (v == null || !v.isArray()) throw new IOException(file + ": \"" + key + "\" must be an array of strings");
@@ -150,7 +215,7 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             String head = optStr(n, "head");
             if (needHead && head == null) throw new IOException(file + ": the decoder needs \"head\"");
             return new Part(optStr(n, "embedding"), str(rnn, "prefix"), mode, integer(rnn, "input_size"), integer(rnn, "hidden_size"),
-                    integer(rnn, "num_layers"), rnn.path("bidirectional").asBoolean(false), head);
+                    integer(rnn, "num_layers"), bool(rnn, "bidirectional", false), head);
         }
     }
 }

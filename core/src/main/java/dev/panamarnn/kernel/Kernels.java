@@ -33,6 +33,18 @@ public interface Kernels {
                float beta, MemorySegment c, long cOff, int ldc);
 
     /**
+     * {@code C = alpha·A·Bᵀ + beta·C} with {@code B} stored as bfloat16: {@code A [m × k]} (lda ≥ k) and
+     * {@code C [m × n]} float32, {@code B [n × k]} (ldb ≥ k) of 2-byte bfloat16 elements, offsets and
+     * leading dimensions of B counted in those elements, each row in the order of {@link Bf16Layout}. The form of every weight product of the layers
+     * ({@code x·Wᵀ}); a bfloat16 widens to float32 exactly, so the result equals {@link #sgemm} on the
+     * widened B up to the order of the additions. When {@code beta == 0}, {@code C} is not read.
+     */
+    void sgemmBf16(int m, int n, int k, float alpha,
+                   MemorySegment a, long aOff, int lda,
+                   MemorySegment b, long bOff, int ldb,
+                   float beta, MemorySegment c, long cOff, int ldc);
+
+    /**
      * {@code y = alpha·op(A)·x + beta·y} with stored {@code A} of {@code [m × n]} (lda ≥ n). Not
      * transposed: {@code x} has n elements and {@code y} has m; transposed: {@code x} has m and {@code y}
      * has n. Vectors are contiguous. When {@code beta == 0}, {@code y} is not read.

@@ -61,6 +61,10 @@ public final class BatchingExecutor implements AutoCloseable {
         this.layer = Objects.requireNonNull(layer, "layer");
         this.spec = layer.spec();
         Resources res = layer.resources();
+        if (res.weights.bf16) {
+            throw new IllegalArgumentException("BatchingExecutor: the layer's weights are bfloat16; the executor packs float32 panels, "
+                    + "so load the layer with WeightFormat.F32");
+        }
         Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
             Kernels k = layer.backend().kernels();

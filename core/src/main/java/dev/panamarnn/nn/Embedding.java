@@ -12,6 +12,7 @@ import java.util.Objects;
 /** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
 public final class Embedding implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
+    private final Lifecycle lifecycle = new Lifecycle("embedding");
     private final MemorySegment weight;
     private final int count, dim;
 
@@ -47,8 +48,12 @@ public final class Embedding implements AutoCloseable {
         Objects.requireNonNull(ids, "ids");
         Checks.shape("embedding", "out", out, ids.length, dim);
         for (int i = 0; i < ids.length; i++) checkId(ids[i], i);
-        if (!arena.scope().isAlive()) throw new IllegalStateException("embedding: closed");
-        for (int i = 0; i < ids.length; i++) copyRow(ids[i], out.segment(), out.offset() + (long) i * out.ld());
+        lifecycle.enter("embedding");
+        try {
+            for (int i = 0; i < ids.length; i++) copyRow(ids[i], out.segment(), out.offset() + (long) i * out.ld());
+        } finally {
+            lifecycle.exit();
+        }
     }
 
     void checkId(int id, int position) {
@@ -66,9 +71,9 @@ public final class Embedding implements AutoCloseable {
         MemorySegment.copy(weight, (long) id * dim * Float.BYTES, dst, off * Float.BYTES, (long) dim * Float.BYTES);
     }
 
-    /** Frees the weights; idempotent. Callers must not close it while calls run (the models that own one wait for them). */
+    /** Waits for running {@link #lookup} calls, then frees the weights; idempotent. */
     @Override
-    public synchronized void close() {
-        if (arena.scope().isAlive()) arena.close();
+    public void close() {
+        lifecycle.close(arena::close);
     }
 }

@@ -22,26 +22,28 @@ public final class Heads {
         apply("logSoftmax", logits, out, true);
     }
 
-    /** Index of the largest value of each row, ties to the lowest index, into {@code out} (length = rows). */
+    /**
+     * Index of the largest value of each row into {@code out} (length = rows), as {@code torch.argmax}:
+     * ties go to the lowest index, and a NaN counts as larger than everything (the first NaN wins), so
+     * a model whose output went NaN shows it instead of hiding it behind a plausible token.
+     */
     public static void argmax(Tensor logits, int[] out) {
         Checks.alive("argmax", "logits", logits);
         if (out.length != logits.rows()) {
             throw new IllegalArgumentException("argmax: out must have one entry per row (" + logits.rows() + "), got " + out.length);
         }
-        for (int r = 0; r < logits.rows(); r++) out[r] = argmaxRow(logits.segment(), logits.offset() + (long) r * logits.ld(), logits.cols());
+        for (int r = 0; r < logits.rows(); r++) out[r] = argmax(logits.segment(), logits.offset() + (long) r * logits.ld(), logits.cols());
     }
 
-    static int argmaxRow(MemorySegment s, long off, int n) {
+    /** {@link #argmax(Tensor, int[])} of the {@code n} floats at float offset {@code off} of {@code s}. */
+    public static int argmax(MemorySegment s, long off, int n) {
         int best = 0;
-        float bv = Float.NEGATIVE_INFINITY;
-        boolean found = false;
-        for (int i = 0; i < n; i++) {
+        float bv = s.getAtIndex(JAVA_FLOAT, off);
+        for (int i = 1; i < n && bv == bv; i++) {
             float v = s.getAtIndex(JAVA_FLOAT, off + i);
-            if (v != v) continue;
-            if (!found || v > bv) {
+            if (v > bv || v != v) {
                 bv = v;
                 best = i;
-                found = true;
             }
         }
         return best;

@@ -3,6 +3,8 @@ package dev.panamarnn.nn;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.kernel.Bf16Layout;
+import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -41,11 +43,14 @@ final class LayerWeights implements AutoCloseable {
     final MemorySegment[][] whr;
     /** Partition boundaries over the hidden units: {@code 0 = cut[0] < … < cut[parts] = H}. */
     final int[] cut;
+    /** W_ih, W_hh and W_hr hold bfloat16 ({@link WeightFormat#BF16}); offsets into them count 2-byte elements. */
+    final boolean bf16;
     private final Arena arena;
 
-    private LayerWeights(LayerSpec spec, Arena arena) {
+    private LayerWeights(LayerSpec spec, Arena arena, boolean bf16) {
         this.spec = spec;
         this.arena = arena;
+        this.bf16 = bf16;
         int L = spec.numLayers(), D = spec.directions();
         wih = new MemorySegment[L];
         bias = new MemorySegment[L];
@@ -87,24 +92,26 @@ final class LayerWeights implements AutoCloseable {
     }
 
     /** Reads and checks every tensor the spec needs (and no stray layer beyond it), then packs them. */
-    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec) {
+    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format) {
         checkNoStrays(sd, prefix, spec);
         int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize(), D = spec.directions();
         Arena arena = Arena.ofShared();
-        try {
-            LayerWeights w = new LayerWeights(spec, arena);
+        boolean bf16 = format == WeightFormat.BF16;
+        try (Arena staging = Arena.ofConfined()) {
+            LayerWeights w = new LayerWeights(spec, arena, bf16);
+            Arena wa = bf16 ? staging : arena; // bfloat16: the float32 matrices are packed here, then rounded
             for (int l = 0; l < spec.numLayers(); l++) {
                 int in = spec.layerInputSize(l);
-                w.wih[l] = alloc(arena, (long) D * G * H * in);
+                w.wih[l] = alloc(wa, (long) D * G * H * in);
                 if (spec.bias()) w.bias[l] = alloc(arena, (long) D * G * H);
                 for (int d = 0; d < D; d++) {
                     float[] ih = permute(read(sd, name(prefix, "weight_ih", l, d), G * H, in), G, H, in, w.cut);
                     MemorySegment.copy(ih, 0, w.wih[l], JAVA_FLOAT, (long) d * G * H * in * Float.BYTES, ih.length);
-                    w.whh[l][d] = alloc(arena, (long) G * H * P);
+                    w.whh[l][d] = alloc(wa, (long) G * H * P);
                     float[] hh = permute(read(sd, name(prefix, "weight_hh", l, d), G * H, P), G, H, P, w.cut);
                     MemorySegment.copy(hh, 0, w.whh[l][d], JAVA_FLOAT, 0, hh.length);
                     if (spec.projSize() > 0) {
-                        w.whr[l][d] = alloc(arena, (long) P * H);
+                        w.whr[l][d] = alloc(wa, (long) P * H);
                         float[] hr = read(sd, name(prefix, "weight_hr", l, d), P, H);
                         MemorySegment.copy(hr, 0, w.whr[l][d], JAVA_FLOAT, 0, hr.length);
                     }
@@ -132,11 +139,42 @@ final class LayerWeights implements AutoCloseable {
                     }
                 }
             }
+            if (bf16) {
+                for (int l = 0; l < spec.numLayers(); l++) {
+                    w.wih[l] = rounded(arena, w.wih[l], spec.layerInputSize(l));
+                    for (int d = 0; d < D; d++) {
+                        w.whh[l][d] = rounded(arena, w.whh[l][d], P);
+                        if (w.whr[l][d] != null) w.whr[l][d] = rounded(arena, w.whr[l][d], H);
+                    }
+                }
+            }
             return w;
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** A float32 matrix of rows of {@code cols} rounded to bfloat16, rows in {@link Bf16Layout}, in a new segment of {@code arena}. */
+    private static MemorySegment rounded(Arena arena, MemorySegment f32, int cols) {
+        long n = f32.byteSize() / Float.BYTES;
+        MemorySegment b = arena.allocate(n * Short.BYTES, Tensor.ALIGNMENT);
+        for (long i = 0; i < n; i++) {
+            long row = i / cols * cols;
+            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, row + Bf16Layout.position((int) (i - row), cols),
+                    WeightFormat.toBf16(f32.getAtIndex(JAVA_FLOAT, i)));
+        }
+        return b;
+    }
+
+    /**
+     * {@code C[m × n] = A·Wᵀ + beta·C} for a packed weight matrix W ({@code [n × k]} rows from element
+     * offset {@code wOff}), float32 or bfloat16 as loaded.
+     */
+    void gemm(Kernels k, int m, int n, int kk, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff,
+              float beta, MemorySegment c, long cOff, int ldc) {
+        if (bf16) k.sgemmBf16(m, n, kk, 1f, a, aOff, lda, w, wOff, kk, beta, c, cOff, ldc);
+        else k.sgemm(false, true, m, n, kk, 1f, a, aOff, lda, w, wOff, kk, beta, c, cOff, ldc);
     }
 
     /**
@@ -197,10 +235,13 @@ final class LayerWeights implements AutoCloseable {
             if (!n.startsWith(prefix)) continue;
             String rest = n.substring(prefix.length());
             if (!rest.matches("(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\\d+(_reverse)?")) continue;
-            int l = Integer.parseInt(rest.replaceAll(".*_l(\\d+).*", "$1"));
+            String digits = rest.replaceAll(".*_l(\\d+).*", "$1");
+            // More than 9 digits is past any layer count (and past int); leading zeros are not PyTorch's names.
+            int l = digits.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(digits);
             boolean rev = rest.endsWith("_reverse");
             boolean hr = rest.startsWith("weight_hr");
-            if (l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
+            boolean canonical = digits.equals(Integer.toString(l));
+            if (!canonical || l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
         }
         if (!strays.isEmpty()) {
             throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + strays);

@@ -17,6 +17,7 @@ import java.util.Objects;
  */
 public final class Linear implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
+    private final Lifecycle lifecycle = new Lifecycle("linear layer");
     private final MemorySegment weight, bias;
     private final int in, out;
     private final Backend backend;
@@ -70,8 +71,12 @@ public final class Linear implements AutoCloseable {
         Checks.shape("linear", "y", y, x.rows(), out);
         Checks.disjoint("linear", "y", y.segment(), y.offset(), Tensor.requiredFloats(y.rows(), out, y.ld()), "x", x.segment(), x.offset(),
                 Tensor.requiredFloats(x.rows(), in, x.ld()));
-        if (!arena.scope().isAlive()) throw new IllegalStateException("linear: closed");
-        forwardUnchecked(x.rows(), x.segment(), x.offset(), x.ld(), y.segment(), y.offset(), y.ld());
+        lifecycle.enter("linear");
+        try {
+            forwardUnchecked(x.rows(), x.segment(), x.offset(), x.ld(), y.segment(), y.offset(), y.ld());
+        } finally {
+            lifecycle.exit();
+        }
     }
 
     /** {@link #forward(Tensor, Tensor)} into a new tensor of shape {@code x.shape()[..-1] + [out]}. */
@@ -91,9 +96,9 @@ public final class Linear implements AutoCloseable {
         backend.kernels().sgemm(false, true, rows, out, in, 1f, xs, xo, ldx, weight, 0, in, bias != null ? 1f : 0f, ys, yo, ldy);
     }
 
-    /** Frees the weights; idempotent. Callers must not close it while calls run (the models that own one wait for them). */
+    /** Waits for running {@link #forward} calls, then frees the weights; idempotent. */
     @Override
-    public synchronized void close() {
-        if (arena.scope().isAlive()) arena.close();
+    public void close() {
+        lifecycle.close(arena::close);
     }
 }

@@ -5,6 +5,7 @@ import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -37,10 +38,18 @@ public final class RecurrentCell implements AutoCloseable {
     public static RecurrentCell load(StateDict weights, String prefix, Mode modeHint, Backend backend) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
+        for (String n : new String[] {"weight_ih", "weight_hh"}) {
+            if (!weights.contains(prefix + n)) {
+                List<String> present = weights.names().stream().sorted().limit(8).toList();
+                throw new IllegalArgumentException("no recurrent cell found: expected tensors '" + prefix + "weight_ih' and '" + prefix
+                        + "weight_hh' (nn.RNNCell/LSTMCell/GRUCell names); missing '" + prefix + n + "'; tensors present: " + present
+                        + (weights.names().size() > 8 ? " …" : ""));
+            }
+        }
         StateDict asLayer = new LayerNames(weights, prefix);
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
-        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec), backend == null ? Backend.defaultBackend() : backend);
+        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty()), backend == null ? Backend.defaultBackend() : backend);
     }
 
     public Mode mode() {
@@ -87,11 +96,11 @@ public final class RecurrentCell implements AutoCloseable {
         for (int b = 0; b < B; b++) {
             if (bias != null) MemorySegment.copy(bias, 0, g, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
         }
-        k.sgemm(false, true, B, GH, I, 1f, x.segment(), x.offset(), x.ld(), weights.wih[0], 0, I, bias != null ? 1f : 0f, g, 0, GH);
+        weights.gemm(k, B, GH, I, x.segment(), x.offset(), x.ld(), weights.wih[0], 0, bias != null ? 1f : 0f, g, 0, GH);
         MemorySegment whh = weights.whh[0][0];
         switch (spec.mode()) {
             case LSTM -> {
-                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);
+                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, g, 0, GH);
                 int[] cut = weights.cut; // gate rows are stored by partition of the units (LayerWeights)
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
@@ -103,7 +112,7 @@ public final class RecurrentCell implements AutoCloseable {
                 for (int b = 0; b < B; b++) {
                     MemorySegment.copy(weights.hnBias[0][0], 0, gh, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, gh, 0, GH);
+                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, gh, 0, GH);
                 int[] cut = weights.cut;
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
@@ -111,7 +120,7 @@ public final class RecurrentCell implements AutoCloseable {
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                k.sgemm(false, true, B, GH, H, 1f, h.segment(), h.offset(), h.ld(), whh, 0, H, 1f, g, 0, GH);
+                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, g, 0, GH);
                 k.rnnCell(B, H, spec.mode().activation(), g, 0, GH, h.segment(), h.offset(), h.ld());
             }
         }

@@ -51,16 +51,32 @@ public final class RecurrentLayer implements AutoCloseable {
      * @param backend  the kernels to run on; null for {@link Backend#defaultBackend()}
      */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend) {
+        return load(weights, prefix, modeHint, batchFirst, backend, WeightFormat.fromProperty());
+    }
+
+    /** {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}. */
+    public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
         LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
-        return create(spec, weights, prefix, backend);
+        return create(spec, weights, prefix, backend, format);
     }
 
     /** Creates a layer of exactly this spec; every tensor it needs must be present with the right shape. */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
+        return create(spec, weights, prefix, backend, WeightFormat.fromProperty());
+    }
+
+    /** {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}. */
+    public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
         Objects.requireNonNull(spec, "spec");
-        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec), backend == null ? Backend.defaultBackend() : backend);
+        Objects.requireNonNull(format, "format");
+        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec, format), backend == null ? Backend.defaultBackend() : backend);
+    }
+
+    /** How the weight matrices are stored. */
+    public WeightFormat weightFormat() {
+        return resources.weights.bf16 ? WeightFormat.BF16 : WeightFormat.F32;
     }
 
     public LayerSpec spec() {
@@ -111,17 +127,21 @@ public final class RecurrentLayer implements AutoCloseable {
         int T = a.steps(), B = a.batch();
         int[] lens = a.lengths();
         Workspace ws = resources.enter("forward", workspace);
+        // With two threads per call, the work is cut in two whenever it is large enough; the helper runs
+        // half when it is free and may touch the tensors (a confined arena's belong to their owner),
+        // else the caller runs both halves. The cut, and so every bit of the result, never depends on it.
+        Halves pair = null;
         Team team = null;
         if (dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM) {
-            team = Team.shared();
-            // Tensors of a confined arena may only be touched by their owner thread: then the call runs alone.
-            boolean shared = team.canAccess(input.segment()) && team.canAccess(output.segment()) && (h0 == null || team.canAccess(h0.segment()))
-                    && (c0 == null || team.canAccess(c0.segment())) && (hN == null || team.canAccess(hN.segment()))
-                    && (cN == null || team.canAccess(cN.segment()));
-            if (!shared || !team.tryAcquire()) team = null;
+            pair = Halves.ALONE;
+            Team t = Team.shared();
+            boolean shared = t.canAccess(input.segment()) && t.canAccess(output.segment()) && (h0 == null || t.canAccess(h0.segment()))
+                    && (c0 == null || t.canAccess(c0.segment())) && (hN == null || t.canAccess(hN.segment()))
+                    && (cN == null || t.canAccess(cN.segment()));
+            if (shared && t.tryAcquire()) pair = team = t;
         }
         try {
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, team, T, B, SequenceForward.Mat.of(input),
+            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, SequenceForward.Mat.of(input),
                     SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
                     SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
         } finally {
@@ -147,7 +167,7 @@ public final class RecurrentLayer implements AutoCloseable {
             check3("c0", c0, LD, B, spec.hiddenSize(), "(num_layers·directions, batch, hidden_size)");
         }
         int[] lens = checkLengths(lengths, T, B);
-        Objects.requireNonNull(output, "output");
+        Checks.alive("forward", "output", output);
         if (spec.batchFirst()) check3("output", output, B, T, D * P, "(batch, seq_len, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
         else check3("output", output, T, B, D * P, "(seq_len, batch, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
         if (hN != null) check3("h_n", hN, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
@@ -229,6 +249,6 @@ public final class RecurrentLayer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "RecurrentLayer" + spec + " on " + backend.name();
+        return "RecurrentLayer" + spec + " on " + backend.name() + (resources.weights.bf16 ? ", bf16 weights" : "");
     }
 }

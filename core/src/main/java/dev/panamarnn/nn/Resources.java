@@ -1,7 +1,6 @@
 package dev.panamarnn.nn;
 
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * What a layer or cell owns: its packed weights and a pool of workspaces, with the rule that
@@ -10,27 +9,24 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 final class Resources implements AutoCloseable {
     final LayerWeights weights;
-    private final String what;
     private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
+    private final Lifecycle lifecycle;
 
     Resources(LayerWeights weights, String what) {
         this.weights = weights;
-        this.what = what;
+        this.lifecycle = new Lifecycle(what);
     }
 
     /** Starts a call: blocks close() until {@link #exit}; returns {@code explicit} or a pooled workspace, acquired. */
     Workspace enter(String op, Workspace explicit) {
-        lifecycle.readLock().lock();
+        lifecycle.enter(op);
         try {
-            if (closed) throw new IllegalStateException(op + ": " + what + " is closed");
             Workspace ws = explicit != null ? explicit : pool.poll();
             if (ws == null) ws = new Workspace();
             ws.acquire();
             return ws;
         } catch (RuntimeException e) {
-            lifecycle.readLock().unlock();
+            lifecycle.exit();
             throw e;
         }
     }
@@ -39,21 +35,16 @@ final class Resources implements AutoCloseable {
     void exit(Workspace ws, Workspace explicit) {
         ws.release();
         if (explicit == null) pool.push(ws);
-        lifecycle.readLock().unlock();
+        lifecycle.exit();
     }
 
     /** Waits for running calls, then frees the weights and the pooled workspaces. Idempotent. */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) return;
-            closed = true;
+        lifecycle.close(() -> {
             weights.close();
             Workspace ws;
             while ((ws = pool.poll()) != null) ws.close();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        });
     }
 }

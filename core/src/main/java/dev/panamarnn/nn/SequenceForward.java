@@ -19,7 +19,7 @@ import java.lang.foreign.MemorySegment;
  * reverse direction grows it as it reaches each sample's last step (each starting from its h0). Outputs
  * past a sample's length stay zero; results are scattered back to the caller's order at the end.
  *
- * <p>Two threads ({@link dev.panamarnn.Parallelism}, {@link Team}): the projection is split by rows; a
+ * <p>Two threads ({@link dev.panamarnn.Parallelism}, {@link Team}): the projection is split by columns; a
  * bidirectional layer runs one direction per thread (no synchronisation until the layer ends); a
  * unidirectional layer splits every step by the weights' partitions of the hidden units
  * ({@link LayerWeights#cut}): each thread multiplies h by its own rows of W_hh, applies the gate math to
@@ -45,7 +45,7 @@ final class SequenceForward {
      * layer's steps by partition of the hidden units (each thread: its GEMM rows, its gate math, its
      * output columns; a barrier per step, h double-buffered so no thread reads what the other writes).
      */
-    static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, Team team, int T, int B,
+    static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, Halves team, int T, int B,
                     Mat input, Mat h0, Mat c0, int[] lengths, Mat output, Mat hN, Mat cN) {
         int L = spec.numLayers(), D = spec.directions(), G = spec.mode().gates();
         int Hd = spec.hiddenSize(), P = spec.outputSize(), GH = G * Hd, I = spec.inputSize();
@@ -81,11 +81,11 @@ final class SequenceForward {
             if (packed) zero(out, rows, D * P);
             job.layer(l, x, xp, out);
             // Input projection for all steps and both directions: XP = X·W_ihᵀ + folded bias.
-            if (team != null && rows > 1) {
+            if (team != null) {
                 job.kind = Job.PROJECT;
                 team.runBoth(job);
             } else {
-                project(job, 0, rows);
+                project(job, 0, D * GH);
             }
             if (team != null && D == 2) {
                 job.kind = Job.DIRECTION;
@@ -104,22 +104,28 @@ final class SequenceForward {
         }
     }
 
-    /** Rows {@code [from, to)} of layer {@code j.l}'s input projection. */
-    private static void project(Job j, long from, long to) {
+    /**
+     * Columns {@code [from, to)} (gate pre-activations, both directions side by side) of layer
+     * {@code j.l}'s input projection, for all T·B rows. Split by columns, not rows, so that every GEMM
+     * has the same M whether or not the helper took half: a BLAS may sum a row in another order for
+     * another M (OpenBLAS does), and a call's bits must not depend on whether the helper was free.
+     */
+    private static void project(Job j, int from, int to) {
         if (to <= from) return;
-        int D = j.spec.directions(), GH = j.spec.mode().gates() * j.spec.hiddenSize(), in = j.spec.layerInputSize(j.l);
+        int in = j.spec.layerInputSize(j.l), rows = j.T * j.B;
         MemorySegment bias = j.w.bias[j.l];
         if (bias != null) {
-            for (long r = from; r < to; r++) {
-                MemorySegment.copy(bias, 0, j.xp.seg, (j.xp.off + r * j.xp.ld) * Float.BYTES, (long) D * GH * Float.BYTES);
+            for (long r = 0; r < rows; r++) {
+                MemorySegment.copy(bias, (long) from * Float.BYTES, j.xp.seg, (j.xp.off + r * j.xp.ld + from) * Float.BYTES,
+                        (long) (to - from) * Float.BYTES);
             }
         }
-        j.k.sgemm(false, true, (int) (to - from), D * GH, in, 1f, j.x.seg, j.x.off + from * j.x.ld, j.x.ld, j.w.wih[j.l], 0, in,
-                bias != null ? 1f : 0f, j.xp.seg, j.xp.off + from * j.xp.ld, j.xp.ld);
+        j.w.gemm(j.k, rows, to - from, in, j.x.seg, j.x.off, j.x.ld, j.w.wih[j.l], (long) from * in,
+                bias != null ? 1f : 0f, j.xp.seg, j.xp.off + from, j.xp.ld);
     }
 
     /** All steps of direction {@code d} of layer {@code j.l}; with a team, each step split by partition. */
-    private static void direction(Job j, int d, Team team) {
+    private static void direction(Job j, int d, Halves team) {
         LayerSpec spec = j.spec;
         int B = j.B, T = j.T, P = spec.outputSize(), Hd = spec.hiddenSize(), li = j.l * spec.directions() + d;
         Mat h = j.h[d], c = j.c[d];
@@ -172,12 +178,12 @@ final class SequenceForward {
         int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 if (spec.projSize() > 0) {
                     MemorySegment raw = j.ws.slot(S_HRAW);
                     long rawOff = (long) d * j.B * Hd;
                     k.lstmCell(nb, Hd, g, gOff, gLd, c.seg, c.off, Hd, raw, rawOff, Hd);
-                    k.sgemm(false, true, nb, P, Hd, 1f, v.at(raw, rawOff), 0, Hd, j.w.whr[j.l][d], 0, Hd, 0f, v.at(h.seg, h.off), 0, P);
+                    j.w.gemm(k, nb, P, Hd, v.at(raw, rawOff), 0, Hd, j.w.whr[j.l][d], 0, 0f, v.at(h.seg, h.off), 0, P);
                 } else {
                     for (int q = 0; q + 1 < cut.length; q++) {
                         int a = cut[q], hq = cut[q + 1] - a;
@@ -192,14 +198,14 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(gh, ghOff), 0, GH);
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
                     k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, GH, P, 1f, v.at(h.seg, h.off), 0, P, whh, 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
             }
         }
@@ -221,7 +227,7 @@ final class SequenceForward {
         int gLd = st.gLd;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
                 k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
             }
             case GRU -> {
@@ -231,11 +237,11 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(gh, ghOff), 0, GH);
                 k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) k.sgemm(false, true, nb, rowsQ, P, 1f, v.at(h.seg, h.off), 0, P, v.at(whh, wOff), 0, P, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
             }
         }
@@ -314,7 +320,7 @@ final class SequenceForward {
 
     /**
      * Everything one forward pass's steps need, in one object per workspace (so nothing is allocated per
-     * step), and the work a {@link Team} splits: a projection by rows, the two directions, or a step by
+     * step), and the work a {@link Team} splits: a projection by columns, the two directions, or a step by
      * partition of the hidden units.
      */
     static final class Job implements Team.Job {
@@ -380,9 +386,11 @@ final class SequenceForward {
         public void run(int part) {
             switch (kind) {
                 case PROJECT -> {
-                    long rows = (long) T * B, mid = rows / 2;
-                    if (part == 0) project(this, 0, mid);
-                    else project(this, mid, rows);
+                    // Halves on a multiple of 16 columns (whole vectors, whole GEMM tiles); with two
+                    // directions, that is one direction's gates per thread.
+                    int n = spec.directions() * spec.mode().gates() * spec.hiddenSize(), mid = (n / 2 + 15) / 16 * 16;
+                    if (part == 0) project(this, 0, Math.min(mid, n));
+                    else project(this, Math.min(mid, n), n);
                 }
                 case DIRECTION -> direction(this, part, null);
                 case STEP -> stepPart(this, steps[stepDir], part);

@@ -13,7 +13,7 @@ import java.util.concurrent.locks.LockSupport;
  * has it) runs alone, so a server with many request threads never oversubscribes the cores. Nothing is
  * allocated per step: a call posts a reusable {@link Job}.
  */
-final class Team {
+final class Team implements Halves {
     /** Work split in two: {@code run(0)} on the calling thread, {@code run(1)} on the helper. */
     interface Job {
         void run(int part);
@@ -67,7 +67,8 @@ final class Team {
     }
 
     /** Runs {@code job.run(0)} here and {@code job.run(1)} on the helper; returns when both are done. */
-    void runBoth(Job j) {
+    @Override
+    public void runBoth(Job j) {
         job = j;
         failure = null;
         long n = posted + 1;

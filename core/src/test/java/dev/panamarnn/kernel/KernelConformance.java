@@ -83,6 +83,53 @@ public abstract class KernelConformance {
         return tests.stream();
     }
 
+    /** C = alpha·A·Bᵀ + beta·C with B in bfloat16, against the reference on B widened to float32. */
+    @TestFactory
+    Stream<DynamicTest> sgemmBf16() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int[][] shapes = {{1, 1, 1}, {1, 7, 17}, {1, 33, 100}, {1, 1024, 256}, {1, 5, 70}, {2, 5, 3}, {3, 17, 31}, {17, 100, 33}, {64, 257, 16}, {4, 9, 96}};
+        int idx = 0;
+        for (int[] sh : shapes) {
+            float beta = idx % 2 == 0 ? 0f : 1f;
+            int pad = idx % 3;
+            long seed = 9000 + idx++;
+            tests.add(DynamicTest.dynamicTest(String.format("sgemmBf16 m=%d n=%d k=%d beta=%s pad=%d seed=%d", sh[0], sh[1], sh[2], beta, pad, seed),
+                    () -> checkGemmBf16(sh[0], sh[1], sh[2], 0.75f, beta, pad, seed)));
+        }
+        return tests.stream();
+    }
+
+    private void checkGemmBf16(int m, int n, int k, float alpha, float beta, int pad, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(seed);
+            Mat a = Mat.random(arena, m, k, pad, rnd, 1f);
+            Mat wide = Mat.random(arena, n, k, pad + 1, rnd, 1f);
+            java.lang.foreign.MemorySegment b16 = arena.allocate((long) n * wide.ld * 2, 64);
+            for (int j = 0; j < n; j++) {
+                for (int p = 0; p < k; p++) {
+                    int bits = Float.floatToRawIntBits(wide.get(j, p));
+                    short h = (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16); // round to nearest even
+                    b16.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, (long) j * wide.ld + Bf16Layout.position(p, k), h);
+                    wide.set(j, p, Float.intBitsToFloat(h << 16));
+                }
+            }
+            Mat c = Mat.random(arena, m, n, pad, rnd, 1f);
+            if (beta == 0f) c.fillData(Float.NaN);
+            Mat expected = c.copy(arena);
+            reference.sgemm(false, true, m, n, k, alpha, a.seg, 0, a.ld, wide.seg, 0, wide.ld, beta, expected.seg, 0, expected.ld);
+            kernels.sgemmBf16(m, n, k, alpha, a.seg, 0, a.ld, b16, 0, wide.ld, beta, c.seg, 0, c.ld);
+            c.checkPadding("C", seed);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double mag = 0;
+                    for (int p = 0; p < k; p++) mag += Math.abs(a.get(i, p) * wide.get(j, p));
+                    double cMag = beta == 0f ? 0 : Math.abs(beta * c.getInitial(i, j));
+                    compare("C", i, j, expected.get(i, j), c.get(i, j), 2 * (k + 2) * U * (Math.abs(alpha) * mag + cMag) + 1e-30, seed);
+                }
+            }
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> sgemv() {
         List<DynamicTest> tests = new ArrayList<>();

@@ -246,6 +246,17 @@ class BatchingExecutorLifecycleTest {
         }
     }
 
+    @Test
+    void bfloat16WeightsAreRefusedWithTheFix() {
+        LayerSpec spec = LayerSpec.of(Mode.LSTM, 4, 8);
+        Map<String, int[]> shapes = new HashMap<>();
+        Map<String, float[]> w = randomWeights(spec, new Random(6), shapes);
+        try (RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", Backend.get("simd"), WeightFormat.BF16)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BatchingExecutor(layer));
+            assertTrue(e.getMessage().contains("bfloat16") && e.getMessage().contains("WeightFormat.F32"), e.getMessage());
+        }
+    }
+
     /**
      * The simd kernels, with {@code hook} run before every product over prepared weights (the projection's
      * and the step's: the hook tells them apart by W's shape) to fail or hold one.
@@ -271,6 +282,12 @@ class BatchingExecutorLifecycleTest {
         public void sgemm(boolean ta, boolean tb, int m, int n, int kk, float alpha, MemorySegment a, long aOff, int lda,
                           MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
             k.sgemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        }
+
+        @Override
+        public void sgemmBf16(int m, int n, int kk, float alpha, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
+                              float beta, MemorySegment c, long cOff, int ldc) {
+            k.sgemmBf16(m, n, kk, alpha, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
         }
 
         @Override

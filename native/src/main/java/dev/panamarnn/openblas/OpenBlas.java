@@ -7,10 +7,11 @@ import java.lang.foreign.MemorySegment;
  * What OpenBLAS says about itself, and its thread count. Every method first makes sure the library is
  * loaded and throws {@link IllegalStateException} with the reason when it is not.
  *
- * <p>Threads: OpenBLAS's thread count is one process-wide setting. Its default is what the library
- * chose at start-up ({@code OPENBLAS_NUM_THREADS}, else the core count); a server that calls from many
- * Java threads at once usually wants 1 (each caller thread computes, nothing oversubscribes).
- * The system property {@code panama.rnn.openblas.threads} sets it when the backend is first created.
+ * <p>Threads: OpenBLAS's thread count is one process-wide setting. When the backend is first created it
+ * is set to {@code -Dpanama.rnn.openblas.threads=N} if given, else left to OpenBLAS when
+ * {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set, else 1: a server calls from many Java
+ * threads at once, each caller thread computes, and OpenBLAS' own threads would only make the callers
+ * wait for each other (see {@link OpenBlasKernelProvider}).
  */
 public final class OpenBlas {
     public static final String THREADS_PROPERTY = "panama.rnn.openblas.threads";
@@ -38,11 +39,15 @@ public final class OpenBlas {
         return CBlas.openblas_get_num_threads();
     }
 
-    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. */
+    /** Set once a thread count was chosen (by a caller or by the backend's default); the default then stays out. */
+    static volatile boolean threadsChosen;
+
+    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. An explicit call wins over the backend's default. */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("OpenBLAS thread count must be >= 1, got " + n);
         ensureLoaded();
         CBlas.openblas_set_num_threads(n);
+        threadsChosen = true;
     }
 
     /** 0 = sequential build, 1 = pthreads, 2 = OpenMP. */

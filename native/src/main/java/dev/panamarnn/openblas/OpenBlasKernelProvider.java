@@ -25,12 +25,27 @@ public final class OpenBlasKernelProvider implements KernelProvider {
 
     @Override
     public String describe() {
+        if (OpenBlas.isAvailable()) chooseThreads();
         return OpenBlas.describe() + "; gate math: " + gateProvider().name();
     }
 
     @Override
     public Kernels create() {
         OpenBlas.ensureLoaded();
+        chooseThreads();
+        return new OpenBlasKernels(gateProvider().create());
+    }
+
+    /**
+     * Once per process, unless {@link OpenBlas#setThreads} was called first:
+     * {@code -Dpanama.rnn.openblas.threads=N} when given; else OpenBLAS' own choice when
+     * {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set; else 1. One, because a library inside
+     * a server is called from many threads at once, and OpenBLAS' pthreads pool then serialises them
+     * and spins: in the concurrency test, 8 callers made 96 calls in 11.5 s with OpenBLAS at 2 threads
+     * against 512 calls in 0.7 s at 1 thread. A single caller with large GEMMs asks for more.
+     */
+    private static synchronized void chooseThreads() {
+        if (OpenBlas.threadsChosen) return; // an explicit OpenBlas.setThreads came first
         String threads = System.getProperty(OpenBlas.THREADS_PROPERTY);
         if (threads != null && !threads.isBlank()) {
             try {
@@ -38,8 +53,10 @@ public final class OpenBlasKernelProvider implements KernelProvider {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("-D" + OpenBlas.THREADS_PROPERTY + " must be a whole number >= 1, got '" + threads + "'");
             }
+        } else if (System.getenv("OPENBLAS_NUM_THREADS") == null && System.getenv("OMP_NUM_THREADS") == null) {
+            OpenBlas.setThreads(1);
         }
-        return new OpenBlasKernels(gateProvider().create());
+        OpenBlas.threadsChosen = true;
     }
 
     /** Gate math runs on the Vector API when the JVM has it, else on the scalar reference. */

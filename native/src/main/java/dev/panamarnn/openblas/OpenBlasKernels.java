@@ -74,6 +74,13 @@ final class OpenBlasKernels implements Kernels {
                 alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
     }
 
+    /** Debian's OpenBLAS 0.3.21 exports no bfloat16 GEMM ({@code cblas_sbgemm} is declared, not built): the Vector API kernel does it. */
+    @Override
+    public void sgemmBf16(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        gates.sgemmBf16(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
     @Override
     public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {

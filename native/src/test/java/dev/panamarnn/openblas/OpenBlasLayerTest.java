@@ -21,6 +21,22 @@ class OpenBlasLayerTest {
         assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
     }
 
+    /** The backend's default of 1 OpenBLAS thread never overrides a count the program set itself. */
+    @org.junit.jupiter.api.Test
+    void anExplicitThreadCountWins() {
+        assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+        new OpenBlasKernelProvider().create(); // the default applies first (1 thread here), as in any other test
+        int before = OpenBlas.threads();
+        try {
+            OpenBlas.setThreads(2);
+            new OpenBlasKernelProvider().create();
+            new OpenBlasKernelProvider().describe();
+            org.junit.jupiter.api.Assertions.assertEquals(2, OpenBlas.threads());
+        } finally {
+            OpenBlas.setThreads(before);
+        }
+    }
+
     @Nested
     class Fixtures extends PyTorchFixtureTest {
         @Override
@@ -47,6 +63,65 @@ class OpenBlasLayerTest {
 
     @Nested
     class TwoThreads extends TwoThreadForwardTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class Validation extends dev.panamarnn.nn.LayerValidationTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    /**
+     * OpenBLAS called from 8 Java threads at once gives the same bits as one thread (see ConcurrencyTest),
+     * with OpenBLAS at 1 thread, the setting for servers whose request threads do the computing (each
+     * call then runs on its caller; OpenBLAS' own threads would only compete with the other callers).
+     */
+    @Nested
+    class Concurrency extends dev.panamarnn.nn.ConcurrencyTest {
+        private int before;
+
+        @org.junit.jupiter.api.BeforeEach
+        void oneOpenBlasThread() {
+            org.junit.jupiter.api.Assumptions.assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+            before = OpenBlas.threads();
+            OpenBlas.setThreads(1);
+        }
+
+        @org.junit.jupiter.api.AfterEach
+        void restore() {
+            if (before > 0) OpenBlas.setThreads(before); // 0: skipped, OpenBLAS absent
+        }
+
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+
+        /** OpenBLAS' own threads (2 here) under 8 concurrent callers: still correct, only slower. */
+        @org.junit.jupiter.api.Test
+        void withOpenBlasThreadsToo() throws Exception {
+            OpenBlas.setThreads(2);
+            run(dev.panamarnn.Backend.get("openblas"), 1, false, 12, 1);
+        }
+    }
+
+    /** Closing models and arenas under running OpenBLAS calls: exceptions, never a crash. */
+    @Nested
+    class CloseRaces extends dev.panamarnn.nn.CloseRaceTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class Bf16 extends dev.panamarnn.nn.Bf16WeightsTest {
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");

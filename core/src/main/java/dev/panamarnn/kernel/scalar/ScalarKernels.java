@@ -38,6 +38,22 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void sgemmBf16(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    short w = b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, bOff + (long) j * ldb + dev.panamarnn.kernel.Bf16Layout.position(p, k));
+                    sum += (double) get(a, aOff + (long) i * lda + p) * Float.intBitsToFloat(w << 16);
+                }
+                long ci = cOff + (long) i * ldc + j;
+                set(c, ci, (float) (alpha * sum + (beta == 0f ? 0 : beta * (double) get(c, ci))));
+            }
+        }
+    }
+
+    @Override
     public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {
         int outLen = transA ? n : m;

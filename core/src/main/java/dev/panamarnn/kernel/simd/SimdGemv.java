@@ -5,6 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,6 +24,9 @@ final class SimdGemv {
     private static final int VL = S.length();
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** VL bfloat16 values: half the preferred shape. */
+    private static final VectorSpecies<Short> BS = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED.withShape(S.vectorShape());
 
     /** Lane i takes lane (i + w) mod VL: static finals, so C2 folds them into the permutes. */
     private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
@@ -183,5 +190,163 @@ final class SimdGemv {
         FloatVector v = acc.mul(alpha);
         if (beta != 0f) v = FloatVector.fromMemorySegment(S, y, byteOff, NO, mk).fma(FloatVector.broadcast(S, beta), v);
         v.intoMemorySegment(y, byteOff, NO, mk);
+    }
+
+    /** VL bfloat16 values at byte offset {@code o} of {@code b} (masked when {@code m} is not null), widened to float32 exactly. */
+    private static FloatVector bf16(MemorySegment b, long o, VectorMask<Short> m) {
+        ShortVector v = m == null ? ShortVector.fromMemorySegment(BS, b, o, NO) : ShortVector.fromMemorySegment(BS, b, o, NO, m);
+        return ((IntVector) v.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** 32-bit words of 16 bfloat16 pairs: {@link dev.panamarnn.kernel.Bf16Layout}'s blocks, in IntVectors of VL lanes. */
+    private static final int WORDS = IS.length(), LOADS = dev.panamarnn.kernel.Bf16Layout.HALF / Math.min(WORDS, dev.panamarnn.kernel.Bf16Layout.HALF);
+    private static final int BLOCK = dev.panamarnn.kernel.Bf16Layout.BLOCK;
+
+    /**
+     * {@link #gemvN} with A in bfloat16 ({@code [m × n]}, lda ≥ n, 2-byte elements, rows in
+     * {@link dev.panamarnn.kernel.Bf16Layout}) and a contiguous y: the whole blocks widen in place (a
+     * shift and a mask per 32-bit word), the rest as in gemvN. The products meet the accumulator in the
+     * natural order of the row, so the result equals gemvN on the widened A bit for bit, reading half
+     * the bytes. With vectors of 8 or 16 floats (LOADS 2 or 1).
+     */
+    static void gemvNBf16(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
+                          float beta, MemorySegment y, long yOff) {
+        // Rows i, i+q, i+2q, i+3q together, as in gemvN: four independent FMA chains (one chain alone is
+        // bound by the FMA latency) and four sequential streams. One group per call of a method that
+        // takes and returns no vectors: in one large method C2 ran out of inlining budget and boxed the
+        // accumulators (64 bytes per row).
+        int q = m / 4;
+        for (int i = 0; i < q; i++) bf16Rows4(a, (aOff + (long) i * lda) * Short.BYTES, (long) q * lda * Short.BYTES, n, x, alpha, beta, y, yOff + i, q);
+        for (int i = 4 * q; i < m; i++) bf16Row(a, (aOff + (long) i * lda) * Short.BYTES, n, x, alpha, beta, y, yOff + i);
+    }
+
+    /** Rows at byte offsets r0, r0+step, r0+2·step, r0+3·step → y[yi], y[yi+q], y[yi+2q], y[yi+3q]. */
+    private static void bf16Rows4(MemorySegment a, long r0, long step, int n, float[] x, float alpha, float beta,
+                                  MemorySegment y, long yi, int q) {
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        long half = (long) VL * Integer.BYTES, r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int j = 0; j < whole; j += BLOCK) {
+            long o = (long) j * Short.BYTES;
+            // LOADS = 2 with AVX2: words 0-7 hold (e0,e16)…(e7,e23), words 8-15 (e8,e24)…(e15,e31).
+            FloatVector x0 = FloatVector.fromArray(S, x, j);
+            IntVector a0 = IntVector.fromMemorySegment(IS, a, r0 + o, NO), b0 = IntVector.fromMemorySegment(IS, a, r1 + o, NO);
+            IntVector c0 = IntVector.fromMemorySegment(IS, a, r2 + o, NO), d0 = IntVector.fromMemorySegment(IS, a, r3 + o, NO);
+            s0 = x0.fma(a0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+            s1 = x0.fma(b0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+            s2 = x0.fma(c0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+            s3 = x0.fma(d0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+            IntVector a1 = a0, b1 = b0, c1 = c0, d1 = d0;
+            if (LOADS > 1) {
+                FloatVector x1 = FloatVector.fromArray(S, x, j + VL);
+                a1 = IntVector.fromMemorySegment(IS, a, r0 + o + half, NO);
+                b1 = IntVector.fromMemorySegment(IS, a, r1 + o + half, NO);
+                c1 = IntVector.fromMemorySegment(IS, a, r2 + o + half, NO);
+                d1 = IntVector.fromMemorySegment(IS, a, r3 + o + half, NO);
+                s0 = x1.fma(a1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                s1 = x1.fma(b1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+                s2 = x1.fma(c1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+                s3 = x1.fma(d1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+            }
+            FloatVector x2 = FloatVector.fromArray(S, x, j + 16);
+            s0 = x2.fma(a0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            s1 = x2.fma(b0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+            s2 = x2.fma(c0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+            s3 = x2.fma(d0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+            if (LOADS > 1) {
+                FloatVector x3 = FloatVector.fromArray(S, x, j + 16 + VL);
+                s0 = x3.fma(a1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                s1 = x3.fma(b1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+                s2 = x3.fma(c1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+                s3 = x3.fma(d1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+            }
+        }
+        int j = whole;
+        for (; j < ub; j += VL) {
+            long o = (long) j * Short.BYTES;
+            FloatVector xv = FloatVector.fromArray(S, x, j);
+            s0 = xv.fma(bf16(a, r0 + o, null), s0);
+            s1 = xv.fma(bf16(a, r1 + o, null), s1);
+            s2 = xv.fma(bf16(a, r2 + o, null), s2);
+            s3 = xv.fma(bf16(a, r3 + o, null), s3);
+        }
+        if (j < n) {
+            long o = (long) j * Short.BYTES;
+            FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+            s0 = xv.fma(bf16(a, r0 + o, btail), s0);
+            s1 = xv.fma(bf16(a, r1 + o, btail), s1);
+            s2 = xv.fma(bf16(a, r2 + o, btail), s2);
+            s3 = xv.fma(bf16(a, r3 + o, btail), s3);
+        }
+        float[] t = SimdScratch.get().lanes();
+        s0.intoArray(t, 0);
+        out(t, alpha, beta, y, yi);
+        s1.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + q);
+        s2.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + 2L * q);
+        s3.intoArray(t, 0);
+        out(t, alpha, beta, y, yi + 3L * q);
+    }
+
+    /** One row at byte offset r0 → y[yi]. */
+    private static void bf16Row(MemorySegment a, long r0, int n, float[] x, float alpha, float beta, MemorySegment y, long yi) {
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int ub = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(ub, n);
+        VectorMask<Short> btail = BS.indexInRange(ub, n);
+        long half = (long) VL * Integer.BYTES;
+        FloatVector s0 = FloatVector.zero(S);
+        for (int j = 0; j < whole; j += BLOCK) {
+            long o = r0 + (long) j * Short.BYTES;
+            IntVector w0 = IntVector.fromMemorySegment(IS, a, o, NO);
+            s0 = FloatVector.fromArray(S, x, j).fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+            if (LOADS > 1) {
+                IntVector w1 = IntVector.fromMemorySegment(IS, a, o + half, NO);
+                s0 = FloatVector.fromArray(S, x, j + VL).fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                s0 = FloatVector.fromArray(S, x, j + 16 + VL).fma(w1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            } else {
+                s0 = FloatVector.fromArray(S, x, j + 16).fma(w0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+            }
+        }
+        int j = whole;
+        for (; j < ub; j += VL) s0 = FloatVector.fromArray(S, x, j).fma(bf16(a, r0 + (long) j * Short.BYTES, null), s0);
+        if (j < n) s0 = FloatVector.fromArray(S, x, j, tail).fma(bf16(a, r0 + (long) j * Short.BYTES, btail), s0);
+        float[] t = SimdScratch.get().lanes();
+        s0.intoArray(t, 0);
+        out(t, alpha, beta, y, yi);
+    }
+
+    /**
+     * y[yi] = alpha·(the lanes in t summed in {@link #sum}'s order) + beta·y[yi]: the same additions in
+     * the same order as the vector tree, so the bits equal gemvN's. Takes no vector (see gemvNBf16).
+     */
+    private static void out(float[] t, float alpha, float beta, MemorySegment y, long yi) {
+        for (int w = VL / 2; w > 0; w /= 2) for (int i = 0; i < w; i++) t[i] += t[i + w];
+        put(y, yi, alpha * t[0], beta);
+    }
+
+    /** Row r of a bfloat16 matrix (rows in {@link dev.panamarnn.kernel.Bf16Layout}) widened to float32 in natural order: {@code w[r·n + p]}. */
+    static void widen(int rows, int n, MemorySegment b, long bOff, int ldb, MemorySegment w) {
+        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        for (int r = 0; r < rows; r++) {
+            long src = bOff + (long) r * ldb, dst = (long) r * n;
+            for (int j = 0; j < whole; j += BLOCK) {
+                long o = (src + j) * Short.BYTES, d = (dst + j) * Float.BYTES;
+                for (int h = 0; h < LOADS; h++) {
+                    IntVector wv = IntVector.fromMemorySegment(IS, b, o + (long) h * VL * Integer.BYTES, NO);
+                    wv.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(w, d + (long) h * VL * Float.BYTES, NO);
+                    wv.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().intoMemorySegment(w, d + (16L + h * VL) * Float.BYTES, NO);
+                }
+            }
+            for (int p = whole; p < n; p++) {
+                short hv = b.getAtIndex(ValueLayout.JAVA_SHORT, src + p);
+                w.setAtIndex(F, dst + p, Float.intBitsToFloat(hv << 16));
+            }
+        }
     }
 }

@@ -48,6 +48,27 @@ final class SimdKernels implements Kernels {
         }
     }
 
+    /**
+     * One row of A (the batch-1 step): a GEMV that reads the bfloat16 rows directly, so it moves half the
+     * bytes of the float32 one. More rows: B is widened once per call into per-thread scratch and the
+     * float32 GEMM runs; it then costs one extra pass over B, which a batch amortises.
+     */
+    @Override
+    public void sgemmBf16(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0 || alpha == 0f) {
+            SimdGemm.scale(m, n, beta, c, cOff, ldc);
+        } else if (m == 1) {
+            float[] x = SimdGemv.copyIn(a, aOff, 1, k);
+            SimdGemv.gemvNBf16(n, k, alpha, b, bOff, ldb, x, beta, c, cOff);
+        } else {
+            MemorySegment w = SimdScratch.get().widened((long) n * k);
+            SimdGemv.widen(n, k, b, bOff, ldb, w);
+            sgemm(false, true, m, n, k, alpha, a, aOff, lda, w, 0, k, beta, c, cOff, ldc);
+        }
+    }
+
     @Override
     public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {

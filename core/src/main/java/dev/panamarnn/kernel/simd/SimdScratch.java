@@ -23,10 +23,17 @@ final class SimdScratch {
     private float[] acc = new float[0];
     private MemorySegment cellRow = MemorySegment.NULL;
     private final float[] sums = new float[8 * SimdMicroKernel.VL];
+    private MemorySegment widened = MemorySegment.NULL;
+    /** One vector's lanes, for a sum in a fixed order. */
+    private final float[] lanes = new float[SimdMicroKernel.VL];
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
     private SimdScratch() {}
+
+    float[] lanes() {
+        return lanes;
+    }
 
     static SimdScratch get() {
         return LOCAL.get();
@@ -63,6 +70,14 @@ final class SimdScratch {
     /** Eight vectors of accumulators on their way out of {@link SimdPackedGemm}'s kernels. */
     float[] sums() {
         return sums;
+    }
+
+    /** For a bfloat16 matrix widened to float32 (native, like {@link #cellRow}, for the GEMM's segment reads). */
+    MemorySegment widened(long floats) {
+        if (widened.byteSize() < floats * Float.BYTES) {
+            widened = Arena.ofAuto().allocate(Math.max(floats, 1024) * Float.BYTES, 64);
+        }
+        return widened;
     }
 
     /** For a transposed GEMV's accumulator. */

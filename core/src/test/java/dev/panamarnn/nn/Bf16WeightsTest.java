@@ -1,0 +1,87 @@
+package dev.panamarnn.nn;
+
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.flat;
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.rand;
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.randomSpec;
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.randomWeights;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * A layer loaded with bfloat16 weights computes exactly what a float32 layer computes with the weights
+ * rounded to bfloat16 first: bit for bit on scalar and simd (same summation order, and widening
+ * bfloat16 is exact), within 1e-5 relative on openblas (whose float32 GEMMs sum in another order).
+ */
+public class Bf16WeightsTest {
+    /** Which backends this class runs; the native module's subclass narrows it to openblas. */
+    protected boolean runsOn(String backend) {
+        return true;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> bf16LayerIsTheFloatLayerOfRoundedWeights() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Backend.Status s : Backend.list()) {
+            if (!s.available() || !runsOn(s.name())) continue;
+            for (int i = 0; i < 24; i++) {
+                long seed = 8100 + i;
+                tests.add(DynamicTest.dynamicTest(s.name() + " seed " + seed, () -> check(Backend.get(s.name()), seed)));
+            }
+        }
+        return tests.stream();
+    }
+
+    private static void check(Backend backend, long seed) {
+        Random r = new Random(seed);
+        LayerSpec spec = randomSpec(r);
+        if (seed % 3 == 0) spec = LayerSpec.of(spec.mode(), spec.inputSize(), 64 + r.nextInt(40)).withBidirectional(spec.bidirectional()); // two partitions
+        Map<String, int[]> shapes = new HashMap<>();
+        Map<String, float[]> w = randomWeights(spec, r, shapes), rounded = new HashMap<>();
+        for (var e : w.entrySet()) {
+            float[] a = e.getValue().clone();
+            if (e.getKey().startsWith("weight_")) for (int i = 0; i < a.length; i++) a[i] = Float.intBitsToFloat(WeightFormat.toBf16(a[i]) << 16);
+            rounded.put(e.getKey(), a);
+        }
+        int T = 1 + r.nextInt(9), B = r.nextBoolean() ? 1 : 1 + r.nextInt(5);
+        double[][][] x = rand(r, T, B, spec.inputSize(), 2);
+        try (Arena arena = Arena.ofConfined();
+             RecurrentLayer l16 = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", backend, WeightFormat.BF16);
+             RecurrentLayer l32 = RecurrentLayer.create(spec, StateDict.of(rounded, shapes), "", backend, WeightFormat.F32)) {
+            assertEquals(WeightFormat.BF16, l16.weightFormat());
+            Tensor in = spec.batchFirst() ? Tensor.of(arena, flat(RecurrentLayerRandomTest.transpose01(x)), B, T, spec.inputSize())
+                    : Tensor.of(arena, flat(x), T, B, spec.inputSize());
+            float[] a = l16.forward(arena, in).output().toArray(), b = l32.forward(arena, in).output().toArray();
+            String ctx = spec + " T=" + T + " B=" + B + " on " + backend.name();
+            if (backend.name().equals("openblas")) {
+                for (int i = 0; i < a.length; i++) assertTrue(Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), ctx + " at " + i + ": " + a[i] + " vs " + b[i]);
+            } else {
+                assertArrayEquals(b, a, ctx);
+            }
+        }
+    }
+
+    @Test
+    void roundingIsToNearestEven() {
+        assertEquals((short) 0x3F80, WeightFormat.toBf16(1f));
+        assertEquals((short) 0x3F80, WeightFormat.toBf16(Float.intBitsToFloat(0x3F808000))); // tie: to even (down)
+        assertEquals((short) 0x3F82, WeightFormat.toBf16(Float.intBitsToFloat(0x3F818000))); // tie: to even (up)
+        assertEquals((short) 0x3F81, WeightFormat.toBf16(Float.intBitsToFloat(0x3F808001)));
+        assertEquals((short) 0x7F80, WeightFormat.toBf16(Float.POSITIVE_INFINITY));
+        assertTrue(Float.isNaN(Float.intBitsToFloat(WeightFormat.toBf16(Float.NaN) << 16)));
+        assertEquals((short) 0x7F80, WeightFormat.toBf16(Float.MAX_VALUE), "rounds up to infinity, as IEEE");
+    }
+}

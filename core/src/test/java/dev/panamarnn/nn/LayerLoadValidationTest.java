@@ -1,0 +1,43 @@
+package dev.panamarnn.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamarnn.Backend;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Weights whose names look like a layer's but are not PyTorch's are refused by name, never misread. */
+class LayerLoadValidationTest {
+    /** A one-layer GRU (input 2, hidden 1) plus {@code extra}, a [3 × 2] tensor. */
+    private static StateDict gruWith(String extra) {
+        Map<String, float[]> data = new LinkedHashMap<>();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        data.put("weight_ih_l0", new float[6]);
+        shapes.put("weight_ih_l0", new int[] {3, 2});
+        data.put("weight_hh_l0", new float[3]);
+        shapes.put("weight_hh_l0", new int[] {3, 1});
+        data.put(extra, new float[6]);
+        shapes.put(extra, new int[] {3, 2});
+        return StateDict.of(data, shapes);
+    }
+
+    @Test
+    void strayLayerNamesAreNamed() {
+        // Found by WeightsFuzzTest: an index past int was a NumberFormatException; leading zeros were ignored silently.
+        for (String stray : new String[] {"weight_ih_l99999999999", "weight_hh_l2147483647", "bias_ih_l1", "weight_ih_l00",
+                "weight_hh_l01", "bias_hh_l0_reverse"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> RecurrentLayer.load(gruWith(stray), "", null, false, Backend.get("scalar")).close(), stray);
+            assertEquals(IllegalArgumentException.class, e.getClass(), stray);
+            assertTrue(e.getMessage().contains("does not use: [" + stray + "]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void unrelatedNamesAreNotLayerWeights() {
+        RecurrentLayer.load(gruWith("weight_ih_l0x"), "", null, false, Backend.get("scalar")).close();
+    }
+}
