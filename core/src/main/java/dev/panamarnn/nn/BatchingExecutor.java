@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Runs {@link RecurrentLayer#forward} for many concurrent callers by batching their steps: a call's
@@ -53,8 +52,7 @@ public final class BatchingExecutor implements AutoCloseable {
     private final PreparedWeights[] wih;
     private final AtomicInteger inside = new AtomicInteger(), parked = new AtomicInteger();
     private final int cores = Runtime.getRuntime().availableProcessors();
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
+    private final Lifecycle lifecycle = new Lifecycle("batching executor");
 
     /** An executor over {@code layer}, which must stay open while the executor is used. */
     public BatchingExecutor(RecurrentLayer layer) {
@@ -103,9 +101,8 @@ public final class BatchingExecutor implements AutoCloseable {
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
         RecurrentLayer.Checked a = layer.check(input, h0, c0, lengths, output, hN, cN);
-        lifecycle.readLock().lock();
+        lifecycle.enter("forward");
         try {
-            if (closed) throw new IllegalStateException("forward: batching executor is closed");
             Resources res = layer.resources();
             Workspace ws = res.enter("forward", null);
             inside.incrementAndGet();
@@ -116,7 +113,7 @@ public final class BatchingExecutor implements AutoCloseable {
                 res.exit(ws, null);
             }
         } finally {
-            lifecycle.readLock().unlock();
+            lifecycle.exit();
         }
     }
 
@@ -257,14 +254,9 @@ public final class BatchingExecutor implements AutoCloseable {
     /** Waits for calls in flight to finish, then frees the batch state; later calls throw. Idempotent. */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) return;
-            closed = true;
+        lifecycle.close(() -> {
             for (BatchRecurrence[] byDir : recurrences) for (BatchRecurrence r : byDir) r.close();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        });
     }
 
     @Override
