@@ -24,16 +24,10 @@ final class SimdScratch {
     private MemorySegment cellRow = MemorySegment.NULL;
     private final float[] sums = new float[8 * SimdMicroKernel.VL];
     private MemorySegment widened = MemorySegment.NULL;
-    /** One vector's lanes, for a sum in a fixed order. */
-    private final float[] lanes = new float[SimdMicroKernel.VL];
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
     private SimdScratch() {}
-
-    float[] lanes() {
-        return lanes;
-    }
 
     static SimdScratch get() {
         return LOCAL.get();
