@@ -56,6 +56,10 @@ public class LayerBenchmark {
     @Param({"f32"})
     public String weights;
 
+    /** Step products over W_hh prepared at load where the backend prefers them (on), or its GEMM always (off). */
+    @Param({"on"})
+    public String panels;
+
     private Arena arena;
     private RecurrentLayer layer;
     private Workspace workspace;
@@ -75,6 +79,7 @@ public class LayerBenchmark {
                 case "bf16" -> WeightFormat.BF16;
                 default -> throw new IllegalArgumentException("weights must be f32 or bf16, got " + this.weights);
             };
+            System.setProperty("panama.rnn.stepPanels", Boolean.toString(!panels.equals("off")));
             layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be, format);
             input = Tensor.of(arena, io.toFloatArray("input"), c.steps, c.batch, c.inputSize);
             output = Tensor.allocate(arena, c.outputShape());

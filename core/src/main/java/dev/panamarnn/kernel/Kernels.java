@@ -55,6 +55,15 @@ public interface Kernels {
                float beta, MemorySegment y, long yOff);
 
     /**
+     * Whether a recurrent step of {@code m} rows over {@code [n × k]} weights is faster through
+     * {@link #prepare}d weights than through {@link #sgemm} on this backend (measured; see the
+     * implementations). A layer then prepares its W_hh once at load. The default is no.
+     */
+    default boolean stepsPrefersPrepared(int m, int n, int k) {
+        return false;
+    }
+
+    /**
      * Prepares {@code W} {@code [n × k]} (row-major, ldw ≥ k) for {@link #gemmPrepared}: done once for a
      * weight matrix that then multiplies many small batches. The default keeps a view of W itself (no
      * copy: W must stay alive and unchanged while the result is used); a backend may keep a copy in the

@@ -45,6 +45,12 @@ final class LayerWeights implements AutoCloseable {
     final int[] cut;
     /** W_ih, W_hh and W_hr hold bfloat16 ({@link WeightFormat#BF16}); offsets into them count 2-byte elements. */
     final boolean bf16;
+    /**
+     * W_hh of each (layer, direction, partition of {@link #cut}) prepared by the backend's kernels when
+     * its steps prefer them ({@link Kernels#stepsPrefersPrepared}), else null. Set once by the layer
+     * before it is published; the same panels serve the one- and the two-thread step.
+     */
+    dev.panamarnn.kernel.PreparedWeights[][][] panels;
     private final Arena arena;
 
     private LayerWeights(LayerSpec spec, Arena arena, boolean bf16) {
@@ -165,6 +171,28 @@ final class LayerWeights implements AutoCloseable {
                     WeightFormat.toBf16(f32.getAtIndex(JAVA_FLOAT, i)));
         }
         return b;
+    }
+
+    /** Prepares {@link #panels} for {@code k} (float32 weights only; bfloat16 keeps its own kernel). */
+    void preparePanels(Kernels k) {
+        if (!Boolean.parseBoolean(System.getProperty("panama.rnn.stepPanels", "true"))) return; // for side-by-side benchmarks
+        if (bf16 || !k.stepsPrefersPrepared(2, spec.mode().gates() * spec.hiddenSize(), spec.outputSize())) return;
+        int L = spec.numLayers(), D = spec.directions(), G = spec.mode().gates(), P = spec.outputSize();
+        dev.panamarnn.kernel.PreparedWeights[][][] p = new dev.panamarnn.kernel.PreparedWeights[L][D][cut.length - 1];
+        for (int l = 0; l < L; l++) {
+            for (int d = 0; d < D; d++) {
+                for (int q = 0; q + 1 < cut.length; q++) {
+                    p[l][d][q] = k.prepare(whh[l][d], (long) G * cut[q] * P, P, G * (cut[q + 1] - cut[q]), P);
+                }
+            }
+        }
+        panels = p;
+    }
+
+    /** Whether a step of m rows uses {@link #panels} (decided on the first partition, so for all of them). */
+    boolean usePanels(Kernels k, int m) {
+        dev.panamarnn.kernel.PreparedWeights[][][] p = panels;
+        return p != null && k.stepsPrefersPrepared(m, p[0][0][0].n(), p[0][0][0].k());
     }
 
     /**

@@ -37,6 +37,7 @@ public final class RecurrentLayer implements AutoCloseable {
 
     private RecurrentLayer(LayerSpec spec, LayerWeights weights, Backend backend) {
         this.spec = spec;
+        weights.preparePanels(backend.kernels()); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
         this.backend = backend;
     }

@@ -178,7 +178,7 @@ final class SequenceForward {
         int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH && !panelStep(j, d, nb, h, g, gOff, gLd)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 if (spec.projSize() > 0) {
                     MemorySegment raw = j.ws.slot(S_HRAW);
                     long rawOff = (long) d * j.B * Hd;
@@ -198,18 +198,34 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH && !panelStep(j, d, nb, h, gh, ghOff, GH)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(gh, ghOff), 0, GH);
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
                     k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH && !panelStep(j, d, nb, h, g, gOff, gLd)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
             }
         }
         copyOut(j, st, h, 0, P);
+    }
+
+    /**
+     * The whole step's product {@code C += h·W_hhᵀ} over the layer's prepared panels, partition by
+     * partition (each element the same arithmetic as in {@link #stepPart}, so the steps of one and two
+     * threads agree bit for bit); false, with nothing done, when the layer has no panels or its backend prefers its
+     * GEMM for nb rows.
+     */
+    private static boolean panelStep(Job j, int d, int nb, Mat h, MemorySegment c, long cOff, int ldc) {
+        if (!j.w.usePanels(j.k, nb)) return false;
+        int[] cut = j.w.cut;
+        int G = j.spec.mode().gates(), P = j.spec.outputSize();
+        for (int q = 0; q + 1 < cut.length; q++) {
+            j.k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, c, cOff + (long) G * cut[q], ldc);
+        }
+        return true;
     }
 
     /** Partition q of one step: its GEMM rows and gate math, from st.cur() into st.next(); its output columns. */
@@ -227,7 +243,13 @@ final class SequenceForward {
         int gLd = st.gLd;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
+                if (st.zeroH) {
+                    // h = 0: nothing to add
+                } else if (j.w.usePanels(k, nb)) {
+                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, g, gOff, gLd);
+                } else {
+                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
+                }
                 k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
             }
             case GRU -> {
@@ -237,11 +259,23 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(gh, ghOff), 0, GH);
+                if (st.zeroH) {
+                    // h = 0: nothing to add
+                } else if (j.w.usePanels(k, nb)) {
+                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, gh, ghOff, GH);
+                } else {
+                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(gh, ghOff), 0, GH);
+                }
                 k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH) j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
+                if (st.zeroH) {
+                    // h = 0: nothing to add
+                } else if (j.w.usePanels(k, nb)) {
+                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, g, gOff, gLd);
+                } else {
+                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
+                }
                 k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
             }
         }

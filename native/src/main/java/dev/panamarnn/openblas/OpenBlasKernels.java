@@ -93,6 +93,19 @@ final class OpenBlasKernels implements Kernels {
     }
 
     /**
+     * Steps of 2 to 64 rows with OpenBLAS at 1 thread: {@code cblas_sgemm} packs W_hh again on every
+     * call, W packed once does not. Measured ({@code LayerBenchmark -p panels=on,off}, one run, 2 forks,
+     * medians): R1 (32 rows, 512×512) 43.3 against 47.3 ms; G1 217 against 219; L2 (64 rows) 361
+     * against 363. One row stays a {@code cblas_sgemv}; from 256 rows OpenBLAS's GEMM wins
+     * ({@code GemmBenchmark} 256×4096×1024: 28.0 ms against 31.9–35.0); and with more OpenBLAS threads
+     * its GEMM spreads each step over them, where the panel kernel would run it on one.
+     */
+    @Override
+    public boolean stepsPrefersPrepared(int m, int n, int k) {
+        return m >= 2 && m <= 64 && OpenBlas.threads() == 1;
+    }
+
+    /**
      * The gate kernels' packed weights (the Vector API's when the JVM has it), not OpenBLAS: measured at
      * the S1 step (W {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows
      * took 492, 430 and 568 (it packs W on every call) against 75 for one {@code cblas_sgemv}, while a

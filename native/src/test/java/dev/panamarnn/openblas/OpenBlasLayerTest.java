@@ -135,4 +135,12 @@ class OpenBlasLayerTest {
             return backend.equals("openblas");
         }
     }
+
+    @Nested
+    class StepPanels extends dev.panamarnn.nn.StepPanelsTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
 }
