@@ -93,16 +93,17 @@ final class OpenBlasKernels implements Kernels {
     }
 
     /**
-     * Steps of 2 to 64 rows with OpenBLAS at 1 thread: {@code cblas_sgemm} packs W_hh again on every
-     * call, W packed once does not. Measured ({@code LayerBenchmark -p panels=on,off}, one run, 2 forks,
-     * medians): R1 (32 rows, 512×512) 43.3 against 47.3 ms; G1 217 against 219; L2 (64 rows) 361
-     * against 363. One row stays a {@code cblas_sgemv}; from 256 rows OpenBLAS's GEMM wins
-     * ({@code GemmBenchmark} 256×4096×1024: 28.0 ms against 31.9–35.0); and with more OpenBLAS threads
-     * its GEMM spreads each step over them, where the panel kernel would run it on one.
+     * Steps of 2 to 32 rows with OpenBLAS at 1 thread: {@code cblas_sgemm} packs W_hh again on every
+     * call, W packed once does not. Measured ({@code LayerBenchmark -p panels=on,off}, 2 forks, medians,
+     * ms), 1 thread: R1 (32 rows, 512×512) 43.3 against 47.3, G1 (32 rows) 217 against 219, L2 (64 rows)
+     * 361 against 363; our two threads: R1 25.8 against 29.2, G1 112 against 118, L2 177 against 171.
+     * So 64 rows stay with OpenBLAS's GEMM, as do single rows ({@code cblas_sgemv}) and large batches
+     * ({@code GemmBenchmark} 256×4096×1024: 28.0 ms against 31.9–35.0). With more OpenBLAS threads its
+     * GEMM spreads each step over them, where the panel kernel would run it on one.
      */
     @Override
     public boolean stepsPrefersPrepared(int m, int n, int k) {
-        return m >= 2 && m <= 64 && OpenBlas.threads() == 1;
+        return m >= 2 && m <= 32 && OpenBlas.threads() == 1;
     }
 
     /**
