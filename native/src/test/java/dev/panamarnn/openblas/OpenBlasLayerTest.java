@@ -89,6 +89,7 @@ class OpenBlasLayerTest {
         @org.junit.jupiter.api.BeforeEach
         void oneOpenBlasThread() {
             org.junit.jupiter.api.Assumptions.assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+            new OpenBlasKernelProvider().create(); // the backend's default first, so it is what gets restored
             before = OpenBlas.threads();
             OpenBlas.setThreads(1);
         }
@@ -138,9 +139,30 @@ class OpenBlasLayerTest {
 
     @Nested
     class StepPanels extends dev.panamarnn.nn.StepPanelsTest {
+        private int before;
+
+        /** Panels are for OpenBLAS at 1 thread (the default; another test may have changed it). */
+        @org.junit.jupiter.api.BeforeEach
+        void oneOpenBlasThread() {
+            assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
+            new OpenBlasKernelProvider().create(); // the backend's default first, so it is what gets restored
+            before = OpenBlas.threads();
+            OpenBlas.setThreads(1);
+        }
+
+        @org.junit.jupiter.api.AfterEach
+        void restore() {
+            if (before > 0) OpenBlas.setThreads(before);
+        }
+
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");
+        }
+
+        @Override
+        protected boolean expectsPanels() {
+            return true;
         }
     }
 }
