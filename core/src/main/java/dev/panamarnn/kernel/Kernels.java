@@ -55,11 +55,11 @@ public interface Kernels {
                float beta, MemorySegment y, long yOff);
 
     /**
-     * Whether a recurrent step of {@code m} rows over {@code [n × k]} weights is faster through
-     * {@link #prepare}d weights than through {@link #sgemm} on this backend (measured; see the
-     * implementations). A layer then prepares its W_hh once at load. The default is no.
+     * Whether a recurrent step of {@code m} rows is faster through {@link #prepare}d weights than through
+     * {@link #sgemm} on this backend (measured; see the implementations). A layer then prepares its W_hh
+     * once at load. The default is no.
      */
-    default boolean stepsPrefersPrepared(int m, int n, int k) {
+    default boolean prefersPreparedSteps(int m) {
         return false;
     }
 

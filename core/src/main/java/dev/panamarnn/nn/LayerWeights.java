@@ -47,7 +47,7 @@ final class LayerWeights implements AutoCloseable {
     final boolean bf16;
     /**
      * W_hh of each (layer, direction, partition of {@link #cut}) prepared by the backend's kernels when
-     * its steps prefer them ({@link Kernels#stepsPrefersPrepared}), else null. Set once by the layer
+     * its steps prefer them ({@link Kernels#prefersPreparedSteps}), else null. Set once by the layer
      * before it is published; the same panels serve the one- and the two-thread step.
      */
     dev.panamarnn.kernel.PreparedWeights[][][] panels;
@@ -176,7 +176,7 @@ final class LayerWeights implements AutoCloseable {
     /** Prepares {@link #panels} for {@code k} (float32 weights only; bfloat16 keeps its own kernel). */
     void preparePanels(Kernels k) {
         if (!Boolean.parseBoolean(System.getProperty("panama.rnn.stepPanels", "true"))) return; // for side-by-side benchmarks
-        if (bf16 || !k.stepsPrefersPrepared(2, spec.mode().gates() * spec.hiddenSize(), spec.outputSize())) return;
+        if (bf16 || !k.prefersPreparedSteps(2)) return;
         int L = spec.numLayers(), D = spec.directions(), G = spec.mode().gates(), P = spec.outputSize();
         dev.panamarnn.kernel.PreparedWeights[][][] p = new dev.panamarnn.kernel.PreparedWeights[L][D][cut.length - 1];
         for (int l = 0; l < L; l++) {
@@ -189,10 +189,9 @@ final class LayerWeights implements AutoCloseable {
         panels = p;
     }
 
-    /** Whether a step of m rows uses {@link #panels} (decided on the first partition, so for all of them). */
+    /** Whether a step of m rows uses {@link #panels}. */
     boolean usePanels(Kernels k, int m) {
-        dev.panamarnn.kernel.PreparedWeights[][][] p = panels;
-        return p != null && k.stepsPrefersPrepared(m, p[0][0][0].n(), p[0][0][0].k());
+        return panels != null && k.prefersPreparedSteps(m);
     }
 
     /**

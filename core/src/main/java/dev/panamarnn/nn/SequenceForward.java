@@ -171,14 +171,13 @@ final class SequenceForward {
         LayerSpec spec = j.spec;
         int Hd = spec.hiddenSize(), P = spec.outputSize(), G = spec.mode().gates(), GH = G * Hd, d = st.d, nb = st.nb;
         Kernels k = j.k;
-        MemorySegment whh = j.w.whh[j.l][d];
         MemorySegment g = j.xp.seg;
         long gOff = st.gOff;
         int gLd = st.gLd;
         int[] cut = j.w.cut;
         switch (spec.mode()) {
             case LSTM -> {
-                if (!st.zeroH && !panelStep(j, d, nb, h, g, gOff, gLd)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) stepProduct(j, v, d, nb, h, g, gOff, gLd);
                 if (spec.projSize() > 0) {
                     MemorySegment raw = j.ws.slot(S_HRAW);
                     long rawOff = (long) d * j.B * Hd;
@@ -198,14 +197,14 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, 0, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) GH * Float.BYTES);
                 }
-                if (!st.zeroH && !panelStep(j, d, nb, h, gh, ghOff, GH)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(gh, ghOff), 0, GH);
+                if (!st.zeroH) stepProduct(j, v, d, nb, h, gh, ghOff, GH);
                 for (int q = 0; q + 1 < cut.length; q++) {
                     int a = cut[q], hq = cut[q + 1] - a;
                     k.gruCell(nb, hq, g, gOff + (long) G * a, gLd, gh, ghOff + (long) G * a, GH, h.seg, h.off + a, P, h.seg, h.off + a, P);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (!st.zeroH && !panelStep(j, d, nb, h, g, gOff, gLd)) j.w.gemm(k, nb, GH, P, v.at(h.seg, h.off), 0, P, whh, 0, 1f, v.at(g, gOff), 0, gLd);
+                if (!st.zeroH) stepProduct(j, v, d, nb, h, g, gOff, gLd);
                 k.rnnCell(nb, Hd, spec.mode().activation(), g, gOff, gLd, h.seg, h.off, P);
             }
         }
@@ -213,19 +212,34 @@ final class SequenceForward {
     }
 
     /**
-     * The whole step's product {@code C += h·W_hhᵀ} over the layer's prepared panels, partition by
-     * partition (each element the same arithmetic as in {@link #stepPart}, so the steps of one and two
-     * threads agree bit for bit); false, with nothing done, when the layer has no panels or its backend prefers its
-     * GEMM for nb rows.
+     * The whole step's product {@code C += h·W_hhᵀ} for the first nb rows: over the layer's prepared
+     * panels, partition by partition, when its backend prefers them for nb rows (each element then the
+     * same arithmetic as in {@link #partProduct}, so the steps of one and two threads agree bit for bit),
+     * else the layer's GEMM over the whole W_hh.
      */
-    private static boolean panelStep(Job j, int d, int nb, Mat h, MemorySegment c, long cOff, int ldc) {
-        if (!j.w.usePanels(j.k, nb)) return false;
-        int[] cut = j.w.cut;
+    private static void stepProduct(Job j, Views v, int d, int nb, Mat h, MemorySegment c, long cOff, int ldc) {
         int G = j.spec.mode().gates(), P = j.spec.outputSize();
-        for (int q = 0; q + 1 < cut.length; q++) {
-            j.k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, c, cOff + (long) G * cut[q], ldc);
+        if (j.w.usePanels(j.k, nb)) {
+            int[] cut = j.w.cut;
+            for (int q = 0; q + 1 < cut.length; q++) {
+                j.k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, c, cOff + (long) G * cut[q], ldc);
+            }
+        } else {
+            j.w.gemm(j.k, nb, G * j.spec.hiddenSize(), P, v.at(h.seg, h.off), 0, P, j.w.whh[j.l][d], 0, 1f, v.at(c, cOff), 0, ldc);
         }
-        return true;
+    }
+
+    /** Partition q's rows of {@link #stepProduct}: {@code C[nb × G·hq] += h·W_hh,qᵀ}, C at partition q's first gate column. */
+    private static void partProduct(Job j, Views v, int d, int q, int nb, Mat h, MemorySegment c, long cOff, int ldc) {
+        int G = j.spec.mode().gates(), P = j.spec.outputSize(), a = j.w.cut[q], rowsQ = G * (j.w.cut[q + 1] - a);
+        if (j.w.usePanels(j.k, nb)) {
+            j.k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, c, cOff, ldc);
+        } else {
+            MemorySegment whh = j.w.whh[j.l][d];
+            long wOff = (long) G * a * P;
+            // bfloat16 rows are read by offset (2-byte elements); a float32 view at the offset keeps OpenBLAS's pointer reused
+            j.w.gemm(j.k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(c, cOff), 0, ldc);
+        }
     }
 
     /** Partition q of one step: its GEMM rows and gate math, from st.cur() into st.next(); its output columns. */
@@ -236,20 +250,12 @@ final class SequenceForward {
         int a = j.w.cut[q], hq = j.w.cut[q + 1] - a, rowsQ = G * hq;
         Kernels k = j.k;
         Mat h = st.cur(), hNext = st.next(), c = j.c[d];
-        MemorySegment whh = j.w.whh[j.l][d];
-        long wOff = (long) G * a * P;
         MemorySegment g = j.xp.seg;
         long gOff = st.gOff + (long) G * a;
         int gLd = st.gLd;
         switch (spec.mode()) {
             case LSTM -> {
-                if (st.zeroH) {
-                    // h = 0: nothing to add
-                } else if (j.w.usePanels(k, nb)) {
-                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, g, gOff, gLd);
-                } else {
-                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
-                }
+                if (!st.zeroH) partProduct(j, v, d, q, nb, h, g, gOff, gLd);
                 k.lstmCell(nb, hq, g, gOff, gLd, c.seg, c.off + a, Hd, hNext.seg, hNext.off + a, P);
             }
             case GRU -> {
@@ -259,23 +265,11 @@ final class SequenceForward {
                 for (int b = 0; b < nb; b++) {
                     MemorySegment.copy(hn, ghOff * Float.BYTES, gh, (ghOff + (long) b * GH) * Float.BYTES, (long) rowsQ * Float.BYTES);
                 }
-                if (st.zeroH) {
-                    // h = 0: nothing to add
-                } else if (j.w.usePanels(k, nb)) {
-                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, gh, ghOff, GH);
-                } else {
-                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(gh, ghOff), 0, GH);
-                }
+                if (!st.zeroH) partProduct(j, v, d, q, nb, h, gh, ghOff, GH);
                 k.gruCell(nb, hq, g, gOff, gLd, gh, ghOff, GH, h.seg, h.off + a, P, hNext.seg, hNext.off + a, P);
             }
             case RNN_TANH, RNN_RELU -> {
-                if (st.zeroH) {
-                    // h = 0: nothing to add
-                } else if (j.w.usePanels(k, nb)) {
-                    k.gemmPrepared(nb, j.w.panels[j.l][d][q], h.seg, h.off, P, 1f, g, gOff, gLd);
-                } else {
-                    j.w.gemm(k, nb, rowsQ, P, v.at(h.seg, h.off), 0, P, j.w.bf16 ? whh : v.at(whh, wOff), j.w.bf16 ? wOff : 0, 1f, v.at(g, gOff), 0, gLd);
-                }
+                if (!st.zeroH) partProduct(j, v, d, q, nb, h, g, gOff, gLd);
                 k.rnnCell(nb, hq, spec.mode().activation(), g, gOff, gLd, hNext.seg, hNext.off + a, P);
             }
         }

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Step products over W_hh prepared at load ({@link LayerWeights#panels}), on the backends that prefer
- * them for some batch sizes ({@link dev.panamarnn.kernel.Kernels#stepsPrefersPrepared}; OpenBLAS for 2 to
+ * them for some batch sizes ({@link dev.panamarnn.kernel.Kernels#prefersPreparedSteps}; OpenBLAS for 2 to
  * 32 rows): against the same layer with panels switched off ({@code -Dpanama.rnn.stepPanels=false}) and
  * against the scalar reference, within 1e-5 relative (float32 sums in another order; the layers' other
  * tests use the same bound), and between one and two threads (which share the partitions' panels; the
@@ -45,7 +45,7 @@ public class StepPanelsTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (Backend.Status s : Backend.list()) {
             if (!s.available() || !runsOn(s.name())) continue;
-            boolean prefers = Backend.get(s.name()).kernels().stepsPrefersPrepared(8, 512, 128);
+            boolean prefers = Backend.get(s.name()).kernels().prefersPreparedSteps(8);
             if (expectsPanels()) assertTrue(prefers, s.name() + " should prefer prepared W_hh for 8-row steps");
             if (!prefers) continue;
             int[] batches = {1, 2, 7, 32, 33};

@@ -102,7 +102,7 @@ final class OpenBlasKernels implements Kernels {
      * GEMM spreads each step over them, where the panel kernel would run it on one.
      */
     @Override
-    public boolean stepsPrefersPrepared(int m, int n, int k) {
+    public boolean prefersPreparedSteps(int m) {
         return m >= 2 && m <= 32 && OpenBlas.threads() == 1;
     }
 

@@ -83,22 +83,8 @@ class OpenBlasLayerTest {
      * call then runs on its caller; OpenBLAS' own threads would only compete with the other callers).
      */
     @Nested
+    @org.junit.jupiter.api.extension.ExtendWith(OneOpenBlasThread.class)
     class Concurrency extends dev.panamarnn.nn.ConcurrencyTest {
-        private int before;
-
-        @org.junit.jupiter.api.BeforeEach
-        void oneOpenBlasThread() {
-            org.junit.jupiter.api.Assumptions.assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
-            new OpenBlasKernelProvider().create(); // the backend's default first, so it is what gets restored
-            before = OpenBlas.threads();
-            OpenBlas.setThreads(1);
-        }
-
-        @org.junit.jupiter.api.AfterEach
-        void restore() {
-            if (before > 0) OpenBlas.setThreads(before); // 0: skipped, OpenBLAS absent
-        }
-
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");
@@ -137,24 +123,10 @@ class OpenBlasLayerTest {
         }
     }
 
+    /** Panels are for OpenBLAS at 1 thread (the default; another test may have changed it). */
     @Nested
+    @org.junit.jupiter.api.extension.ExtendWith(OneOpenBlasThread.class)
     class StepPanels extends dev.panamarnn.nn.StepPanelsTest {
-        private int before;
-
-        /** Panels are for OpenBLAS at 1 thread (the default; another test may have changed it). */
-        @org.junit.jupiter.api.BeforeEach
-        void oneOpenBlasThread() {
-            assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
-            new OpenBlasKernelProvider().create(); // the backend's default first, so it is what gets restored
-            before = OpenBlas.threads();
-            OpenBlas.setThreads(1);
-        }
-
-        @org.junit.jupiter.api.AfterEach
-        void restore() {
-            if (before > 0) OpenBlas.setThreads(before);
-        }
-
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");
