@@ -153,7 +153,8 @@ public abstract class KernelConformance {
     Stream<DynamicTest> gemmPrepared() {
         List<DynamicTest> tests = new ArrayList<>();
         int idx = 0;
-        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 13}) {
+        // Every remainder after whole groups of 6 rows (SimdPackedGemm), with none, one and two groups.
+        for (int m : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17}) {
             for (int n : new int[] {1, 3, 7, 33, 100}) {
                 int k = SIZES[(idx * 7) % SIZES.length];
                 float beta = idx % 3 == 0 ? 0f : idx % 3 == 1 ? 1f : 0.5f;
@@ -164,7 +165,7 @@ public abstract class KernelConformance {
             }
         }
         // The recurrent step shapes (W [G·H × H]), several groups of panels with a partial last one.
-        int[][] big = {{2, 1024, 256}, {8, 2048, 512}, {7, 130, 67}, {11, 67, 1000}};
+        int[][] big = {{2, 1024, 256}, {8, 2048, 512}, {7, 130, 67}, {11, 67, 1000}, {64, 300, 129}};
         for (int[] s : big) {
             long seed = 13000 + idx++;
             tests.add(DynamicTest.dynamicTest(String.format("gemmPrepared m=%d n=%d k=%d seed=%d", s[0], s[1], s[2], seed),

@@ -14,10 +14,15 @@ import jdk.incubator.vector.VectorSpecies;
  * holds W's rows {@code [j·NR, (j+1)·NR)} k-major, {@code [k × NR]}, so each k step is NR consecutive
  * floats; a row of A is broadcast one element at a time and multiplies two vectors of the panel.
  *
- * <p>Three kernel shapes, all with 8 accumulators (2 per panel and row): one row × four panels, two rows
- * × two panels, four rows × one panel. The panel count is padded with zero panels to a multiple of four
- * so that every shape always has whole groups. W is read once per call: in groups of four panels
- * ({@code 4·NR·k} floats, 128 KiB at k = 512, in L2 while every group of rows passes over it).
+ * <p>Four kernel shapes, 2 accumulators per panel and row: six rows × one panel (12 accumulators, for
+ * whole groups of six rows: FMA latency × two FMA pipes wants about 10 independent chains on Zen), then
+ * for the remaining 0-5 rows four rows × one panel, two rows × two panels and one row × four panels (8
+ * each). The panel count is padded with zero panels to a multiple of four so that every shape always has
+ * whole groups. W is read once per call: in groups of four panels ({@code 4·NR·k} floats, 128 KiB at k =
+ * 512, in L2 while every group of rows passes over it). Measured (one JVM, variants alternated, medians,
+ * µs) against four-row groups: 64 × 2048 × 512 2462 against 2817, 32 × 512 × 512 204 against 234; going
+ * over the panels in the outer loop and the row groups inside (each 32 KiB panel reused by all rows at
+ * once) instead gave 2445 and 207: no difference, so the order stayed.
  *
  * <p><b>Every element of C has the same arithmetic whatever m, its row's position and the kernel shape:</b>
  * one accumulator, {@code acc = fma(a[p], w[p], acc)} for p = 0 … k−1 in order from zero, then
@@ -69,16 +74,26 @@ final class SimdPackedGemm {
     /** C[m × n] (from cOff, ldc) = xs·Wᵀ + beta·C, the m rows of A on the heap at {@code xs[r·k]}. */
     static void gemm(int m, Packed w, float[] xs, float beta, MemorySegment c, long cOff, int ldc, float[] tile) {
         int n = w.n(), k = w.k(), pk = NR * k;
+        int m6 = m - m % 6;
         for (int g = 0; g < w.groups; g++) {
             int col = g * 4 * NR, cols = Math.min(4 * NR, n - col), b = g * 4 * pk;
-            int r = 0;
-            for (; r + 4 <= m; r += 4) {
+            for (int r = 0; r < m6; r += 6) {
+                for (int q = 0; q < 4; q++) {
+                    int pc = Math.min(NR, cols - q * NR);
+                    if (pc <= 0) break;
+                    rows6(k, w.panels, b + q * pk, xs, r * k, tile);
+                    store(tile, 6, 2, pc, beta, c, cOff + (long) r * ldc + col + q * NR, ldc);
+                }
+            }
+            int r = m6;
+            if (r + 4 <= m) {
                 for (int q = 0; q < 4; q++) {
                     int pc = Math.min(NR, cols - q * NR);
                     if (pc <= 0) break;
                     rows4(k, w.panels, b + q * pk, xs, r * k, tile);
                     store(tile, 4, 2, pc, beta, c, cOff + (long) r * ldc + col + q * NR, ldc);
                 }
+                r += 4;
             }
             if (r + 2 <= m) {
                 for (int q = 0; q < 4; q += 2) {
@@ -94,6 +109,50 @@ final class SimdPackedGemm {
                 store(tile, 1, 8, cols, beta, c, cOff + (long) r * ldc + col, ldc);
             }
         }
+    }
+
+    /**
+     * Six rows of A (xs from xo, stride k) × the panel at b: tile = 6 rows of 2 vectors. Twelve
+     * accumulators, two panel vectors and one broadcast: 15 of AVX2's 16 registers.
+     */
+    private static void rows6(int k, float[] w, int b, float[] xs, int xo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+                c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int x1 = xo + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        for (int p = 0; p < k; p++) {
+            int o = b + p * NR;
+            FloatVector w0 = FloatVector.fromArray(S, w, o), w1 = FloatVector.fromArray(S, w, o + VL);
+            FloatVector a = FloatVector.broadcast(S, xs[xo + p]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            a = FloatVector.broadcast(S, xs[x1 + p]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            a = FloatVector.broadcast(S, xs[x2 + p]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            a = FloatVector.broadcast(S, xs[x3 + p]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            a = FloatVector.broadcast(S, xs[x4 + p]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            a = FloatVector.broadcast(S, xs[x5 + p]);
+            c50 = a.fma(w0, c50);
+            c51 = a.fma(w1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, 2 * VL);
+        c11.intoArray(tile, 3 * VL);
+        c20.intoArray(tile, 4 * VL);
+        c21.intoArray(tile, 5 * VL);
+        c30.intoArray(tile, 6 * VL);
+        c31.intoArray(tile, 7 * VL);
+        c40.intoArray(tile, 8 * VL);
+        c41.intoArray(tile, 9 * VL);
+        c50.intoArray(tile, 10 * VL);
+        c51.intoArray(tile, 11 * VL);
     }
 
     /** Four rows of A (xs from xo, stride k) × the panel at b: tile = 4 rows of 2 vectors. */

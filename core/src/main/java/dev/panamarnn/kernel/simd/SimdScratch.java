@@ -22,7 +22,7 @@ final class SimdScratch {
     private float[] lines = new float[0];
     private float[] acc = new float[0];
     private MemorySegment cellRow = MemorySegment.NULL;
-    private final float[] sums = new float[8 * SimdMicroKernel.VL];
+    private final float[] sums = new float[12 * SimdMicroKernel.VL];
     private MemorySegment widened = MemorySegment.NULL;
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
@@ -61,7 +61,7 @@ final class SimdScratch {
         return cellRow;
     }
 
-    /** Eight vectors of accumulators on their way out of {@link SimdPackedGemm}'s kernels. */
+    /** Twelve vectors (the largest kernel's accumulators) on their way out of {@link SimdPackedGemm}'s kernels. */
     float[] sums() {
         return sums;
     }
