@@ -28,27 +28,19 @@ final class SimdGemv {
     private static final VectorSpecies<Short> BS = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(S.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED.withShape(S.vectorShape());
 
-    /** Lane i takes lane (i + w) mod VL: static finals, so C2 folds them into the permutes. */
+    /**
+     * Lane i takes lane (i + w) mod VL: static finals, so C2 folds them into the permutes. The kernels sum
+     * a row's lanes in one fixed order with them, a halving tree written out in each kernel:
+     * {@code reduceLanes(ADD)} leaves the order of float additions to the implementation, and the C2
+     * intrinsic and the Java fallback (interpreter, C1) may differ, so the same call would give different
+     * bits before and after warm-up. Written out, not a method taking a vector: see {@code rows4}.
+     */
     private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
 
     private SimdGemv() {}
 
     private static VectorShuffle<Float> rotation(int w) {
         return VL > w ? VectorShuffle.iota(S, w, 1, true) : null;
-    }
-
-    /**
-     * The sum of the lanes in one fixed order (a halving tree), whatever the JIT has compiled.
-     * {@code reduceLanes(ADD)} leaves the order of float additions to the implementation, and the C2
-     * intrinsic and the Java fallback (interpreter, C1) may differ: then the same call gives different
-     * bits before and after warm-up, and two threads at different JIT stages disagree.
-     */
-    static float sum(FloatVector v) {
-        if (VL > 8) v = v.add(v.rearrange(ROT8));
-        if (VL > 4) v = v.add(v.rearrange(ROT4));
-        if (VL > 2) v = v.add(v.rearrange(ROT2));
-        if (VL > 1) v = v.add(v.rearrange(ROT1));
-        return v.lane(0);
     }
 
     /** Copies {@code len} floats at stride {@code inc} from {@code src} into the thread's scratch vector. */
@@ -69,56 +61,116 @@ final class SimdGemv {
     static void gemvN(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                       float beta, MemorySegment y, long yOff, long incY) {
         long ld = (long) lda * Float.BYTES;
-        int ub = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(ub, n);
+        float[] acc = SimdScratch.get().sums();
         // Rows i, i+q, i+2q, i+3q together: four long sequential streams, which the hardware prefetchers
         // follow better than four interleaved 1 KiB rows (A comes from L3 at the step shapes).
+        //
+        // Small methods that take and return no vectors, on purpose. (1) A call taking a vector is inlined
+        // or not depending on what else the JIT compiled first; when not, the vector is boxed (a helper
+        // summing the lanes cost 16 KiB per L1 step in a test run that came after many other tests).
+        // (2) As one method, C1's profiling compile ran out of virtual registers ("out of virtual
+        // registers in linear scan"); HotSpot then marks it not compilable at that tier and it stays in
+        // C1's first tier for good, boxing every vector: 18-25 MB per call of a small LSTM instead of
+        // nothing (HeapPerCallTest, in some runs of the whole suite).
         int q = m / 4;
-        int i = 0;
-        for (; i < q; i++) {
-            long r0 = (aOff + (long) i * lda) * Float.BYTES, r1 = r0 + q * ld, r2 = r1 + q * ld, r3 = r2 + q * ld;
-            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-            int j = 0;
-            // One accumulator per row: C2 unrolls this loop itself and issues all its loads first, so
-            // more accumulators or a manual unroll only spill. Four chains give one FMA per cycle,
-            // 32 B/cycle, above what the L3 delivers; x is the first factor so the A load folds into
-            // the FMA as its memory operand.
-            for (; j < ub; j += VL) {
-                long o = (long) j * Float.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, j);
-                s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), s0);
-                s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), s1);
-                s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), s2);
-                s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO), s3);
-            }
-            if (j < n) {
-                long o = (long) j * Float.BYTES;
-                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
-                s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), s0);
-                s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), s1);
-                s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), s2);
-                s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), s3);
-            }
-            long yi = yOff + i * incY, yq = q * incY;
-            put(y, yi, alpha * sum(s0), beta);
-            put(y, yi + yq, alpha * sum(s1), beta);
-            put(y, yi + 2 * yq, alpha * sum(s2), beta);
-            put(y, yi + 3 * yq, alpha * sum(s3), beta);
+        for (int i = 0; i < q; i++) {
+            long r0 = (aOff + (long) i * lda) * Float.BYTES, yi = yOff + i * incY;
+            int j = rows4(n, a, r0, q * ld, x, acc);
+            finish4(n, j, a, r0, q * ld, x, acc, alpha, beta, y, yi, q * incY);
         }
-        i = 4 * q;
-        for (; i < m; i++) {
-            long r0 = (aOff + (long) i * lda) * Float.BYTES;
-            FloatVector s0 = FloatVector.zero(S);
-            int j = 0;
-            for (; j < ub; j += VL) {
-                s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO).fma(FloatVector.fromArray(S, x, j), s0);
-            }
-            if (j < n) {
-                FloatVector xv = FloatVector.fromArray(S, x, j, tail);
-                s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail).fma(xv, s0);
-            }
-            put(y, yOff + i * incY, alpha * sum(s0), beta);
+        for (int i = 4 * q; i < m; i++) row1(n, alpha, a, (aOff + (long) i * lda) * Float.BYTES, x, beta, y, yOff + i * incY);
+    }
+
+    /**
+     * The whole vectors of rows at byte offsets r0, r0+step, r0+2·step, r0+3·step dotted with x, one
+     * accumulator per row, into acc[0, 4·VL); returns where the tail starts.
+     */
+    private static int rows4(int n, MemorySegment a, long r0, long step, float[] x, float[] acc) {
+        int ub = S.loopBound(n);
+        long r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int j = 0;
+        // One accumulator per row: C2 unrolls this loop itself and issues all its loads first, so
+        // more accumulators or a manual unroll only spill. Four chains give one FMA per cycle,
+        // 32 B/cycle, above what the L3 delivers; x is the first factor so the A load folds into
+        // the FMA as its memory operand.
+        for (; j < ub; j += VL) {
+            long o = (long) j * Float.BYTES;
+            FloatVector xv = FloatVector.fromArray(S, x, j);
+            s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), s0);
+            s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), s1);
+            s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), s2);
+            s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO), s3);
         }
+        s0.intoArray(acc, 0);
+        s1.intoArray(acc, VL);
+        s2.intoArray(acc, 2 * VL);
+        s3.intoArray(acc, 3 * VL);
+        return j;
+    }
+
+    /** {@link #rows4}'s masked tail from column j, each row's lanes summed (the tree of ROT8), → y[yi + r·yq]. */
+    private static void finish4(int n, int j, MemorySegment a, long r0, long step, float[] x, float[] acc,
+                                float alpha, float beta, MemorySegment y, long yi, long yq) {
+        FloatVector s0 = FloatVector.fromArray(S, acc, 0), s1 = FloatVector.fromArray(S, acc, VL);
+        FloatVector s2 = FloatVector.fromArray(S, acc, 2 * VL), s3 = FloatVector.fromArray(S, acc, 3 * VL);
+        if (j < n) {
+            VectorMask<Float> tail = S.indexInRange(j, n);
+            long o = (long) j * Float.BYTES, r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
+            FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+            s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), s0);
+            s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), s1);
+            s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), s2);
+            s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), s3);
+        }
+        if (VL > 8) {
+            s0 = s0.add(s0.rearrange(ROT8));
+            s1 = s1.add(s1.rearrange(ROT8));
+            s2 = s2.add(s2.rearrange(ROT8));
+            s3 = s3.add(s3.rearrange(ROT8));
+        }
+        if (VL > 4) {
+            s0 = s0.add(s0.rearrange(ROT4));
+            s1 = s1.add(s1.rearrange(ROT4));
+            s2 = s2.add(s2.rearrange(ROT4));
+            s3 = s3.add(s3.rearrange(ROT4));
+        }
+        if (VL > 2) {
+            s0 = s0.add(s0.rearrange(ROT2));
+            s1 = s1.add(s1.rearrange(ROT2));
+            s2 = s2.add(s2.rearrange(ROT2));
+            s3 = s3.add(s3.rearrange(ROT2));
+        }
+        if (VL > 1) {
+            s0 = s0.add(s0.rearrange(ROT1));
+            s1 = s1.add(s1.rearrange(ROT1));
+            s2 = s2.add(s2.rearrange(ROT1));
+            s3 = s3.add(s3.rearrange(ROT1));
+        }
+        put(y, yi, alpha * s0.lane(0), beta);
+        put(y, yi + yq, alpha * s1.lane(0), beta);
+        put(y, yi + 2 * yq, alpha * s2.lane(0), beta);
+        put(y, yi + 3 * yq, alpha * s3.lane(0), beta);
+    }
+
+    /** The row at byte offset r0 → y[yi]. */
+    private static void row1(int n, float alpha, MemorySegment a, long r0, float[] x, float beta, MemorySegment y, long yi) {
+        int ub = S.loopBound(n);
+        FloatVector s0 = FloatVector.zero(S);
+        int j = 0;
+        for (; j < ub; j += VL) {
+            s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO).fma(FloatVector.fromArray(S, x, j), s0);
+        }
+        if (j < n) {
+            VectorMask<Float> tail = S.indexInRange(j, n);
+            FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+            s0 = FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail).fma(xv, s0);
+        }
+        if (VL > 8) s0 = s0.add(s0.rearrange(ROT8));
+        if (VL > 4) s0 = s0.add(s0.rearrange(ROT4));
+        if (VL > 2) s0 = s0.add(s0.rearrange(ROT2));
+        if (VL > 1) s0 = s0.add(s0.rearrange(ROT1));
+        put(y, yi, alpha * s0.lane(0), beta);
     }
 
     private static void put(MemorySegment y, long idx, float v, float beta) {
@@ -135,59 +187,76 @@ final class SimdGemv {
         float[] acc = SimdScratch.get().acc(n);
         Arrays.fill(acc, 0, n, 0f);
         long ld = (long) lda * Float.BYTES;
-        int ub = S.loopBound(n);
-        VectorMask<Float> tail = S.indexInRange(ub, n);
+        // One method per pass, as in gemvN: as one method, C1's profiling compile ran out of virtual registers.
         int p = 0;
-        for (; p + 4 <= m; p += 4) {
-            long r0 = (aOff + (long) p * lda) * Float.BYTES, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
-            FloatVector x0 = FloatVector.broadcast(S, x[p]), x1 = FloatVector.broadcast(S, x[p + 1]);
-            FloatVector x2 = FloatVector.broadcast(S, x[p + 2]), x3 = FloatVector.broadcast(S, x[p + 3]);
-            int j = 0;
-            for (; j < ub; j += VL) {
-                long o = (long) j * Float.BYTES;
-                FloatVector v = FloatVector.fromArray(S, acc, j);
-                v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), v);
-                v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), v);
-                v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), v);
-                v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO), v);
-                v.intoArray(acc, j);
-            }
-            if (j < n) {
-                long o = (long) j * Float.BYTES;
-                FloatVector v = FloatVector.fromArray(S, acc, j, tail);
-                v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), v);
-                v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), v);
-                v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), v);
-                v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), v);
-                v.intoArray(acc, j, tail);
-            }
-        }
-        for (; p < m; p++) {
-            long r0 = (aOff + (long) p * lda) * Float.BYTES;
-            FloatVector x0 = FloatVector.broadcast(S, x[p]);
-            int j = 0;
-            for (; j < ub; j += VL) {
-                x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO), FloatVector.fromArray(S, acc, j))
-                        .intoArray(acc, j);
-            }
-            if (j < n) {
-                x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail), FloatVector.fromArray(S, acc, j, tail))
-                        .intoArray(acc, j, tail);
-            }
-        }
+        for (; p + 4 <= m; p += 4) axpy4(n, a, (aOff + (long) p * lda) * Float.BYTES, ld, x, p, acc);
+        for (; p < m; p++) axpy1(n, a, (aOff + (long) p * lda) * Float.BYTES, x[p], acc);
+        int ub = S.loopBound(n);
         int j = 0;
-        for (; j < ub; j += VL) putV(y, (yOff + j) * Float.BYTES, FloatVector.fromArray(S, acc, j), alpha, beta);
-        if (j < n) putV(y, (yOff + j) * Float.BYTES, FloatVector.fromArray(S, acc, j, tail), alpha, beta, tail);
+        for (; j < ub; j += VL) putV(y, (yOff + j) * Float.BYTES, acc, j, alpha, beta);
+        if (j < n) putV(y, (yOff + j) * Float.BYTES, acc, j, alpha, beta, S.indexInRange(j, n));
     }
 
-    private static void putV(MemorySegment y, long byteOff, FloatVector acc, float alpha, float beta) {
-        FloatVector v = acc.mul(alpha);
+    /** acc += x[p..p+3] · the four rows at byte offsets r0, r0+ld, r0+2ld, r0+3ld. */
+    private static void axpy4(int n, MemorySegment a, long r0, long ld, float[] x, int p, float[] acc) {
+        int ub = S.loopBound(n);
+        long r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+        FloatVector x0 = FloatVector.broadcast(S, x[p]), x1 = FloatVector.broadcast(S, x[p + 1]);
+        FloatVector x2 = FloatVector.broadcast(S, x[p + 2]), x3 = FloatVector.broadcast(S, x[p + 3]);
+        int j = 0;
+        for (; j < ub; j += VL) {
+            long o = (long) j * Float.BYTES;
+            FloatVector v = FloatVector.fromArray(S, acc, j);
+            v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO), v);
+            v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO), v);
+            v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO), v);
+            v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO), v);
+            v.intoArray(acc, j);
+        }
+        if (j < n) axpyTail4(n, j, a, r0, ld, x, p, acc);
+    }
+
+    /** {@link #axpy4}'s masked tail from column j (its own method: with it, C1 still ran out of virtual registers). */
+    private static void axpyTail4(int n, int j, MemorySegment a, long r0, long ld, float[] x, int p, float[] acc) {
+        long r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+        FloatVector x0 = FloatVector.broadcast(S, x[p]), x1 = FloatVector.broadcast(S, x[p + 1]);
+        FloatVector x2 = FloatVector.broadcast(S, x[p + 2]), x3 = FloatVector.broadcast(S, x[p + 3]);
+        VectorMask<Float> tail = S.indexInRange(j, n);
+        long o = (long) j * Float.BYTES;
+        FloatVector v = FloatVector.fromArray(S, acc, j, tail);
+        v = x0.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), v);
+        v = x1.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), v);
+        v = x2.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), v);
+        v = x3.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), v);
+        v.intoArray(acc, j, tail);
+    }
+
+    /** acc += xp · the row at byte offset r0. */
+    private static void axpy1(int n, MemorySegment a, long r0, float xp, float[] acc) {
+        int ub = S.loopBound(n);
+        FloatVector x0 = FloatVector.broadcast(S, xp);
+        int j = 0;
+        for (; j < ub; j += VL) {
+            x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO), FloatVector.fromArray(S, acc, j))
+                    .intoArray(acc, j);
+        }
+        if (j < n) {
+            VectorMask<Float> tail = S.indexInRange(j, n);
+            x0.fma(FloatVector.fromMemorySegment(S, a, r0 + (long) j * Float.BYTES, NO, tail), FloatVector.fromArray(S, acc, j, tail))
+                    .intoArray(acc, j, tail);
+        }
+    }
+
+    // acc by array and index, not as a vector argument: a call taking a vector that the JIT does not
+    // inline boxes it (see rows4).
+    private static void putV(MemorySegment y, long byteOff, float[] acc, int j, float alpha, float beta) {
+        FloatVector v = FloatVector.fromArray(S, acc, j).mul(alpha);
         if (beta != 0f) v = FloatVector.fromMemorySegment(S, y, byteOff, NO).fma(FloatVector.broadcast(S, beta), v);
         v.intoMemorySegment(y, byteOff, NO);
     }
 
-    private static void putV(MemorySegment y, long byteOff, FloatVector acc, float alpha, float beta, VectorMask<Float> mk) {
-        FloatVector v = acc.mul(alpha);
+    private static void putV(MemorySegment y, long byteOff, float[] acc, int j, float alpha, float beta, VectorMask<Float> mk) {
+        FloatVector v = FloatVector.fromArray(S, acc, j, mk).mul(alpha);
         if (beta != 0f) v = FloatVector.fromMemorySegment(S, y, byteOff, NO, mk).fma(FloatVector.broadcast(S, beta), v);
         v.intoMemorySegment(y, byteOff, NO, mk);
     }
@@ -281,7 +350,7 @@ final class SimdGemv {
             s2 = xv.fma(bf16(a, r2 + o, btail), s2);
             s3 = xv.fma(bf16(a, r3 + o, btail), s3);
         }
-        // sum()'s halving tree written out: a call taking a vector is not inlined here and boxes it, and
+        // The lane tree written out (see ROT8): a call taking a vector is not inlined here and boxes it, and
         // the lanes through a heap array and scalar adds took a third of the time (perfasm).
         if (VL > 8) {
             s0 = s0.add(s0.rearrange(ROT8));

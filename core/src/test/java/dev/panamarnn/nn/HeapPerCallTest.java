@@ -1,0 +1,83 @@
+package dev.panamarnn.nn;
+
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.flat;
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.rand;
+import static dev.panamarnn.nn.RecurrentLayerRandomTest.randomWeights;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Parallelism;
+import dev.panamarnn.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * A warm {@code forward} into the caller's buffers, with the caller's workspace, allocates no heap on the
+ * calling thread (BENCHMARKS.md: "zero when the caller passes its own output buffers"), at one thread and
+ * with our helper thread. Not a timing: the calling thread's allocated-byte counter
+ * ({@code com.sun.management.ThreadMXBean}) over a round of calls. Before the JIT has compiled the
+ * kernels, the Vector API boxes vectors, so the test runs rounds until one allocates nothing and fails
+ * only if none does in many: a call path that allocates once compiled never reaches zero. The sizes make
+ * the two-thread cases large enough for the helper thread to take half.
+ */
+public class HeapPerCallTest {
+    private static final int CALLS_PER_ROUND = 20, MAX_ROUNDS = 60;
+
+    protected boolean runsOn(String backend) {
+        return !backend.equals("scalar");
+    }
+
+    @TestFactory
+    Stream<DynamicTest> warmForwardAllocatesNothing() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Backend.Status s : Backend.list()) {
+            if (!s.available() || !runsOn(s.name())) continue;
+            for (int threads : new int[] {1, 2}) {
+                tests.add(DynamicTest.dynamicTest(s.name() + " LSTM B=1, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.LSTM, 48, 64, 1, false, true, false, 0), 1, 64, threads)));
+                tests.add(DynamicTest.dynamicTest(s.name() + " GRU 2 layers bidirectional B=4, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.GRU, 32, 48, 2, true, true, false, 0), 4, 24, threads)));
+                tests.add(DynamicTest.dynamicTest(s.name() + " RNN tanh B=8, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.RNN_TANH, 40, 160, 1, false, true, false, 0), 8, 16, threads)));
+            }
+        }
+        return tests.stream();
+    }
+
+    private static void check(String backendName, LayerSpec spec, int B, int T, int threads) {
+        Random r = new Random(31 + B);
+        Map<String, int[]> shapes = new HashMap<>();
+        StateDict sd = StateDict.of(randomWeights(spec, r, shapes), shapes);
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        int before = Parallelism.threads();
+        Parallelism.setThreads(threads);
+        try (Arena arena = Arena.ofShared();
+             RecurrentLayer layer = RecurrentLayer.create(spec, sd, "", Backend.get(backendName));
+             Workspace ws = new Workspace()) {
+            int D = spec.directions(), LD = spec.numLayers() * D;
+            Tensor input = Tensor.of(arena, flat(rand(r, T, B, spec.inputSize(), 1)), T, B, spec.inputSize());
+            Tensor output = Tensor.allocate(arena, T, B, D * spec.outputSize());
+            Tensor hN = Tensor.allocate(arena, LD, B, spec.outputSize());
+            Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, LD, B, spec.hiddenSize()) : null;
+            long last = -1;
+            for (int round = 0; round < MAX_ROUNDS; round++) {
+                long b0 = mx.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < CALLS_PER_ROUND; i++) layer.forward(input, null, null, null, output, hN, cN, ws);
+                last = mx.getCurrentThreadAllocatedBytes() - b0;
+                if (last == 0) return;
+            }
+            fail(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s): every round of " + CALLS_PER_ROUND
+                    + " warm calls allocated heap; the last one " + last + " bytes (" + last / CALLS_PER_ROUND + " per call)");
+        } finally {
+            Parallelism.setThreads(before);
+        }
+    }
+}
