@@ -163,10 +163,10 @@ final class BatchRows implements AutoCloseable {
             }
             rows[r] = e;
             if (e.h0 != null) MemorySegment.copy(e.h0, e.h0Off * Float.BYTES, hc, (long) r * P * Float.BYTES, (long) P * Float.BYTES);
-            else hc.asSlice((long) r * P * Float.BYTES, (long) P * Float.BYTES).fill((byte) 0);
+            else SequenceForward.fillZero(hc, (long) r * P, P);
             if (c != null) {
                 if (e.c0 != null) MemorySegment.copy(e.c0, e.c0Off * Float.BYTES, c, (long) r * H * Float.BYTES, (long) H * Float.BYTES);
-                else c.asSlice((long) r * H * Float.BYTES, (long) H * Float.BYTES).fill((byte) 0);
+                else SequenceForward.fillZero(c, (long) r * H, H);
             }
             if (!call.fromH0) nFresh++;
         }

@@ -100,14 +100,14 @@ public final class BatchingExecutor implements AutoCloseable {
      * Blocks until this call's samples have run through every layer.
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
-        RecurrentLayer.Checked a = layer.check(input, h0, c0, lengths, output, hN, cN);
+        int[] lens = layer.check(input, h0, c0, lengths, output, hN, cN);
         lifecycle.enter("forward");
         try {
             Resources res = layer.resources();
             Workspace ws = res.enter("forward", null);
             inside.incrementAndGet();
             try {
-                run(ws, a.steps(), a.batch(), a.lengths(), input, h0, c0, output, hN, cN);
+                run(ws, layer.steps(input), layer.batch(input), lens, input, h0, c0, output, hN, cN);
             } finally {
                 inside.decrementAndGet();
                 res.exit(ws, null);
@@ -194,7 +194,7 @@ public final class BatchingExecutor implements AutoCloseable {
         long stride = spec.batchFirst() ? 1 : B; // rows between a sample's consecutive steps
         for (int l = 0; l < L; l++) {
             MemorySegment out = ws.slot(l % 2 == 0 ? S_OUT0 : S_OUT1), xp = ws.slot(S_XP);
-            if (lengths != null) out.asSlice(0, rows * D * P * Float.BYTES).fill((byte) 0); // rows past a length stay zero
+            if (lengths != null) SequenceForward.fillZero(out, 0, rows * D * P); // rows past a length stay zero
             // The first chunk of the projection here, the others by whoever is idle while the samples step
             // (the reverse direction starts once the forward one is through, every chunk done by then).
             call.projection.begin(k, wih[l], w.bias[l], x, 0, xLd, xp, T, B, spec.batchFirst(), steps, inside.get() == 1);

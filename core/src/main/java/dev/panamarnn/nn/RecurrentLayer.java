@@ -4,7 +4,6 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
 import java.lang.foreign.Arena;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -34,9 +33,16 @@ public final class RecurrentLayer implements AutoCloseable {
     private final LayerSpec spec;
     private final Resources resources;
     private final Backend backend;
+    /** The shapes the checks name, built once (a message string per call would be heap per call). */
+    private final String inputShape, stateShape, cellShape, outputShape;
 
     private RecurrentLayer(LayerSpec spec, LayerWeights weights, Backend backend) {
         this.spec = spec;
+        String p = spec.projSize() > 0 ? "proj_size" : "hidden_size";
+        this.inputShape = spec.batchFirst() ? "(batch, seq_len, input_size=" + spec.inputSize() + ")" : "(seq_len, batch, input_size=" + spec.inputSize() + ")";
+        this.stateShape = "(num_layers·directions, batch, " + p + ")";
+        this.cellShape = "(num_layers·directions, batch, hidden_size)";
+        this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
         weights.preparePanels(backend.kernels()); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
         this.backend = backend;
@@ -111,8 +117,8 @@ public final class RecurrentLayer implements AutoCloseable {
     /** Zeroed output, h_n and (LSTM) c_n in {@code arena} for this input. */
     Result allocateResult(Arena arena, Tensor input) {
         Objects.requireNonNull(arena, "arena");
-        int[] tb = checkInput(input);
-        int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize();
+        checkInput(input);
+        int T = steps(input), B = batch(input), D = spec.directions(), P = spec.outputSize();
         Tensor out = spec.batchFirst() ? Tensor.allocate(arena, B, T, D * P) : Tensor.allocate(arena, T, B, D * P);
         Tensor hN = Tensor.allocate(arena, spec.numLayers() * D, B, P);
         Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, spec.numLayers() * D, B, spec.hiddenSize()) : null;
@@ -124,9 +130,8 @@ public final class RecurrentLayer implements AutoCloseable {
      * {@code cN} may be null when not wanted; {@code workspace} may be null to borrow from the layer's pool.
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
-        Checked a = check(input, h0, c0, lengths, output, hN, cN);
-        int T = a.steps(), B = a.batch();
-        int[] lens = a.lengths();
+        int[] lens = check(input, h0, c0, lengths, output, hN, cN);
+        int T = steps(input), B = batch(input);
         Workspace ws = resources.enter("forward", workspace);
         // With two threads per call, the work is cut in two whenever it is large enough; the helper runs
         // half when it is free and may touch the tensors (a confined arena's belong to their owner),
@@ -142,39 +147,36 @@ public final class RecurrentLayer implements AutoCloseable {
             if (shared && t.tryAcquire()) pair = team = t;
         }
         try {
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, SequenceForward.Mat.of(input),
-                    SequenceForward.Mat.of(h0), SequenceForward.Mat.of(c0), lens,
-                    SequenceForward.Mat.of(output), SequenceForward.Mat.of(hN), SequenceForward.Mat.of(cN));
+            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, input, h0, c0, lens, output, hN, cN);
         } finally {
             if (team != null) team.release();
             resources.exit(ws, workspace);
         }
     }
 
-    /** A forward call's checked shape: steps, batch, and the lengths (null when every sample is full length). */
-    record Checked(int steps, int batch, int[] lengths) {}
-
     /**
      * Every check of {@link #forward(Tensor, Tensor, Tensor, int[], Tensor, Tensor, Tensor, Workspace)}'s
      * arguments (shapes, liveness, aliasing), before anything is read or written; shared with
-     * {@link BatchingExecutor}.
+     * {@link BatchingExecutor}. Steps and batch are then {@link #steps} and {@link #batch} of the input.
+     *
+     * @return the lengths to run: null when every sample is full length, else a copy of {@code lengths}
      */
-    Checked check(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
-        int[] tb = checkInput(input);
-        int T = tb[0], B = tb[1], D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
-        if (h0 != null) check3("h0", h0, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+    int[] check(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
+        checkInput(input);
+        int T = steps(input), B = batch(input), D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
+        if (h0 != null) check3("h0", h0, LD, B, P, stateShape);
         if (c0 != null) {
             if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c0 is only for LSTM, this layer is " + spec.mode());
-            check3("c0", c0, LD, B, spec.hiddenSize(), "(num_layers·directions, batch, hidden_size)");
+            check3("c0", c0, LD, B, spec.hiddenSize(), cellShape);
         }
         int[] lens = checkLengths(lengths, T, B);
         Checks.alive("forward", "output", output);
-        if (spec.batchFirst()) check3("output", output, B, T, D * P, "(batch, seq_len, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
-        else check3("output", output, T, B, D * P, "(seq_len, batch, directions·" + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
-        if (hN != null) check3("h_n", hN, LD, B, P, "(num_layers·directions, batch, " + (spec.projSize() > 0 ? "proj_size" : "hidden_size") + ")");
+        if (spec.batchFirst()) check3("output", output, B, T, D * P, outputShape);
+        else check3("output", output, T, B, D * P, outputShape);
+        if (hN != null) check3("h_n", hN, LD, B, P, stateShape);
         if (cN != null) {
             if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c_n is only for LSTM, this layer is " + spec.mode());
-            check3("c_n", cN, LD, B, spec.hiddenSize(), "(num_layers·directions, batch, hidden_size)");
+            check3("c_n", cN, LD, B, spec.hiddenSize(), cellShape);
         }
         disjoint("output", output, "input", input);
         if (h0 != null) disjoint("output", output, "h0", h0);
@@ -190,21 +192,27 @@ public final class RecurrentLayer implements AutoCloseable {
             if (hN != null) disjoint("c_n", cN, "h_n", hN);
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
         }
-        return new Checked(T, B, lens);
+        return lens;
+    }
+
+    /** Steps T of a checked input. */
+    int steps(Tensor input) {
+        return spec.batchFirst() ? input.dim(1) : input.dim(0);
+    }
+
+    /** Batch B of a checked input. */
+    int batch(Tensor input) {
+        return spec.batchFirst() ? input.dim(0) : input.dim(1);
     }
 
     /** Below this much work (steps · batch · hidden) a second thread costs more in hand-offs than it saves. */
     private static final long MIN_WORK_FOR_TEAM = 4096;
 
-    private int[] checkInput(Tensor input) {
+    private void checkInput(Tensor input) {
         Checks.alive("forward", "input", input);
-        String want = spec.batchFirst() ? "(batch, seq_len, input_size=" + spec.inputSize() + ")" : "(seq_len, batch, input_size=" + spec.inputSize() + ")";
         if (input.rank() != 3 || input.dim(2) != spec.inputSize() || input.dim(0) < 1 || input.dim(1) < 1) {
-            throw new IllegalArgumentException("forward: input must be " + want + " with seq_len, batch >= 1, got " + input.shapeString());
+            throw new IllegalArgumentException("forward: input must be " + inputShape + " with seq_len, batch >= 1, got " + input.shapeString());
         }
-        int T = spec.batchFirst() ? input.dim(1) : input.dim(0);
-        int B = spec.batchFirst() ? input.dim(0) : input.dim(1);
-        return new int[] {T, B};
     }
 
     private static void check3(String name, Tensor t, int d0, int d1, int d2, String meaning) {
@@ -225,8 +233,10 @@ public final class RecurrentLayer implements AutoCloseable {
                 throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + lengths[b]);
             }
         }
-        boolean full = Arrays.stream(lengths).allMatch(x -> x == T);
-        return full ? null : lengths.clone();
+        for (int len : lengths) {
+            if (len != T) return lengths.clone(); // a copy: the caller's array may change while the call runs
+        }
+        return null;
     }
 
     /**

@@ -32,10 +32,25 @@ final class SequenceForward {
 
     private SequenceForward() {}
 
-    /** A matrix argument: segment, offset (floats) and leading dimension. Never created per step. */
-    record Mat(MemorySegment seg, long off, int ld) {
-        static Mat of(Tensor t) {
-            return t == null ? null : new Mat(t.segment(), t.offset(), t.ld());
+    /**
+     * A matrix argument: segment, offset (floats) and leading dimension. Mutable and held by the
+     * workspace's {@link Job}, set once per call or layer, so that a call allocates no heap at all.
+     */
+    static final class Mat {
+        MemorySegment seg;
+        long off;
+        int ld;
+
+        Mat set(MemorySegment seg, long off, int ld) {
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+            return this;
+        }
+
+        /** This matrix set to {@code t}'s memory, or null for a null tensor. */
+        Mat of(Tensor t) {
+            return t == null ? null : set(t.segment(), t.offset(), t.ld());
         }
     }
 
@@ -46,16 +61,27 @@ final class SequenceForward {
      * output columns; a barrier per step, h double-buffered so no thread reads what the other writes).
      */
     static void run(LayerSpec spec, LayerWeights w, Kernels k, Workspace ws, Halves team, int T, int B,
-                    Mat input, Mat h0, Mat c0, int[] lengths, Mat output, Mat hN, Mat cN) {
+                    Tensor inputT, Tensor h0T, Tensor c0T, int[] lengths, Tensor outputT, Tensor hNT, Tensor cNT) {
         int L = spec.numLayers(), D = spec.directions(), G = spec.mode().gates();
         int Hd = spec.hiddenSize(), P = spec.outputSize(), GH = G * Hd, I = spec.inputSize();
         long rows = (long) T * B;
         boolean packed = lengths != null;
         boolean split = team != null && D == 1 && w.parts() > 1;
-        ws.reserve(packed ? rows * I : 0, rows * D * GH, L > 1 ? rows * D * P : 0, L > 2 ? rows * D * P : 0,
-                packed ? rows * D * P : 0, (long) D * B * P, spec.mode() == Mode.LSTM ? (long) D * B * Hd : 0,
-                spec.projSize() > 0 ? (long) D * B * Hd : 0, spec.mode() == Mode.GRU ? (long) D * B * GH : 0,
-                split ? (long) D * B * P : 0);
+        long[] want = ws.request();
+        want[S_XIN] = packed ? rows * I : 0;
+        want[S_XP] = rows * D * GH;
+        want[S_INTER0] = L > 1 ? rows * D * P : 0;
+        want[S_INTER1] = L > 2 ? rows * D * P : 0;
+        want[S_OUT] = packed ? rows * D * P : 0;
+        want[S_H] = (long) D * B * P;
+        want[S_C] = spec.mode() == Mode.LSTM ? (long) D * B * Hd : 0;
+        want[S_HRAW] = spec.projSize() > 0 ? (long) D * B * Hd : 0;
+        want[S_GH] = spec.mode() == Mode.GRU ? (long) D * B * GH : 0;
+        want[S_H2] = split ? (long) D * B * P : 0;
+        ws.reserve(want);
+        Job job = ws.job();
+        Mat input = job.inputM.of(inputT), output = job.outputM.of(outputT);
+        Mat h0 = job.h0M.of(h0T), c0 = job.c0M.of(c0T), hN = job.hNM.of(hNT), cN = job.cNM.of(cNT);
 
         // Sorting by length (descending, stable) makes the running samples a prefix at every step.
         int[] perm = ws.perm(B);
@@ -65,19 +91,18 @@ final class SequenceForward {
         boolean timeMajor = packed || !spec.batchFirst();
         Mat x = input;
         if (packed) {
-            x = new Mat(ws.slot(S_XIN), 0, I);
+            x = job.xinM.set(ws.slot(S_XIN), 0, I);
             for (int t = 0; t < T; t++) {
                 for (int s = 0; s < B; s++) {
                     copyRow(input, callerRow(spec, T, B, t, perm[s]), x, (long) t * B + s, I, 0);
                 }
             }
         }
-        Mat xp = new Mat(ws.slot(S_XP), 0, D * GH);
-        Job job = ws.job();
+        Mat xp = job.xpM.set(ws.slot(S_XP), 0, D * GH);
         job.init(spec, w, k, ws, T, B, timeMajor, h0, c0, hN, cN, perm, running, split);
         for (int l = 0; l < L; l++) {
-            Mat out = l == L - 1 ? (packed ? new Mat(ws.slot(S_OUT), 0, D * P) : output)
-                    : new Mat(ws.slot(l % 2 == 0 ? S_INTER0 : S_INTER1), 0, D * P);
+            Mat out = l == L - 1 ? (packed ? job.outM.set(ws.slot(S_OUT), 0, D * P) : output)
+                    : job.interM[l % 2].set(ws.slot(l % 2 == 0 ? S_INTER0 : S_INTER1), 0, D * P);
             if (packed) zero(out, rows, D * P);
             job.layer(l, x, xp, out);
             // Input projection for all steps and both directions: XP = X·W_ihᵀ + folded bias.
@@ -85,7 +110,7 @@ final class SequenceForward {
                 job.kind = Job.PROJECT;
                 team.runBoth(job);
             } else {
-                project(job, 0, D * GH);
+                project(job, job.views[0], 0, D * GH);
             }
             if (team != null && D == 2) {
                 job.kind = Job.DIRECTION;
@@ -110,18 +135,19 @@ final class SequenceForward {
      * has the same M whether or not the helper took half: a BLAS may sum a row in another order for
      * another M (OpenBLAS does), and a call's bits must not depend on whether the helper was free.
      */
-    private static void project(Job j, int from, int to) {
+    private static void project(Job j, Views v, int from, int to) {
         if (to <= from) return;
         int in = j.spec.layerInputSize(j.l), rows = j.T * j.B;
-        MemorySegment bias = j.w.bias[j.l];
+        MemorySegment bias = j.w.bias[j.l], wih = j.w.wih[j.l];
         if (bias != null) {
             for (long r = 0; r < rows; r++) {
                 MemorySegment.copy(bias, (long) from * Float.BYTES, j.xp.seg, (j.xp.off + r * j.xp.ld + from) * Float.BYTES,
                         (long) (to - from) * Float.BYTES);
             }
         }
-        j.w.gemm(j.k, rows, to - from, in, j.x.seg, j.x.off, j.x.ld, j.w.wih[j.l], (long) from * in,
-                bias != null ? 1f : 0f, j.xp.seg, j.xp.off + from, j.xp.ld);
+        long wOff = (long) from * in;
+        j.w.gemm(j.k, rows, to - from, in, v.at(j.x.seg, j.x.off), 0, j.x.ld, j.w.bf16 ? wih : v.at(wih, wOff), j.w.bf16 ? wOff : 0,
+                bias != null ? 1f : 0f, v.at(j.xp.seg, j.xp.off + from), 0, j.xp.ld);
     }
 
     /** All steps of direction {@code d} of layer {@code j.l}; with a team, each step split by partition. */
@@ -363,6 +389,10 @@ final class SequenceForward {
         Mat h0, c0, hN, cN, x, xp, out;
         int[] perm, running;
         final Mat[] h = new Mat[2], h2 = new Mat[2], c = new Mat[2];
+        /** The matrices of one call, set per call (or layer): see {@link Mat}. */
+        final Mat inputM = new Mat(), outputM = new Mat(), h0M = new Mat(), c0M = new Mat(), hNM = new Mat(), cNM = new Mat(),
+                xinM = new Mat(), xpM = new Mat(), outM = new Mat();
+        final Mat[] interM = {new Mat(), new Mat()}, hM = {new Mat(), new Mat()}, h2M = {new Mat(), new Mat()}, cM = {new Mat(), new Mat()};
         final Step[] steps = {new Step(0), new Step(1)};
         /** Pointer views per thread (the caller's and the helper's): see {@link Views}. */
         final Views[] views = {new Views(), new Views()};
@@ -384,9 +414,9 @@ final class SequenceForward {
             this.running = running;
             int P = spec.outputSize(), Hd = spec.hiddenSize();
             for (int d = 0; d < spec.directions(); d++) {
-                h[d] = new Mat(ws.slot(S_H), (long) d * B * P, P);
-                h2[d] = doubleBuffer ? new Mat(ws.slot(S_H2), (long) d * B * P, P) : null;
-                c[d] = spec.mode() == Mode.LSTM ? new Mat(ws.slot(S_C), (long) d * B * Hd, Hd) : null;
+                h[d] = hM[d].set(ws.slot(S_H), (long) d * B * P, P);
+                h2[d] = doubleBuffer ? h2M[d].set(ws.slot(S_H2), (long) d * B * P, P) : null;
+                c[d] = spec.mode() == Mode.LSTM ? cM[d].set(ws.slot(S_C), (long) d * B * Hd, Hd) : null;
                 steps[d].a = h[d];
                 steps[d].b = h2[d];
                 steps[d].flipped = false;
@@ -417,8 +447,8 @@ final class SequenceForward {
                     // Halves on a multiple of 16 columns (whole vectors, whole GEMM tiles); with two
                     // directions, that is one direction's gates per thread.
                     int n = spec.directions() * spec.mode().gates() * spec.hiddenSize(), mid = (n / 2 + 15) / 16 * 16;
-                    if (part == 0) project(this, 0, Math.min(mid, n));
-                    else project(this, Math.min(mid, n), n);
+                    if (part == 0) project(this, views[0], 0, Math.min(mid, n));
+                    else project(this, views[1], Math.min(mid, n), n);
                 }
                 case DIRECTION -> direction(this, part, null);
                 case STEP -> stepPart(this, steps[stepDir], part);
@@ -455,8 +485,8 @@ final class SequenceForward {
     }
 
     private static void initState(Mat src, int li, int B, int width, int[] perm, Mat dst) {
-        if (src == null) { // the B rows are contiguous: one fill (one slice object per call, not per row)
-            dst.seg.asSlice(dst.off * Float.BYTES, (long) B * width * Float.BYTES).fill((byte) 0);
+        if (src == null) { // the B rows are contiguous: one fill
+            fillZero(dst.seg, dst.off, (long) B * width);
             return;
         }
         for (int s = 0; s < B; s++) {
@@ -480,11 +510,23 @@ final class SequenceForward {
 
     private static void zero(Mat m, long rows, int width) {
         if (m.ld == width) { // contiguous: one fill
-            m.seg.asSlice(m.off * Float.BYTES, rows * width * Float.BYTES).fill((byte) 0);
+            fillZero(m.seg, m.off, rows * width);
             return;
         }
-        for (long r = 0; r < rows; r++) {
-            m.seg.asSlice((m.off + r * m.ld) * Float.BYTES, (long) width * Float.BYTES).fill((byte) 0);
+        for (long r = 0; r < rows; r++) fillZero(m.seg, m.off + r * m.ld, width);
+    }
+
+    /** Zeros, copied from to fill without a slice object ({@code asSlice(…).fill} allocates one when not inlined). */
+    private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(16 * 1024, 64);
+
+    /** {@code floats} zeros into {@code seg} from float {@code off}. */
+    static void fillZero(MemorySegment seg, long off, long floats) {
+        long at = off * Float.BYTES, left = floats * Float.BYTES;
+        while (left > 0) {
+            long n = Math.min(left, ZEROS.byteSize());
+            MemorySegment.copy(ZEROS, 0, seg, at, n);
+            at += n;
+            left -= n;
         }
     }
 

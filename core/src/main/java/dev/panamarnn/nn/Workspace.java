@@ -20,6 +20,7 @@ public final class Workspace implements AutoCloseable {
     private final MemorySegment[] slots = new MemorySegment[SLOTS];
     private final long[] capacity = new long[SLOTS];
     private final java.util.concurrent.atomic.AtomicBoolean inUse = new java.util.concurrent.atomic.AtomicBoolean();
+    private final long[] request = new long[SLOTS];
     private boolean closed;
 
     public Workspace() {}
@@ -42,12 +43,19 @@ public final class Workspace implements AutoCloseable {
         inUse.set(false);
     }
 
+    /** A zeroed array of one entry per slot, to fill and pass to {@link #reserve} (no array per call). */
+    long[] request() {
+        java.util.Arrays.fill(request, 0);
+        return request;
+    }
+
     /**
      * Makes every slot {@code i} hold at least {@code floats[i]} floats. When any slot is too small, all
      * are reallocated in a fresh arena (the old one is closed), so the memory held stays bounded by the
      * largest call; contents are not preserved.
      */
     void reserve(long... floats) {
+        assert floats.length <= SLOTS;
         boolean grow = false;
         for (int i = 0; i < floats.length; i++) grow |= floats[i] > capacity[i];
         if (!grow) return;

@@ -25,11 +25,13 @@ import org.junit.jupiter.api.TestFactory;
  * with our helper thread. Not a timing: the calling thread's allocated-byte counter
  * ({@code com.sun.management.ThreadMXBean}) over a round of calls. Before the JIT has compiled the
  * kernels, the Vector API boxes vectors, so the test runs rounds until one allocates nothing and fails
- * only if none does in many: a call path that allocates once compiled never reaches zero. The sizes make
+ * only if none does for 90 s: a call path that allocates once compiled never reaches zero. The sizes make
  * the two-thread cases large enough for the helper thread to take half.
  */
 public class HeapPerCallTest {
-    private static final int CALLS_PER_ROUND = 20, MAX_ROUNDS = 60;
+    private static final int CALLS_PER_ROUND = 20;
+    /** Time for the JIT: C2 compiles in the background, slowly on a loaded machine. */
+    private static final long WARM_UP_NANOS = 90_000_000_000L;
 
     protected boolean runsOn(String backend) {
         return !backend.equals("scalar");
@@ -67,15 +69,15 @@ public class HeapPerCallTest {
             Tensor output = Tensor.allocate(arena, T, B, D * spec.outputSize());
             Tensor hN = Tensor.allocate(arena, LD, B, spec.outputSize());
             Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, LD, B, spec.hiddenSize()) : null;
-            long last = -1;
-            for (int round = 0; round < MAX_ROUNDS; round++) {
+            long last = -1, start = System.nanoTime();
+            while (System.nanoTime() - start < WARM_UP_NANOS) {
                 long b0 = mx.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < CALLS_PER_ROUND; i++) layer.forward(input, null, null, null, output, hN, cN, ws);
                 last = mx.getCurrentThreadAllocatedBytes() - b0;
                 if (last == 0) return;
             }
             fail(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s): every round of " + CALLS_PER_ROUND
-                    + " warm calls allocated heap; the last one " + last + " bytes (" + last / CALLS_PER_ROUND + " per call)");
+                    + " calls for " + WARM_UP_NANOS / 1_000_000_000 + " s allocated heap; the last one " + last + " bytes (" + last / CALLS_PER_ROUND + " per call)");
         } finally {
             Parallelism.setThreads(before);
         }

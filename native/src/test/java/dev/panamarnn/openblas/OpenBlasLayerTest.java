@@ -137,4 +137,12 @@ class OpenBlasLayerTest {
             return true;
         }
     }
+
+    @Nested
+    class HeapPerCall extends dev.panamarnn.nn.HeapPerCallTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
 }
