@@ -61,7 +61,7 @@ final class SimdScratch {
         return cellRow;
     }
 
-    /** Twelve vectors: the largest kernel's accumulators on their way out of {@link SimdPackedGemm}'s kernels, and {@link SimdGemv}'s four row sums. */
+    /** Twelve vectors: the largest kernel's accumulators on their way out of {@link SimdPackedGemm}'s kernels. */
     float[] sums() {
         return sums;
     }
