@@ -82,7 +82,10 @@ public final class RecurrentCell implements AutoCloseable {
         }
         Workspace ws = resources.enter("step", null);
         try {
-            ws.reserve((long) B * GH, spec.mode() == Mode.GRU ? (long) B * GH : 0);
+            long[] want = ws.request(); // not varargs: no array per step
+            want[0] = (long) B * GH;
+            want[1] = spec.mode() == Mode.GRU ? (long) B * GH : 0;
+            ws.reserve(want);
             run(backend.kernels(), ws, B, x, h, c);
         } finally {
             resources.exit(ws, null);

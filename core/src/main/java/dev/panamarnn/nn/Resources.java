@@ -1,15 +1,21 @@
 package dev.panamarnn.nn;
 
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * What a layer or cell owns: its packed weights and a pool of workspaces, with the rule that
  * {@link #close()} waits for running calls and later calls fail cleanly. A call brackets its work with
  * {@link #enter} and {@link #exit} (no lambda, so nothing is allocated per call).
+ *
+ * <p>The pool is a fixed array of slots taken and returned by compare-and-set, not a concurrent queue: a
+ * queue allocates a node per return, which was the one heap object per cell step (HeapPerCallTest). It
+ * keeps up to {@link #POOL} idle workspaces; one returned to a full pool is closed, so the native
+ * memory held stays bounded by the concurrency a layer has seen, up to that many.
  */
 final class Resources implements AutoCloseable {
     final LayerWeights weights;
-    private final ConcurrentLinkedDeque<Workspace> pool = new ConcurrentLinkedDeque<>();
+    static final int POOL = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+    private final AtomicReferenceArray<Workspace> pool = new AtomicReferenceArray<>(POOL);
     private final Lifecycle lifecycle;
 
     Resources(LayerWeights weights, String what) {
@@ -21,7 +27,7 @@ final class Resources implements AutoCloseable {
     Workspace enter(String op, Workspace explicit) {
         lifecycle.enter(op);
         try {
-            Workspace ws = explicit != null ? explicit : pool.poll();
+            Workspace ws = explicit != null ? explicit : take();
             if (ws == null) ws = new Workspace();
             ws.acquire();
             return ws;
@@ -34,8 +40,27 @@ final class Resources implements AutoCloseable {
     /** Ends a call begun by {@link #enter}; a pooled workspace goes back to the pool. */
     void exit(Workspace ws, Workspace explicit) {
         ws.release();
-        if (explicit == null) pool.push(ws);
+        if (explicit == null && !give(ws)) ws.close();
         lifecycle.exit();
+    }
+
+    /** An idle pooled workspace, or null. Scans from a slot that depends on the thread, to spread contention. */
+    private Workspace take() {
+        int start = (int) (Thread.currentThread().threadId() % POOL);
+        for (int n = 0, i = start; n < POOL; n++, i = i + 1 == POOL ? 0 : i + 1) {
+            Workspace ws = pool.get(i);
+            if (ws != null && pool.compareAndSet(i, ws, null)) return ws;
+        }
+        return null;
+    }
+
+    /** Puts {@code ws} in a free slot; false when every slot is taken. */
+    private boolean give(Workspace ws) {
+        int start = (int) (Thread.currentThread().threadId() % POOL);
+        for (int n = 0, i = start; n < POOL; n++, i = i + 1 == POOL ? 0 : i + 1) {
+            if (pool.get(i) == null && pool.compareAndSet(i, null, ws)) return true;
+        }
+        return false;
     }
 
     /** Waits for running calls, then frees the weights and the pooled workspaces. Idempotent. */
@@ -43,8 +68,10 @@ final class Resources implements AutoCloseable {
     public void close() {
         lifecycle.close(() -> {
             weights.close();
-            Workspace ws;
-            while ((ws = pool.poll()) != null) ws.close();
+            for (int i = 0; i < POOL; i++) {
+                Workspace ws = pool.getAndSet(i, null);
+                if (ws != null) ws.close();
+            }
         });
     }
 }

@@ -54,6 +54,51 @@ public class HeapPerCallTest {
         return tests.stream();
     }
 
+    /** A cell's step (the 1-vs-N generation loop's unit of work) allocates nothing either. */
+    @TestFactory
+    Stream<DynamicTest> warmCellStepAllocatesNothing() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Backend.Status s : Backend.list()) {
+            if (!s.available() || !runsOn(s.name())) continue;
+            for (Mode mode : new Mode[] {Mode.LSTM, Mode.GRU, Mode.RNN_TANH}) {
+                for (int B : new int[] {1, 3}) {
+                    tests.add(DynamicTest.dynamicTest(s.name() + " " + mode + " cell B=" + B, () -> checkCell(s.name(), mode, B)));
+                }
+            }
+        }
+        return tests.stream();
+    }
+
+    private static void checkCell(String backendName, Mode mode, int B) {
+        LayerSpec spec = new LayerSpec(mode, 40, 72, 1, false, true, false, 0);
+        Random r = new Random(57 + B);
+        Map<String, int[]> shapes = new HashMap<>();
+        Map<String, float[]> layerWeights = randomWeights(spec, r, shapes);
+        Map<String, float[]> cellWeights = new HashMap<>();
+        Map<String, int[]> cellShapes = new HashMap<>();
+        for (var e : layerWeights.entrySet()) { // nn.LSTM's "weight_ih_l0" is nn.LSTMCell's "weight_ih"
+            String name = e.getKey().replace("_l0", "");
+            cellWeights.put(name, e.getValue());
+            cellShapes.put(name, shapes.get(e.getKey()));
+        }
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Arena arena = Arena.ofShared();
+             RecurrentCell cell = RecurrentCell.load(StateDict.of(cellWeights, cellShapes), "", mode, Backend.get(backendName))) {
+            Tensor x = Tensor.of(arena, flat(rand(r, 1, B, spec.inputSize(), 1)), B, spec.inputSize());
+            Tensor h = Tensor.allocate(arena, B, spec.hiddenSize());
+            Tensor c = mode == Mode.LSTM ? Tensor.allocate(arena, B, spec.hiddenSize()) : null;
+            long last = -1, start = System.nanoTime();
+            while (System.nanoTime() - start < WARM_UP_NANOS) {
+                long b0 = mx.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < CALLS_PER_ROUND; i++) cell.step(x, h, c);
+                last = mx.getCurrentThreadAllocatedBytes() - b0;
+                if (last == 0) return;
+            }
+            fail(backendName + " " + mode + " cell B=" + B + ": every round of " + CALLS_PER_ROUND + " steps for "
+                    + WARM_UP_NANOS / 1_000_000_000 + " s allocated heap; the last one " + last + " bytes");
+        }
+    }
+
     private static void check(String backendName, LayerSpec spec, int B, int T, int threads) {
         Random r = new Random(31 + B);
         Map<String, int[]> shapes = new HashMap<>();
