@@ -81,21 +81,12 @@ public class HeapPerCallTest {
             cellWeights.put(name, e.getValue());
             cellShapes.put(name, shapes.get(e.getKey()));
         }
-        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Arena arena = Arena.ofShared();
              RecurrentCell cell = RecurrentCell.load(StateDict.of(cellWeights, cellShapes), "", mode, Backend.get(backendName))) {
             Tensor x = Tensor.of(arena, flat(rand(r, 1, B, spec.inputSize(), 1)), B, spec.inputSize());
             Tensor h = Tensor.allocate(arena, B, spec.hiddenSize());
             Tensor c = mode == Mode.LSTM ? Tensor.allocate(arena, B, spec.hiddenSize()) : null;
-            long last = -1, start = System.nanoTime();
-            while (System.nanoTime() - start < WARM_UP_NANOS) {
-                long b0 = mx.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < CALLS_PER_ROUND; i++) cell.step(x, h, c);
-                last = mx.getCurrentThreadAllocatedBytes() - b0;
-                if (last == 0) return;
-            }
-            fail(backendName + " " + mode + " cell B=" + B + ": every round of " + CALLS_PER_ROUND + " steps for "
-                    + WARM_UP_NANOS / 1_000_000_000 + " s allocated heap; the last one " + last + " bytes");
+            assertWarmCallsAllocateNothing(backendName + " " + mode + " cell B=" + B, () -> cell.step(x, h, c));
         }
     }
 
@@ -103,7 +94,6 @@ public class HeapPerCallTest {
         Random r = new Random(31 + B);
         Map<String, int[]> shapes = new HashMap<>();
         StateDict sd = StateDict.of(randomWeights(spec, r, shapes), shapes);
-        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         int before = Parallelism.threads();
         Parallelism.setThreads(threads);
         try (Arena arena = Arena.ofShared();
@@ -114,17 +104,27 @@ public class HeapPerCallTest {
             Tensor output = Tensor.allocate(arena, T, B, D * spec.outputSize());
             Tensor hN = Tensor.allocate(arena, LD, B, spec.outputSize());
             Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, LD, B, spec.hiddenSize()) : null;
-            long last = -1, start = System.nanoTime();
-            while (System.nanoTime() - start < WARM_UP_NANOS) {
-                long b0 = mx.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < CALLS_PER_ROUND; i++) layer.forward(input, null, null, null, output, hN, cN, ws);
-                last = mx.getCurrentThreadAllocatedBytes() - b0;
-                if (last == 0) return;
-            }
-            fail(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s): every round of " + CALLS_PER_ROUND
-                    + " calls for " + WARM_UP_NANOS / 1_000_000_000 + " s allocated heap; the last one " + last + " bytes (" + last / CALLS_PER_ROUND + " per call)");
+            assertWarmCallsAllocateNothing(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s)",
+                    () -> layer.forward(input, null, null, null, output, hN, cN, ws));
         } finally {
             Parallelism.setThreads(before);
         }
+    }
+
+    /**
+     * Rounds of {@code call} until one allocates no byte on this thread; fails after {@link #WARM_UP_NANOS}.
+     * The lambda is made once, before the rounds: calling it allocates nothing.
+     */
+    private static void assertWarmCallsAllocateNothing(String what, Runnable call) {
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long last = -1, start = System.nanoTime();
+        while (System.nanoTime() - start < WARM_UP_NANOS) {
+            long b0 = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < CALLS_PER_ROUND; i++) call.run();
+            last = mx.getCurrentThreadAllocatedBytes() - b0;
+            if (last == 0) return;
+        }
+        fail(what + ": every round of " + CALLS_PER_ROUND + " warm calls for " + WARM_UP_NANOS / 1_000_000_000
+                + " s allocated heap; the last one " + last + " bytes (" + last / CALLS_PER_ROUND + " per call)");
     }
 }

@@ -76,7 +76,8 @@ final class SimdGemv {
             float[] acc = SimdScratch.get().acc(q * 4 * VL);
             int j = rows4(q, n, a, aOff * Float.BYTES, ld, x, acc);
             for (int i = 0; i < q; i++) {
-                finish4(n, j, a, (aOff + (long) i * lda) * Float.BYTES, q * ld, x, acc, i * 4 * VL, alpha, beta, y, yOff + i * incY, q * incY);
+                if (j < n) tail4(n, j, a, (aOff + (long) i * lda) * Float.BYTES, q * ld, x, acc, i * 4 * VL);
+                putSums4(acc, i * 4 * VL, alpha, beta, y, yOff + i * incY, q * incY);
             }
         }
         for (int i = 4 * q; i < m; i++) row1(n, alpha, a, (aOff + (long) i * lda) * Float.BYTES, x, beta, y, yOff + i * incY);
@@ -114,20 +115,24 @@ final class SimdGemv {
         return ub;
     }
 
-    /** Group t/(4·VL) of {@link #rows4}: its masked tail from column j, each row's lanes summed (the tree of ROT8), → y[yi + r·yq]. */
-    private static void finish4(int n, int j, MemorySegment a, long r0, long step, float[] x, float[] acc, int t,
-                                float alpha, float beta, MemorySegment y, long yi, long yq) {
+    /** Group t/(4·VL) of {@link #rows4}: adds its masked tail from column j into acc. */
+    private static void tail4(int n, int j, MemorySegment a, long r0, long step, float[] x, float[] acc, int t) {
+        VectorMask<Float> tail = S.indexInRange(j, n);
+        long o = (long) j * Float.BYTES, r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
+        FloatVector xv = FloatVector.fromArray(S, x, j, tail);
+        xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), FloatVector.fromArray(S, acc, t)).intoArray(acc, t);
+        xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), FloatVector.fromArray(S, acc, t + VL)).intoArray(acc, t + VL);
+        xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), FloatVector.fromArray(S, acc, t + 2 * VL)).intoArray(acc, t + 2 * VL);
+        xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), FloatVector.fromArray(S, acc, t + 3 * VL)).intoArray(acc, t + 3 * VL);
+    }
+
+    /**
+     * Four rows' accumulators at acc[t, t + 4·VL): each row's lanes summed (the tree of ROT8) →
+     * y[yi + r·yq] = alpha·sum + beta·y. Shared by the float32 and bfloat16 kernels.
+     */
+    private static void putSums4(float[] acc, int t, float alpha, float beta, MemorySegment y, long yi, long yq) {
         FloatVector s0 = FloatVector.fromArray(S, acc, t), s1 = FloatVector.fromArray(S, acc, t + VL);
         FloatVector s2 = FloatVector.fromArray(S, acc, t + 2 * VL), s3 = FloatVector.fromArray(S, acc, t + 3 * VL);
-        if (j < n) {
-            VectorMask<Float> tail = S.indexInRange(j, n);
-            long o = (long) j * Float.BYTES, r1 = r0 + step, r2 = r1 + step, r3 = r2 + step;
-            FloatVector xv = FloatVector.fromArray(S, x, j, tail);
-            s0 = xv.fma(FloatVector.fromMemorySegment(S, a, r0 + o, NO, tail), s0);
-            s1 = xv.fma(FloatVector.fromMemorySegment(S, a, r1 + o, NO, tail), s1);
-            s2 = xv.fma(FloatVector.fromMemorySegment(S, a, r2 + o, NO, tail), s2);
-            s3 = xv.fma(FloatVector.fromMemorySegment(S, a, r3 + o, NO, tail), s3);
-        }
         if (VL > 8) {
             s0 = s0.add(s0.rearrange(ROT8));
             s1 = s1.add(s1.rearrange(ROT8));
@@ -355,36 +360,15 @@ final class SimdGemv {
             s2 = xv.fma(bf16(a, r2 + o, btail), s2);
             s3 = xv.fma(bf16(a, r3 + o, btail), s3);
         }
-        // The lane tree written out (see ROT8): a call taking a vector is not inlined here and boxes it, and
-        // the lanes through a heap array and scalar adds took a third of the time (perfasm).
-        if (VL > 8) {
-            s0 = s0.add(s0.rearrange(ROT8));
-            s1 = s1.add(s1.rearrange(ROT8));
-            s2 = s2.add(s2.rearrange(ROT8));
-            s3 = s3.add(s3.rearrange(ROT8));
-        }
-        if (VL > 4) {
-            s0 = s0.add(s0.rearrange(ROT4));
-            s1 = s1.add(s1.rearrange(ROT4));
-            s2 = s2.add(s2.rearrange(ROT4));
-            s3 = s3.add(s3.rearrange(ROT4));
-        }
-        if (VL > 2) {
-            s0 = s0.add(s0.rearrange(ROT2));
-            s1 = s1.add(s1.rearrange(ROT2));
-            s2 = s2.add(s2.rearrange(ROT2));
-            s3 = s3.add(s3.rearrange(ROT2));
-        }
-        if (VL > 1) {
-            s0 = s0.add(s0.rearrange(ROT1));
-            s1 = s1.add(s1.rearrange(ROT1));
-            s2 = s2.add(s2.rearrange(ROT1));
-            s3 = s3.add(s3.rearrange(ROT1));
-        }
-        put(y, yi, alpha * s0.lane(0), beta);
-        put(y, yi + q, alpha * s1.lane(0), beta);
-        put(y, yi + 2L * q, alpha * s2.lane(0), beta);
-        put(y, yi + 3L * q, alpha * s3.lane(0), beta);
+        // The lane sums through putSums4, shared with the float32 kernel: four vector stores and loads,
+        // not a call taking vectors (not inlined here, it boxed them) nor scalar adds over a heap array
+        // (a third of the time, perfasm).
+        float[] acc = SimdScratch.get().sums();
+        s0.intoArray(acc, 0);
+        s1.intoArray(acc, VL);
+        s2.intoArray(acc, 2 * VL);
+        s3.intoArray(acc, 3 * VL);
+        putSums4(acc, 0, alpha, beta, y, yi, q);
     }
 
     /** One row at byte offset r0 → y[yi]. */

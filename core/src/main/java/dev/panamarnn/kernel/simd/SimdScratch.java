@@ -61,7 +61,7 @@ final class SimdScratch {
         return cellRow;
     }
 
-    /** Twelve vectors: the largest kernel's accumulators on their way out of {@link SimdPackedGemm}'s kernels. */
+    /** Twelve vectors: the largest kernel's accumulators on their way out of {@link SimdPackedGemm}'s kernels, and the bfloat16 GEMV's four row sums. */
     float[] sums() {
         return sums;
     }
