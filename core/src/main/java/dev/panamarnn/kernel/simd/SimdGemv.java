@@ -295,12 +295,13 @@ final class SimdGemv {
         // takes and returns no vectors: in one large method C2 ran out of inlining budget and boxed the
         // accumulators (64 bytes per row).
         int q = m / 4;
-        for (int i = 0; i < q; i++) bf16Rows4(a, (aOff + (long) i * lda) * Short.BYTES, (long) q * lda * Short.BYTES, n, x, alpha, beta, y, yOff + i, q);
+        float[] acc = SimdScratch.get().sums();
+        for (int i = 0; i < q; i++) bf16Rows4(a, (aOff + (long) i * lda) * Short.BYTES, (long) q * lda * Short.BYTES, n, x, acc, alpha, beta, y, yOff + i, q);
         for (int i = 4 * q; i < m; i++) bf16Row(a, (aOff + (long) i * lda) * Short.BYTES, n, x, alpha, beta, y, yOff + i);
     }
 
     /** Rows at byte offsets r0, r0+step, r0+2·step, r0+3·step → y[yi], y[yi+q], y[yi+2q], y[yi+3q]. */
-    private static void bf16Rows4(MemorySegment a, long r0, long step, int n, float[] x, float alpha, float beta,
+    private static void bf16Rows4(MemorySegment a, long r0, long step, int n, float[] x, float[] acc, float alpha, float beta,
                                   MemorySegment y, long yi, int q) {
         int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
         int ub = S.loopBound(n);
@@ -363,7 +364,6 @@ final class SimdGemv {
         // The lane sums through putSums4, shared with the float32 kernel: four vector stores and loads,
         // not a call taking vectors (not inlined here, it boxed them) nor scalar adds over a heap array
         // (a third of the time, perfasm).
-        float[] acc = SimdScratch.get().sums();
         s0.intoArray(acc, 0);
         s1.intoArray(acc, VL);
         s2.intoArray(acc, 2 * VL);
