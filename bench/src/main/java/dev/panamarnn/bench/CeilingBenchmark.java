@@ -24,7 +24,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * The hardware ceiling of the layer study: plain {@code cblas_sgemm} through our bindings (no shape
  * routing, unlike the openblas backend, which sends one-row products to {@code sgemv}), at 2048³ and at
  * each configuration's per-step shape {@code B × G·H × H} (C = h·W_hhᵀ). {@code threads} sets OpenBLAS's
- * thread count. GFLOP/s = 2·M·N·K / time. Shapes are {@code MxNxK:layout}.
+ * thread count. GFLOP/s = 2·M·N·K / time. Shapes are {@code MxNxK:layout}; layout {@code GEMV} is
+ * {@code cblas_sgemv} on the same data (y = W·h, W {@code [N × K]}), the batch-1 step's other BLAS route,
+ * which the study's report uses for the weight-bandwidth estimate of L1.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -34,6 +36,7 @@ public class CeilingBenchmark {
     @Param({
         "2048x2048x2048:NN", // the ceiling
         "1x1024x256:NT",     // L1 step
+        "1x1024x256:GEMV",   // L1 step as cblas_sgemv
         "64x2048x512:NT",    // L2 step
         "256x4096x1024:NT",  // L3 step
         "32x768x256:NT",     // G1 step
@@ -46,6 +49,7 @@ public class CeilingBenchmark {
 
     private Arena arena;
     private int m, n, k, ldb, transB;
+    private boolean gemv;
     private MemorySegment a, b, c;
 
     @Setup(Level.Trial)
@@ -57,7 +61,9 @@ public class CeilingBenchmark {
         m = Integer.parseInt(d[0]);
         n = Integer.parseInt(d[1]);
         k = Integer.parseInt(d[2]);
-        boolean nt = shape.endsWith(":NT");
+        gemv = shape.endsWith(":GEMV");
+        if (gemv && m != 1) throw new IllegalArgumentException("a GEMV shape has M = 1, got " + shape);
+        boolean nt = shape.endsWith(":NT") || gemv;
         transB = nt ? CBlas.CblasTrans() : CBlas.CblasNoTrans();
         ldb = nt ? k : n;
         arena = Arena.ofShared();
@@ -86,6 +92,10 @@ public class CeilingBenchmark {
 
     @Benchmark
     public MemorySegment gemm() {
+        if (gemv) {
+            CBlas.cblas_sgemv(CBlas.CblasRowMajor(), CBlas.CblasNoTrans(), n, k, 1f, b, k, a, 1, 0f, c, 1);
+            return c;
+        }
         CBlas.cblas_sgemm(CBlas.CblasRowMajor(), CBlas.CblasNoTrans(), transB, m, n, k, 1f, a, k, b, ldb, 0f, c, n);
         return c;
     }
