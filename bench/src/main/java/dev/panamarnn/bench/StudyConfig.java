@@ -44,6 +44,21 @@ enum StudyConfig {
         return spec().flops(steps, batch);
     }
 
+    /** FLOPs of the input projections alone: sum over layers and directions of {@code 2·T·B·I_layer·G·H}. */
+    double projectionFlops() {
+        double f = 0;
+        for (int l = 0; l < layers; l++) {
+            int in = l == 0 ? inputSize : directions() * hiddenSize;
+            f += 2.0 * steps * batch * in * mode.gates() * hiddenSize * directions();
+        }
+        return f;
+    }
+
+    /** Step products of one forward pass: T per layer and direction. */
+    int stepCount() {
+        return steps * layers * directions();
+    }
+
     /** The per-step recurrent GEMM {@code h·W_hhᵀ}: {@code B × G·H × H}, W_hh stored {@code [G·H × H]}. */
     String stepShape() {
         return batch + "x" + mode.gates() * hiddenSize + "x" + hiddenSize + ":NT";

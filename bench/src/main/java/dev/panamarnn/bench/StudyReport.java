@@ -106,7 +106,7 @@ public final class StudyReport {
         Files.createDirectories(out);
         Path md = out.resolve("layers-" + stamp + ".md"), png = out.resolve("layers-" + stamp + ".png");
         String text = markdown(rows, results, torch, firstRun, opt.getOrDefault("command", "scripts/bench layers"), png.getFileName().toString())
-                + serverMarkdown(servers);
+                + targetsMarkdown(rows, results) + serverMarkdown(servers);
         Files.writeString(md, text);
         ArrayNode summary = summary(json, rows);
         serverSummary(summary, servers);
@@ -250,6 +250,77 @@ public final class StudyReport {
         if (at >= 0) s.replace(at, at + "THREADS_NOTE".length(), note);
         s.append("\n![chart](").append(png).append(")\n");
         return s.toString();
+    }
+
+    /**
+     * What each target asks of this run's figures: the time it needs, that time as GFLOP/s and as a share of
+     * the 2048³ ceiling, and the <em>BLAS estimate</em>: the call's products alone on OpenBLAS at this run's
+     * rates (projection at the 2048³ rate, each step at the faster of sgemm and, for batch 1, sgemv at the
+     * step shape; at 2 threads also the 1-thread rate on each core), gates, copies and barriers free. It is
+     * optimistic; a target below it needs products faster than OpenBLAS's own at these shapes.
+     */
+    private static String targetsMarkdown(List<Row> rows, List<Jmh> results) {
+        StringBuilder s = new StringBuilder("""
+
+                ## What the targets need
+
+                Target time: faster than the best peer and, for L1, G1 and R1, 1.4× it; for L2 and L3, 95 % of the sgemm
+                2048³ ceiling (and faster than the best peer). *BLAS estimate*: the call's products alone at this run's
+                OpenBLAS rates (projection at the 2048³ rate; each of the T·layers·directions steps at the faster of
+                `cblas_sgemm` and, for batch 1, `cblas_sgemv` at the step shape; at 2 threads also half the 1-thread
+                step time), with gates, copies and barriers free: optimistic. A target below it asks for products
+                faster than OpenBLAS's own at these shapes.
+
+                | config | threads | best peer ms | target ms | target GFLOP/s | target, % of sgemm 2048³ | BLAS estimate ms | ours ms | met |
+                |---|---:|---:|---:|---:|---:|---:|---:|---|
+                """);
+        for (Row r : rows) {
+            var peer = r.bestPeer();
+            if (peer == null || Double.isNaN(r.oursMs())) continue;
+            StudyConfig c = r.config;
+            double target = peer.getValue();
+            String kind = "peer";
+            if (c == StudyConfig.L1 || c == StudyConfig.G1 || c == StudyConfig.R1) {
+                target = peer.getValue() / 1.4;
+                kind = "1.4× peer";
+            } else if (!Double.isNaN(r.ceilingGflops)) {
+                double ceilingMs = c.flops() / (0.95 * r.ceilingGflops * 1e6);
+                if (ceilingMs < target) {
+                    target = ceilingMs;
+                    kind = "95 %";
+                }
+            }
+            double targetGflops = c.flops() / (target * 1e6);
+            s.append("| ").append(c).append(" | ").append(r.threads)
+                    .append(" | ").append(fmt(peer.getValue())).append(" (").append(peer.getKey()).append(")")
+                    .append(" | ").append(fmt(target)).append(" (").append(kind).append(")")
+                    .append(" | ").append(fmt(targetGflops))
+                    .append(" | ").append(Double.isNaN(r.ceilingGflops) ? "–" : String.format(Locale.ROOT, "%.0f %%", 100 * targetGflops / r.ceilingGflops))
+                    .append(" | ").append(fmt(blasEstimateMs(r, results)))
+                    .append(" | ").append(fmt(r.oursMs()))
+                    .append(" | ").append(r.oursMs() <= target ? "yes" : String.format(Locale.ROOT, "no (%.2f× short)", r.oursMs() / target))
+                    .append(" |\n");
+        }
+        return s.toString();
+    }
+
+    /** The BLAS estimate in ms (see {@link #targetsMarkdown}), or NaN when a figure is missing. */
+    static double blasEstimateMs(Row r, List<Jmh> results) {
+        StudyConfig c = r.config;
+        String gemv = c.batch == 1 ? c.stepShape().replace(":NT", ":GEMV") : null;
+        double stepFlops = 2.0 * c.batch * c.mode.gates() * c.hiddenSize * c.hiddenSize;
+        double stepMs = stepMs(results, c.stepShape(), gemv, r.threads, stepFlops);
+        if (r.threads > 1) stepMs = Math.min(stepMs, stepMs(results, c.stepShape(), gemv, 1, stepFlops) / r.threads);
+        return c.projectionFlops() / (r.ceilingGflops * 1e6) + c.stepCount() * stepMs;
+    }
+
+    private static double stepMs(List<Jmh> results, String shape, String gemv, int threads, double flops) {
+        double best = ceiling(results, shape, threads);
+        if (gemv != null) {
+            double g = ceiling(results, gemv, threads);
+            if (!Double.isNaN(g) && (Double.isNaN(best) || g > best)) best = g;
+        }
+        return flops / (best * 1e6);
     }
 
     /** One S1 measurement: N caller threads, one system; latencies per request in ms. */
