@@ -1,0 +1,48 @@
+package dev.panamarnn;
+
+/**
+ * Makes text that came from a file or a caller (tensor names, tokens, prompts, paths) safe to put in a
+ * message: control characters are escaped, so a name holding ESC, CR or LF cannot forge output lines or
+ * move the terminal's cursor, and long values are cut, so one error does not repeat a 100k-character
+ * prompt.
+ */
+public final class Text {
+    private Text() {}
+
+    /** The longest value {@link #quote} shows whole. */
+    public static final int MAX_SHOWN = 120;
+
+    /** {@code s} in single quotes, escaped and cut to {@link #MAX_SHOWN} characters ({@code null} for null). */
+    public static String quote(String s) {
+        return s == null ? "null" : "'" + escape(s, MAX_SHOWN) + "'";
+    }
+
+    /**
+     * {@code s} with every control character (C0, DEL, C1, and the Unicode line and paragraph separators)
+     * written as {@code \n}, {@code \r}, {@code \t} or {@code \}{@code uXXXX}, and backslashes doubled; past
+     * {@code max} characters of the original the rest is replaced by {@code "…(N more)"}.
+     */
+    public static String escape(String s, int max) {
+        if (s == null) return "null";
+        int n = Math.min(s.length(), Math.max(0, max));
+        StringBuilder b = new StringBuilder(n + 16);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        if (s.length() > n) b.append("…(").append(s.length() - n).append(" more)");
+        return b.toString();
+    }
+}
