@@ -16,15 +16,19 @@ public final class Parallelism {
     private Parallelism() {}
 
     public static final String PROPERTY = "panama.rnn.threads";
-    private static volatile int threads = parse(System.getProperty(PROPERTY));
+    /** 0 until read: the property is read at first use, and a bad value fails that use (and each later one) with a clear message, not class initialisation. */
+    private static volatile int threads;
 
     private static int parse(String v) {
         if (v == null || v.isBlank()) return 1;
+        int n;
         try {
-            return check(Integer.parseInt(v.trim()));
+            n = Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + PROPERTY + " must be 1 or 2, got '" + v + "'");
+            n = 0;
         }
+        if (n < 1 || n > 2) throw new IllegalArgumentException("-D" + PROPERTY + " must be 1 or 2, got '" + Text.escape(v, 40) + "'");
+        return n;
     }
 
     private static int check(int n) {
@@ -32,8 +36,19 @@ public final class Parallelism {
         return n;
     }
 
+    /** Threads per call; throws {@link IllegalArgumentException} naming the property when {@code -Dpanama.rnn.threads} is not 1 or 2. */
     public static int threads() {
-        return threads;
+        int n = threads;
+        if (n == 0) {
+            n = parse(System.getProperty(PROPERTY));
+            threads = n;
+        }
+        return n;
+    }
+
+    /** Tests only: the next {@link #threads()} reads the property again. */
+    static void forgetForTests() {
+        threads = 0;
     }
 
     public static void setThreads(int n) {

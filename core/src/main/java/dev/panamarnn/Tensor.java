@@ -58,6 +58,7 @@ public final class Tensor {
         long rows = rowCount(s);
         checkLd("tensor", ld, cols);
         long floats = requiredFloats(rows, cols, ld);
+        if (!Arenas.isTracked(arena)) Faults.allocation(Math.max(1, floats) * Float.BYTES);
         MemorySegment seg = arena.allocate(Math.max(1, floats) * Float.BYTES, ALIGNMENT);
         return new Tensor(seg, 0, ld, s);
     }

@@ -52,15 +52,17 @@ public final class LanguageModel implements AutoCloseable {
             throw new IllegalArgumentException(cfg.file() + ": a language model needs \"embedding\" and \"head\"");
         }
         Network net = Network.load(cfg, "language model", cfg.main(), weights, false, backend);
-        String err = null;
-        if (net.spec().bidirectional()) err = "a language model cannot be bidirectional";
-        else if (net.embedding.size() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the embedding " + net.embedding.size();
-        else if (net.head.outFeatures() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the head gives " + net.head.outFeatures();
-        if (err != null) {
+        try {
+            String err = null;
+            if (net.spec().bidirectional()) err = "a language model cannot be bidirectional";
+            else if (net.embedding.size() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the embedding " + net.embedding.size();
+            else if (net.head.outFeatures() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the head gives " + net.head.outFeatures();
+            if (err != null) throw new IllegalArgumentException(cfg.file() + ": " + err);
+            return new LanguageModel(cfg, net);
+        } catch (Throwable e) {
             net.close();
-            throw new IllegalArgumentException(cfg.file() + ": " + err);
+            throw e;
         }
-        return new LanguageModel(cfg, net);
     }
 
     public ModelConfig config() {
@@ -84,15 +86,22 @@ public final class LanguageModel implements AutoCloseable {
      * {@link #close()}. Not thread-safe: one caller at a time.
      */
     public final class State implements AutoCloseable {
-        private final Arena arena = Arena.ofShared();
+        private final Arena arena;
         final int batch;
         final Tensor h, c;
 
         private State(int batch) {
             LayerSpec s = net.spec();
             this.batch = batch;
-            h = Tensor.allocate(arena, s.numLayers(), batch, s.outputSize());
-            c = s.mode() == Mode.LSTM ? Tensor.allocate(arena, s.numLayers(), batch, s.hiddenSize()) : null;
+            Arena a = dev.panamarnn.Arenas.shared();
+            try {
+                h = Tensor.allocate(a, s.numLayers(), batch, s.outputSize());
+                c = s.mode() == Mode.LSTM ? Tensor.allocate(a, s.numLayers(), batch, s.hiddenSize()) : null;
+            } catch (Throwable e) {
+                a.close();
+                throw e;
+            }
+            arena = a;
         }
 
         public int batch() {
@@ -151,7 +160,7 @@ public final class LanguageModel implements AutoCloseable {
             }
         }
         if (T == 0) return new float[state.batch][0][];
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             Tensor logits = run(a, tokens, T, null, state.h, state.c, state.h, state.c);
             return Network.perStep(logits, T, state.batch, null);
         }
@@ -177,7 +186,7 @@ public final class LanguageModel implements AutoCloseable {
         if (B == 0) return new float[0][][];
         int[] lengths = lengths("tokens", tokens);
         int T = Arrays.stream(lengths).max().orElse(0);
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             LayerSpec s = net.spec();
             Tensor hN = Tensor.allocate(a, s.numLayers(), B, s.outputSize());
             Tensor cN = s.mode() == Mode.LSTM ? Tensor.allocate(a, s.numLayers(), B, s.hiddenSize()) : null;
@@ -224,7 +233,7 @@ public final class LanguageModel implements AutoCloseable {
         int P = s.outputSize();
         int[][] out = new int[B][maxNew];
         int[] count = new int[B];
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             // The prompts, each from the state to its own last step.
             Tensor x = Tensor.allocate(a, T, B, E);
             net.embed(prompts, T, true, x.reshape(T * B, E));

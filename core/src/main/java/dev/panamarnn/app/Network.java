@@ -67,7 +67,7 @@ final class Network implements AutoCloseable {
                 }
             }
             return new Network(emb, rnn, head);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             if (emb != null) emb.close();
             if (rnn != null) rnn.close();
             if (head != null) head.close();

@@ -62,26 +62,28 @@ public final class Seq2Seq implements AutoCloseable {
         Network dec;
         try {
             dec = Network.load(cfg, "decoder", cfg.decoder(), weights, false, backend);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             enc.close();
             throw e;
         }
-        LayerSpec es = enc.spec(), ds = dec.spec();
-        String err = null;
-        if (es.mode() != ds.mode()) err = "encoder (" + es.mode() + ") and decoder (" + ds.mode() + ") must be the same kind of cell";
-        else if (ds.bidirectional()) err = "the decoder cannot be bidirectional";
-        else if (es.numLayers() * es.directions() != ds.numLayers() || es.outputSize() != ds.outputSize() || es.hiddenSize() != ds.hiddenSize()) {
-            err = "the encoder's final state (" + es.numLayers() * es.directions() + " × " + es.outputSize() + ") must fit the decoder's initial state ("
-                    + ds.numLayers() + " × " + ds.outputSize() + ")";
-        } else if (enc.embedding.size() != cfg.vocab().size()) err = "\"input_vocab\" has " + cfg.vocab().size() + " tokens, the encoder embedding " + enc.embedding.size();
-        else if (dec.embedding.size() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder embedding " + dec.embedding.size();
-        else if (dec.head.outFeatures() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder head gives " + dec.head.outFeatures();
-        if (err != null) {
+        try {
+            LayerSpec es = enc.spec(), ds = dec.spec();
+            String err = null;
+            if (es.mode() != ds.mode()) err = "encoder (" + es.mode() + ") and decoder (" + ds.mode() + ") must be the same kind of cell";
+            else if (ds.bidirectional()) err = "the decoder cannot be bidirectional";
+            else if (es.numLayers() * es.directions() != ds.numLayers() || es.outputSize() != ds.outputSize() || es.hiddenSize() != ds.hiddenSize()) {
+                err = "the encoder's final state (" + es.numLayers() * es.directions() + " × " + es.outputSize() + ") must fit the decoder's initial state ("
+                        + ds.numLayers() + " × " + ds.outputSize() + ")";
+            } else if (enc.embedding.size() != cfg.vocab().size()) err = "\"input_vocab\" has " + cfg.vocab().size() + " tokens, the encoder embedding " + enc.embedding.size();
+            else if (dec.embedding.size() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder embedding " + dec.embedding.size();
+            else if (dec.head.outFeatures() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder head gives " + dec.head.outFeatures();
+            if (err != null) throw new IllegalArgumentException(cfg.file() + ": " + err);
+            return new Seq2Seq(cfg, enc, dec);
+        } catch (Throwable e) {
             enc.close();
             dec.close();
-            throw new IllegalArgumentException(cfg.file() + ": " + err);
+            throw e;
         }
-        return new Seq2Seq(cfg, enc, dec);
     }
 
     public ModelConfig config() {
@@ -161,7 +163,7 @@ public final class Seq2Seq implements AutoCloseable {
         int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
         int[][] out = new int[B][maxLength];
         int[] count = new int[B];
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             DecoderState st = encode(a, sources, B);
             Tensor x = Tensor.allocate(a, 1, B, E), o = Tensor.allocate(a, 1, B, P), logits = Tensor.allocate(a, B, V);
             Tensor om = o.reshape(B, P);
@@ -218,7 +220,7 @@ public final class Seq2Seq implements AutoCloseable {
             }
         }
         int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             DecoderState st = encode(a, sources, B);
             Tensor x = Tensor.allocate(a, T, B, E), o = Tensor.allocate(a, T, B, P), logits = Tensor.allocate(a, T * B, V);
             decoder.embed(decoderInputs, T, true, x.reshape(T * B, E));
@@ -250,7 +252,7 @@ public final class Seq2Seq implements AutoCloseable {
         if (width < 1 || width > 1024) throw new IllegalArgumentException("beam width must be in 1..1024, got " + width);
         int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize(), L = decoder.spec().numLayers(), W = width;
         int eos = config.eos();
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             DecoderState cur = encode(a, new int[][] {src}, W);
             DecoderState nxt = new DecoderState(Tensor.allocate(a, L, W, P), cur.c == null ? null : Tensor.allocate(a, L, W, decoder.spec().hiddenSize()));
             Tensor x = Tensor.allocate(a, 1, W, E), o = Tensor.allocate(a, 1, W, P), logits = Tensor.allocate(a, W, V);

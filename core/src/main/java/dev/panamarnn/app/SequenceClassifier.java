@@ -45,18 +45,19 @@ public final class SequenceClassifier implements AutoCloseable {
         Objects.requireNonNull(cfg, "config");
         if (cfg.structure() != ModelConfig.Structure.N_VS_1) throw new IllegalArgumentException(cfg.file() + ": not an n_vs_1 model");
         Network net = Network.load(cfg, "classifier", cfg.main(), weights, true, backend);
-        if (net.head.outFeatures() != cfg.labels().size()) {
-            int n = net.head.outFeatures();
+        try {
+            if (net.head.outFeatures() != cfg.labels().size()) {
+                throw new IllegalArgumentException(cfg.file() + ": \"labels\" has " + cfg.labels().size() + " entries, the head '" + cfg.main().head()
+                        + "weight' gives " + net.head.outFeatures() + " logits");
+            }
+            if (net.embedding == null && cfg.inputSize() != net.spec().inputSize()) {
+                throw new IllegalArgumentException(cfg.file() + ": \"input_size\" is " + cfg.inputSize() + ", the weights say " + net.spec().inputSize());
+            }
+            return new SequenceClassifier(cfg, net);
+        } catch (Throwable e) {
             net.close();
-            throw new IllegalArgumentException(cfg.file() + ": \"labels\" has " + cfg.labels().size() + " entries, the head '" + cfg.main().head()
-                    + "weight' gives " + n + " logits");
+            throw e;
         }
-        if (net.embedding == null && cfg.inputSize() != net.spec().inputSize()) {
-            int n = net.spec().inputSize();
-            net.close();
-            throw new IllegalArgumentException(cfg.file() + ": \"input_size\" is " + cfg.inputSize() + ", the weights say " + n);
-        }
-        return new SequenceClassifier(cfg, net);
     }
 
     public ModelConfig config() {
@@ -98,7 +99,7 @@ public final class SequenceClassifier implements AutoCloseable {
         }
         int B = input.dim(0), T = input.dim(1);
         checkLogits(logits, B);
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             run(a, input, lengths, B, T, logits);
         }
     }
@@ -130,7 +131,7 @@ public final class SequenceClassifier implements AutoCloseable {
                 }
             }
         }
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             Tensor x = Tensor.allocate(a, B, T, I);
             for (int b = 0; b < B; b++) {
                 for (int t = 0; t < lengths[b]; t++) {
@@ -166,7 +167,7 @@ public final class SequenceClassifier implements AutoCloseable {
             lengths[b] = tokens[b].length;
             T = Math.max(T, lengths[b]);
         }
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             Tensor x = Tensor.allocate(a, B, T, net.embedding.dim());
             net.embed(tokens, T, false, x.reshape(B * T, net.embedding.dim()));
             Tensor out = Tensor.allocate(a, B, labels().size());
@@ -214,7 +215,7 @@ public final class SequenceClassifier implements AutoCloseable {
 
     /** Softmax of one row of logits, as probabilities. */
     public static float[] probabilities(float[] logits) {
-        try (Arena a = Arena.ofConfined()) {
+        try (Arena a = dev.panamarnn.Arenas.confined()) {
             Tensor t = Tensor.of(a, logits, 1, logits.length);
             Heads.softmax(t, t);
             return t.toArray();

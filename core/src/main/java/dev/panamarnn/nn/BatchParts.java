@@ -34,7 +34,7 @@ final class BatchParts implements AutoCloseable {
     /** GRU: b_hn in the batch's column order ({@code [G·H]}, zero outside the n gate), else null. */
     final MemorySegment hnBias;
     /** Gathered copies of W_hh's rows where a part's rows are not contiguous (prepare may keep a view). */
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
 
     BatchParts(LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
         int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize();
@@ -52,6 +52,8 @@ final class BatchParts implements AutoCloseable {
         srcCol = new long[n];
         srcStride = new int[n];
         whh = new PreparedWeights[n];
+        Arena arena = dev.panamarnn.Arenas.shared();
+        this.arena = arena;
         try {
             MemorySegment src = w.whh[l][d];
             for (int s = 0, q = 0; s < n; s++) {
@@ -80,7 +82,7 @@ final class BatchParts implements AutoCloseable {
                     }
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             arena.close();
             throw e;
         }

@@ -45,7 +45,12 @@ final class BatchRows implements AutoCloseable {
         P = spec.outputSize();
         GH = G * H;
         parts = new BatchParts(spec, w, k, l, d);
-        whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
+        try {
+            whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
+        } catch (Throwable e) {
+            parts.close();
+            throw e;
+        }
     }
 
     /** Parts of a step. */
@@ -202,7 +207,7 @@ final class BatchRows implements AutoCloseable {
     private void ensureCapacity(int n) {
         if (n <= cap) return;
         int next = Math.max(n, Math.max(4, 2 * cap));
-        Arena a = Arena.ofShared();
+        Arena a = dev.panamarnn.Arenas.shared();
         try {
             MemorySegment g2 = alloc(a, (long) next * GH), gh2 = spec.mode() == Mode.GRU ? alloc(a, (long) next * GH) : null;
             MemorySegment h0 = alloc(a, (long) next * P), h1 = alloc(a, (long) next * P);

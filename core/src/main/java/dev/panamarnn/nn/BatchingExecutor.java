@@ -64,17 +64,28 @@ public final class BatchingExecutor implements AutoCloseable {
                     + "so load the layer with WeightFormat.F32");
         }
         Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
+        recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()];
+        wih = new PreparedWeights[spec.numLayers()];
         try {
             Kernels k = layer.backend().kernels();
-            recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()];
-            wih = new PreparedWeights[spec.numLayers()];
             for (int l = 0; l < spec.numLayers(); l++) {
                 int in = spec.layerInputSize(l);
                 wih[l] = k.prepare(res.weights.wih[l], 0, in, spec.directions() * spec.mode().gates() * spec.hiddenSize(), in);
                 for (int d = 0; d < spec.directions(); d++) recurrences[l][d] = new BatchRecurrence(this, spec, res.weights, k, l, d);
             }
+        } catch (Throwable e) {
+            closeRecurrences(); // the ones made before the failure
+            throw e;
         } finally {
             res.exit(probe, null);
+        }
+    }
+
+    private void closeRecurrences() {
+        for (BatchRecurrence[] byDir : recurrences) {
+            for (BatchRecurrence r : byDir) {
+                if (r != null) r.close();
+            }
         }
     }
 
@@ -254,9 +265,7 @@ public final class BatchingExecutor implements AutoCloseable {
     /** Waits for calls in flight to finish, then frees the batch state; later calls throw. Idempotent. */
     @Override
     public void close() {
-        lifecycle.close(() -> {
-            for (BatchRecurrence[] byDir : recurrences) for (BatchRecurrence r : byDir) r.close();
-        });
+        lifecycle.close(this::closeRecurrences);
     }
 
     @Override

@@ -11,7 +11,7 @@ import java.util.Objects;
 
 /** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
 public final class Embedding implements AutoCloseable {
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final Lifecycle lifecycle = new Lifecycle("embedding");
     private final MemorySegment weight;
     private final int count, dim;
@@ -19,8 +19,15 @@ public final class Embedding implements AutoCloseable {
     private Embedding(float[] w, int count, int dim) {
         this.count = count;
         this.dim = dim;
-        weight = arena.allocate((long) count * dim * Float.BYTES, Tensor.ALIGNMENT);
-        MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
+        Arena a = dev.panamarnn.Arenas.shared();
+        try {
+            weight = a.allocate((long) count * dim * Float.BYTES, Tensor.ALIGNMENT);
+            MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
+        } catch (Throwable e) {
+            a.close();
+            throw e;
+        }
+        arena = a;
     }
 
     /** Loads {@code prefix + "weight"}. */

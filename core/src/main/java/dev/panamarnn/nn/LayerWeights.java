@@ -101,9 +101,9 @@ final class LayerWeights implements AutoCloseable {
     static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format) {
         checkNoStrays(sd, prefix, spec);
         int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize(), D = spec.directions();
-        Arena arena = Arena.ofShared();
+        Arena arena = dev.panamarnn.Arenas.shared();
         boolean bf16 = format == WeightFormat.BF16;
-        try (Arena staging = Arena.ofConfined()) {
+        try (Arena staging = dev.panamarnn.Arenas.confined()) {
             LayerWeights w = new LayerWeights(spec, arena, bf16);
             Arena wa = bf16 ? staging : arena; // bfloat16: the float32 matrices are packed here, then rounded
             for (int l = 0; l < spec.numLayers(); l++) {
@@ -155,7 +155,7 @@ final class LayerWeights implements AutoCloseable {
                 }
             }
             return w;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             arena.close();
             throw e;
         }

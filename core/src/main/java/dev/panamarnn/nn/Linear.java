@@ -16,7 +16,7 @@ import java.util.Objects;
  * Immutable and thread-safe; owns its weights until {@link #close()}.
  */
 public final class Linear implements AutoCloseable {
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final Lifecycle lifecycle = new Lifecycle("linear layer");
     private final MemorySegment weight, bias;
     private final int in, out;
@@ -26,14 +26,21 @@ public final class Linear implements AutoCloseable {
         this.in = in;
         this.out = out;
         this.backend = backend;
-        weight = arena.allocate((long) out * in * Float.BYTES, Tensor.ALIGNMENT);
-        MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
-        if (b != null) {
-            bias = arena.allocate((long) out * Float.BYTES, Tensor.ALIGNMENT);
-            MemorySegment.copy(b, 0, bias, JAVA_FLOAT, 0, b.length);
-        } else {
-            bias = null;
+        Arena a = dev.panamarnn.Arenas.shared();
+        try {
+            weight = a.allocate((long) out * in * Float.BYTES, Tensor.ALIGNMENT);
+            MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
+            if (b != null) {
+                bias = a.allocate((long) out * Float.BYTES, Tensor.ALIGNMENT);
+                MemorySegment.copy(b, 0, bias, JAVA_FLOAT, 0, b.length);
+            } else {
+                bias = null;
+            }
+        } catch (Throwable e) {
+            a.close();
+            throw e;
         }
+        arena = a;
     }
 
     /** Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"}. */

@@ -78,7 +78,14 @@ public final class RecurrentLayer implements AutoCloseable {
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(format, "format");
-        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec, format), backend == null ? Backend.defaultBackend() : backend);
+        Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
+        LayerWeights w = LayerWeights.load(weights, prefix, spec, format);
+        try {
+            return new RecurrentLayer(spec, w, be);
+        } catch (Throwable e) {
+            w.close();
+            throw e;
+        }
     }
 
     /** How the weight matrices are stored. */
@@ -132,25 +139,29 @@ public final class RecurrentLayer implements AutoCloseable {
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
         int[] lens = check(input, h0, c0, lengths, output, hN, cN);
         int T = steps(input), B = batch(input);
+        boolean split = dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
         Workspace ws = resources.enter("forward", workspace);
-        // With two threads per call, the work is cut in two whenever it is large enough; the helper runs
-        // half when it is free and may touch the tensors (a confined arena's belong to their owner),
-        // else the caller runs both halves. The cut, and so every bit of the result, never depends on it.
-        Halves pair = null;
         Team team = null;
-        if (dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM) {
-            pair = Halves.ALONE;
-            Team t = Team.shared();
-            boolean shared = t.canAccess(input.segment()) && t.canAccess(output.segment()) && (h0 == null || t.canAccess(h0.segment()))
-                    && (c0 == null || t.canAccess(c0.segment())) && (hN == null || t.canAccess(hN.segment()))
-                    && (cN == null || t.canAccess(cN.segment()));
-            if (shared && t.tryAcquire()) pair = team = t;
-        }
         try {
+            // With two threads per call, the work is cut in two whenever it is large enough; the helper runs
+            // half when it is free and may touch the tensors (a confined arena's belong to their owner),
+            // else the caller runs both halves. The cut, and so every bit of the result, never depends on it.
+            Halves pair = null;
+            if (split) {
+                pair = Halves.ALONE;
+                Team t = Team.shared(); // may fail to start its thread: then nothing is held but what finally releases
+                boolean shared = t.canAccess(input.segment()) && t.canAccess(output.segment()) && (h0 == null || t.canAccess(h0.segment()))
+                        && (c0 == null || t.canAccess(c0.segment())) && (hN == null || t.canAccess(hN.segment()))
+                        && (cN == null || t.canAccess(cN.segment()));
+                if (shared && t.tryAcquire()) pair = team = t;
+            }
             SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, input, h0, c0, lens, output, hN, cN);
         } finally {
-            if (team != null) team.release();
-            resources.exit(ws, workspace);
+            try {
+                if (team != null) team.release();
+            } finally {
+                resources.exit(ws, workspace);
+            }
         }
     }
 
@@ -243,7 +254,8 @@ public final class RecurrentLayer implements AutoCloseable {
      * h_n may be the very tensor h0 was (and c_n c0), to carry state across calls: layer-direction li's
      * final state is written only after its initial state was read, and the later ones are untouched.
      */
-    private static boolean sameView(Tensor a, Tensor b) {
+    static boolean sameView(Tensor a, Tensor b) {
+        if (a == null || b == null) return false;
         return a.segment().address() + a.offset() * Float.BYTES == b.segment().address() + b.offset() * Float.BYTES && a.ld() == b.ld();
     }
 

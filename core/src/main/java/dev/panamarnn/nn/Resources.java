@@ -26,22 +26,28 @@ final class Resources implements AutoCloseable {
     /** Starts a call: blocks close() until {@link #exit}; returns {@code explicit} or a pooled workspace, acquired. */
     Workspace enter(String op, Workspace explicit) {
         lifecycle.enter(op);
+        Workspace ws = null;
         try {
-            Workspace ws = explicit != null ? explicit : take();
+            ws = explicit != null ? explicit : take();
             if (ws == null) ws = new Workspace();
             ws.acquire();
             return ws;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // A pooled workspace goes back (a new one is closed); the caller's own is left as it was.
+            if (ws != null && explicit == null && !give(ws)) ws.close();
             lifecycle.exit();
             throw e;
         }
     }
 
-    /** Ends a call begun by {@link #enter}; a pooled workspace goes back to the pool. */
+    /** Ends a call begun by {@link #enter}; a pooled workspace goes back to the pool. Never skips the lifecycle's exit. */
     void exit(Workspace ws, Workspace explicit) {
-        ws.release();
-        if (explicit == null && !give(ws)) ws.close();
-        lifecycle.exit();
+        try {
+            ws.release();
+            if (explicit == null && !give(ws)) ws.close();
+        } finally {
+            lifecycle.exit();
+        }
     }
 
     /** An idle pooled workspace, or null. Scans from a slot that depends on the thread, to spread contention. */

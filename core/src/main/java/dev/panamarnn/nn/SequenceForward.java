@@ -28,7 +28,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class SequenceForward {
     // Workspace slots.
-    private static final int S_XIN = 0, S_XP = 1, S_INTER0 = 2, S_INTER1 = 3, S_OUT = 4, S_H = 5, S_C = 6, S_HRAW = 7, S_GH = 8, S_H2 = 9;
+    private static final int S_XIN = 0, S_XP = 1, S_INTER0 = 2, S_INTER1 = 3, S_OUT = 4, S_H = 5, S_C = 6, S_HRAW = 7, S_GH = 8, S_H2 = 9,
+            S_HN = 10, S_CN = 11;
 
     private SequenceForward() {}
 
@@ -78,10 +79,18 @@ final class SequenceForward {
         want[S_HRAW] = spec.projSize() > 0 ? (long) D * B * Hd : 0;
         want[S_GH] = spec.mode() == Mode.GRU ? (long) D * B * GH : 0;
         want[S_H2] = split ? (long) D * B * P : 0;
+        // h_n given as the very tensor h0 is (c_n as c0), to carry state across calls: the final states go
+        // to scratch and reach the caller's tensor only once every layer has run, so a call that fails
+        // half-way leaves the caller's state as it was.
+        boolean stageH = RecurrentLayer.sameView(h0T, hNT), stageC = RecurrentLayer.sameView(c0T, cNT);
+        want[S_HN] = stageH ? (long) L * D * B * P : 0;
+        want[S_CN] = stageC ? (long) L * D * B * Hd : 0;
         ws.reserve(want);
         Job job = ws.job();
         Mat input = job.inputM.of(inputT), output = job.outputM.of(outputT);
-        Mat h0 = job.h0M.of(h0T), c0 = job.c0M.of(c0T), hN = job.hNM.of(hNT), cN = job.cNM.of(cNT);
+        Mat h0 = job.h0M.of(h0T), c0 = job.c0M.of(c0T);
+        Mat hN = stageH ? job.hNM.set(ws.slot(S_HN), 0, P) : job.hNM.of(hNT);
+        Mat cN = stageC ? job.cNM.set(ws.slot(S_CN), 0, Hd) : job.cNM.of(cNT);
 
         // Sorting by length (descending, stable) makes the running samples a prefix at every step.
         int[] perm = ws.perm(B);
@@ -127,6 +136,12 @@ final class SequenceForward {
                 }
             }
         }
+        if (stageH) copyRows(hN, job.outM.of(hNT), (long) L * D * B, P);
+        if (stageC) copyRows(cN, job.outM.of(cNT), (long) L * D * B, Hd);
+    }
+
+    private static void copyRows(Mat src, Mat dst, long rows, int width) {
+        for (long r = 0; r < rows; r++) copyRow(src, r, dst, r, width, 0);
     }
 
     /**

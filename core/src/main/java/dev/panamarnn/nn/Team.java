@@ -22,7 +22,10 @@ final class Team implements Halves {
     private static final int SPINS = 1 << 16;
     private static volatile Team shared;
 
-    /** The process-wide team, started on first use. */
+    /**
+     * The process-wide team, started on first use. When its thread cannot be started this throws (an
+     * {@link OutOfMemoryError}, as {@link Thread#start} does) and the next call tries again.
+     */
     static Team shared() {
         Team t = shared;
         if (t == null) {
@@ -32,6 +35,16 @@ final class Team implements Halves {
             }
         }
         return t;
+    }
+
+    /**
+     * Tests only: the next {@link #shared()} starts a new team (so a test can make that thread start fail).
+     * The old helper stays parked; a call holding it finishes normally.
+     */
+    static void forgetShared() {
+        synchronized (Team.class) {
+            shared = null;
+        }
     }
 
     private final AtomicBoolean busy = new AtomicBoolean();
@@ -44,6 +57,7 @@ final class Team implements Halves {
     private Team() {
         helper = new Thread(this::loop, "panama-rnn-helper");
         helper.setDaemon(true);
+        dev.panamarnn.Faults.threadStart(helper.getName());
         helper.start();
     }
 

@@ -16,7 +16,7 @@ import java.lang.foreign.MemorySegment;
 public final class Workspace implements AutoCloseable {
     static final int SLOTS = 12;
 
-    private Arena arena = Arena.ofShared();
+    private Arena arena = dev.panamarnn.Arenas.shared();
     private final MemorySegment[] slots = new MemorySegment[SLOTS];
     private final long[] capacity = new long[SLOTS];
     private final java.util.concurrent.atomic.AtomicBoolean inUse = new java.util.concurrent.atomic.AtomicBoolean();
@@ -59,14 +59,14 @@ public final class Workspace implements AutoCloseable {
         boolean grow = false;
         for (int i = 0; i < floats.length; i++) grow |= floats[i] > capacity[i];
         if (!grow) return;
-        Arena next = Arena.ofShared();
+        Arena next = dev.panamarnn.Arenas.shared();
         try {
             for (int i = 0; i < SLOTS; i++) {
                 long want = Math.max(capacity[i], i < floats.length ? floats[i] : 0);
                 slots[i] = want == 0 ? null : next.allocate(want * Float.BYTES, Tensor.ALIGNMENT);
                 capacity[i] = want;
             }
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (Throwable e) {
             next.close();
             java.util.Arrays.fill(slots, null);
             java.util.Arrays.fill(capacity, 0);

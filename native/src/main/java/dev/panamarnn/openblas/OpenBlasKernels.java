@@ -54,8 +54,10 @@ final class OpenBlasKernels implements Kernels {
             // op(A) row 0 is A's row 0 (stride 1) or, transposed, A's column 0 (stride lda).
             int incX = transA ? lda : 1;
             if (transB) { // op(B) = Bᵀ with B stored [n × k]: y = B · x
+                dev.panamarnn.Faults.blasCall();
                 CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, n, k, alpha, at(b, bOff), ldb, at(a, aOff), incX, beta, at(c, cOff), 1);
             } else {      // B stored [k × n]: y = Bᵀ · x
+                dev.panamarnn.Faults.blasCall();
                 CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, n, alpha, at(b, bOff), ldb, at(a, aOff), incX, beta, at(c, cOff), 1);
             }
             return;
@@ -64,12 +66,15 @@ final class OpenBlasKernels implements Kernels {
             // c[:, 0] = alpha · op(A) · op(B)[:, 0] + beta · c[:, 0]; C's column has stride ldc.
             int incX = transB ? 1 : ldb;
             if (transA) { // A stored [k × m]: y = Aᵀ · x
+                dev.panamarnn.Faults.blasCall();
                 CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, m, alpha, at(a, aOff), lda, at(b, bOff), incX, beta, at(c, cOff), ldc);
             } else {
+                dev.panamarnn.Faults.blasCall();
                 CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, m, k, alpha, at(a, aOff), lda, at(b, bOff), incX, beta, at(c, cOff), ldc);
             }
             return;
         }
+        dev.panamarnn.Faults.blasCall();
         CBlas.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
                 alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
     }
@@ -89,6 +94,7 @@ final class OpenBlasKernels implements Kernels {
             sgemm(false, false, 1, transA ? n : m, 0, alpha, a, aOff, lda, x, xOff, 1, beta, y, yOff, Math.max(1, transA ? n : m));
             return;
         }
+        dev.panamarnn.Faults.blasCall();
         CBlas.cblas_sgemv(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, at(a, aOff), lda, at(x, xOff), 1, beta, at(y, yOff), 1);
     }
 

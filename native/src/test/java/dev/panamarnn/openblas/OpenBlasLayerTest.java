@@ -115,6 +115,18 @@ class OpenBlasLayerTest {
         }
     }
 
+    /**
+     * Every OpenBLAS call of a forward pass, a cell step and the batching executor made to fail in turn
+     * (and every allocation and thread start): no hang, no leak, same bits after, caller state untouched.
+     */
+    @Nested
+    class Faults extends dev.panamarnn.nn.FaultInjectionTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
     @Nested
     class Batching extends BatchingExecutorTest {
         @Override
