@@ -128,6 +128,14 @@ class OpenBlasLayerTest {
     }
 
     @Nested
+    class ApplicationFaults extends dev.panamarnn.app.ApplicationFaultTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
     class Batching extends BatchingExecutorTest {
         @Override
         protected boolean runsOn(String backend) {
