@@ -29,6 +29,8 @@ public final class Faults {
 
     private static final AtomicLong[] COUNT = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private static final long[] FAIL_AT = new long[3];
+    /** When set, only this thread's events count (and fail); null: every thread's. */
+    private static volatile Thread only;
 
     /** Before a native allocation. */
     public static void allocation(long bytes) {
@@ -52,6 +54,8 @@ public final class Faults {
     }
 
     private static boolean hit(Kind k) {
+        Thread t = only;
+        if (t != null && t != Thread.currentThread()) return false;
         long n = COUNT[k.ordinal()].incrementAndGet();
         synchronized (FAIL_AT) {
             return FAIL_AT[k.ordinal()] == n;
@@ -63,10 +67,23 @@ public final class Faults {
      * every kind restart from zero.
      */
     public static void failAt(Kind k, long n) {
+        arm(k, n, null);
+    }
+
+    /**
+     * As {@link #failAt}, counting only the calling thread's events (other threads' neither count nor
+     * fail): for a soak whose loader injects failures while other threads keep calling.
+     */
+    public static void failAtOnThisThread(Kind k, long n) {
+        arm(k, n, Thread.currentThread());
+    }
+
+    private static void arm(Kind k, long n, Thread thread) {
         requireEnabled();
         synchronized (FAIL_AT) {
             for (AtomicLong c : COUNT) c.set(0);
             java.util.Arrays.fill(FAIL_AT, 0);
+            only = thread;
             FAIL_AT[k.ordinal()] = n;
         }
     }
@@ -83,6 +100,7 @@ public final class Faults {
         synchronized (FAIL_AT) {
             for (AtomicLong c : COUNT) c.set(0);
             java.util.Arrays.fill(FAIL_AT, 0);
+            only = null;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.panamarnn.bench.soak;
 import static dev.panamarnn.bench.soak.Rejections.expect;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.Faults;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.app.CaseFile;
@@ -52,6 +53,10 @@ final class Loader {
             tally.count("load: panama.rnn.threads switched (1 <-> 2)");
         }
         Backend be = Shared.pick(shared.backends, rnd);
+        if (Faults.ENABLED && rnd.nextInt(4) == 0) {
+            faulted(be);
+            return;
+        }
         switch (rnd.nextInt(9)) {
             case 0, 1 -> {
                 Shared.pick(shared.all, rnd).reload();
@@ -74,6 +79,73 @@ final class Loader {
                 // A model loaded and closed without ever being called.
                 try (Seq2Seq s = Seq2Seq.load(fx.model("seq2seq"), be)) {
                     tally.count("load: seq2seq loaded and closed unused");
+                }
+            }
+        }
+    }
+
+    /** Allocations per load seen so far, per kind of load: where to aim the next injected failure. */
+    private final int[] allocationsSeen = {8, 8, 8, 8};
+
+    /**
+     * The fault phase (with {@code -Dpanama.rnn.faults=true}): a load and first call with one native
+     * allocation or OpenBLAS call of this thread made to fail (the Nth, N drawn up to a little past what a
+     * load has). The failure must be the injected one; the model, when it loaded, is closed; nothing
+     * may be left behind (the soak's memory verdict covers it), and a clean load right after must work.
+     */
+    private void faulted(Backend be) throws Exception {
+        int which = rnd.nextInt(4);
+        Faults.Kind kind = rnd.nextInt(3) == 0 ? Faults.Kind.BLAS_CALL : Faults.Kind.ALLOCATION;
+        int n = 1 + rnd.nextInt(allocationsSeen[which] + 2);
+        Throwable thrown = null;
+        Faults.failAtOnThisThread(kind, n);
+        try {
+            loadAndCall(which, be);
+        } catch (Throwable e) {
+            thrown = e;
+        } finally {
+            long events = Faults.count(kind);
+            Faults.reset();
+            if (kind == Faults.Kind.ALLOCATION) allocationsSeen[which] = (int) Math.max(allocationsSeen[which], events);
+            boolean injected = events >= n;
+            if (injected != (thrown != null) || (thrown != null && !isInjected(thrown))) {
+                tally.unexpected("fault phase: " + kind + " #" + n + (injected ? " injected" : " not reached"), thrown);
+                return;
+            }
+        }
+        loadAndCall(which, be); // and clean right after
+        tally.count(thrown != null ? "fault phase: " + kind.name().toLowerCase() + " failure injected in a load or first call, then a clean load"
+                : "fault phase: load and first call ran past the armed " + kind.name().toLowerCase());
+    }
+
+    private static boolean isInjected(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c.getMessage() != null && c.getMessage().startsWith("injected fault")) return true;
+        }
+        return false;
+    }
+
+    private void loadAndCall(int which, Backend be) throws Exception {
+        switch (which) {
+            case 0 -> {
+                Fixtures.LayerFix f = Shared.pick(fx.layers, rnd);
+                try (RecurrentLayer layer = Shared.loadLayer(f, be); Arena a = Arena.ofConfined()) {
+                    layer.forward(a, Tensor.allocate(a, 7, 3, f.spec().inputSize()));
+                }
+            }
+            case 1 -> {
+                try (SequenceClassifier c = SequenceClassifier.load(fx.model("classifier"), be)) {
+                    c.logits(new float[][][] {fx.clsSequences[rnd.nextInt(fx.clsSequences.length)]});
+                }
+            }
+            case 2 -> {
+                try (LanguageModel lm = LanguageModel.load(fx.model("charlm"), be)) {
+                    lm.generate("a ", Decoding.greedy(), 4);
+                }
+            }
+            default -> {
+                try (Seq2Seq s = Seq2Seq.load(fx.model("seq2seq"), be)) {
+                    s.translate("1 Jan 2000", 1);
                 }
             }
         }
