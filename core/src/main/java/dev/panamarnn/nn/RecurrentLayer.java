@@ -28,6 +28,14 @@ import java.util.Objects;
  * passes). {@link #close()} waits for running calls, then frees the weights; later calls throw
  * {@link IllegalStateException}. Arguments are validated before any kernel runs; a rejected call
  * writes nothing.
+ *
+ * <p>Failures. When memory runs out (native or heap) a load or a call throws the JVM's
+ * {@link OutOfMemoryError}; a failed thread start throws what {@link Thread#start()} throws. Either way
+ * every byte and lock the load or call took is given back, the layer still gives the same bits, the
+ * caller's h0/c0 are untouched (also when passed as h_n/c_n to carry state; only {@code output} and a
+ * separate h_n/c_n may hold partial results), and {@link #close()} returns once running calls end: no
+ * exit path leaves a call that cannot finish. {@code FaultInjectionTest} makes each native allocation,
+ * thread start and OpenBLAS call fail in turn to show it.
  */
 public final class RecurrentLayer implements AutoCloseable {
     private final LayerSpec spec;
