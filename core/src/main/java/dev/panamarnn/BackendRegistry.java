@@ -78,6 +78,11 @@ final class BackendRegistry {
         }
 
         private static Backend choose() {
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                // Said once, as a warning: every backend's gate math then runs on the scalar reference.
+                LOG.log(System.Logger.Level.WARNING, "panama-rnn: the JVM was started without --add-modules jdk.incubator.vector, so the gate math "
+                        + "runs on the scalar reference (9-28x slower); add that flag to the java command line");
+            }
             String requested = System.getProperty(PROPERTY);
             if (requested != null && !requested.isBlank() && !requested.equals("auto")) {
                 Backend chosen = BackendRegistry.get(requested.trim());
