@@ -3,12 +3,15 @@ package dev.panamarnn.nn;
 import static dev.panamarnn.nn.RecurrentLayerRandomTest.flat;
 import static dev.panamarnn.nn.RecurrentLayerRandomTest.rand;
 import static dev.panamarnn.nn.RecurrentLayerRandomTest.randomWeights;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panamarnn.Backend;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,6 +70,44 @@ public class HeapPerCallTest {
             }
         }
         return tests.stream();
+    }
+
+    /**
+     * An activation over a length with a partial last vector allocates nothing even when most calls have
+     * none, as in the suite, where layers whose gate blocks are whole vectors run first and an LSTM cell of
+     * 72 units (partitions of 40 and 32: σ over 80, then over 40) comes later. The loops' profile is shared
+     * by all callers; had the tail its own call site of the activation, that site would be cold and C2
+     * would call the helper instead of inlining it, boxing its vector argument and result (192 bytes a
+     * tail at 512 bits). n = 64 is whole vectors at 4, 8 and 16 lanes, n = 67 has a tail at each.
+     */
+    @TestFactory
+    Stream<DynamicTest> activationTailsAllocateNothingWhenRare() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Backend.Status s : Backend.list()) {
+            if (!s.available() || !runsOn(s.name())) continue;
+            tests.add(DynamicTest.dynamicTest(s.name() + " activations, one call in five with a tail", () -> checkRareTails(s.name())));
+        }
+        return tests.stream();
+    }
+
+    private static void checkRareTails(String backendName) {
+        Kernels k = Backend.get(backendName).kernels();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(JAVA_FLOAT, 128), y = arena.allocate(JAVA_FLOAT, 128);
+            for (int i = 0; i < 128; i++) x.setAtIndex(JAVA_FLOAT, i, (i - 64) / 8f);
+            Runnable whole = () -> {
+                k.sigmoid(64, x, 0, y, 0);
+                k.tanh(64, x, 0, y, 0);
+                k.relu(64, x, 0, y, 0);
+            };
+            for (int i = 0; i < 100_000; i++) whole.run(); // compiled before the first tail is seen
+            assertWarmCallsAllocateNothing(backendName + " activations with rare tails", () -> {
+                for (int i = 0; i < 4; i++) whole.run();
+                k.sigmoid(67, x, 0, y, 0);
+                k.tanh(67, x, 0, y, 0);
+                k.relu(67, x, 0, y, 0);
+            });
+        }
     }
 
     private static void checkCell(String backendName, Mode mode, int B) {

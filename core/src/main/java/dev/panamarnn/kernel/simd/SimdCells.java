@@ -22,7 +22,11 @@ import jdk.incubator.vector.VectorSpecies;
  *     one sigmoid plus one tanh in one loop method;
  * <li>C1 gave up on larger fused methods ("out of virtual registers"), which left them in unintrinsified
  *     tier-2 code, for good at batch 1;
- * <li>in deep callers the Vector API's own call chains ran past MaxInlineLevel.
+ * <li>in deep callers the Vector API's own call chains ran past MaxInlineLevel;
+ * <li>C2 inlines a {@link SimdMath} helper (over 35 bytes of bytecode) only at a call site that is hot in
+ *     the profile, which every caller shares: a separate call for the masked tail was cold wherever most
+ *     calls are whole vectors, and then boxed two vectors per tail (an LSTM cell of 72 units at 512 bits:
+ *     192 bytes per row). So each activation loop calls its helper from one site, for the tail too.
  * </ul>
  * Small methods that take and return no vectors are safe either way: inlined or called, nothing is
  * boxed. The extra pass over the scratch row costs little beside the activations.
@@ -152,42 +156,49 @@ final class SimdCells {
         }
     }
 
+    /*
+     * The activation loops: one call of the SimdMath helper per loop, for whole chunks and the masked tail
+     * alike (only the loads and stores are split). A tail call of its own is a cold site wherever most
+     * calls have no tail, and C2 does not inline a helper of this size at a cold site: it calls it, boxing
+     * the argument and the result (2 × 96 bytes at 512 bits). The one site runs at least once per call.
+     */
+
     /** {@code y = tanh(x)} over n contiguous floats (offsets in floats; y may be x). */
     static void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
-            SimdMath.tanh(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
-        }
-        if (j < n) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.tanh(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
+        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
+            boolean full = j + VL <= n;
+            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
+                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
+            v = SimdMath.tanh(v);
+            if (full) v.intoMemorySegment(y, yi, NO);
+            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
         }
     }
 
     /** {@code y = σ(x)} over n contiguous floats. */
     static void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
-            SimdMath.sigmoid(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
-        }
-        if (j < n) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.sigmoid(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
+        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
+            boolean full = j + VL <= n;
+            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
+                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
+            v = SimdMath.sigmoid(v);
+            if (full) v.intoMemorySegment(y, yi, NO);
+            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
         }
     }
 
     /** {@code y = max(x, 0)} over n contiguous floats. */
     static void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        int ub = S.loopBound(n), j = 0;
-        for (; j < ub; j += VL, xi += VL * B, yi += VL * B) {
-            SimdMath.relu(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
-        }
-        if (j < n) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            SimdMath.relu(FloatVector.fromMemorySegment(S, x, xi, NO, m)).intoMemorySegment(y, yi, NO, m);
+        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
+            boolean full = j + VL <= n;
+            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
+                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
+            v = SimdMath.relu(v);
+            if (full) v.intoMemorySegment(y, yi, NO);
+            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
         }
     }
 }

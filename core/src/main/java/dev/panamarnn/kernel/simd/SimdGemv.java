@@ -280,13 +280,19 @@ final class SimdGemv {
     /** 32-bit words of 16 bfloat16 pairs: {@link dev.panamarnn.kernel.Bf16Layout}'s blocks, in IntVectors of VL lanes. */
     private static final int WORDS = IS.length(), LOADS = dev.panamarnn.kernel.Bf16Layout.HALF / Math.min(WORDS, dev.panamarnn.kernel.Bf16Layout.HALF);
     private static final int BLOCK = dev.panamarnn.kernel.Bf16Layout.BLOCK;
+    /**
+     * Whether the vector code reads the layout's whole blocks: with VL dividing 16 (4, 8 or 16 floats), in
+     * LOADS loads of VL words. Wider vectors (SVE beyond 512 bits) would straddle two blocks: then
+     * {@link #widen} reads them element by element and {@link #gemvNBf16} is not used.
+     */
+    static final boolean BLOCKS = dev.panamarnn.kernel.Bf16Layout.HALF % VL == 0;
 
     /**
      * {@link #gemvN} with A in bfloat16 ({@code [m × n]}, lda ≥ n, 2-byte elements, rows in
      * {@link dev.panamarnn.kernel.Bf16Layout}) and a contiguous y: the whole blocks widen in place (a
      * shift and a mask per 32-bit word), the rest as in gemvN. The products meet the accumulator in the
      * natural order of the row, so the result equals gemvN on the widened A bit for bit, reading half
-     * the bytes. With vectors of 8 or 16 floats (LOADS 2 or 1).
+     * the bytes. With vectors of 4, 8 or 16 floats (LOADS 4, 2 or 1; {@link #BLOCKS}).
      */
     static void gemvNBf16(int m, int n, float alpha, MemorySegment a, long aOff, int lda, float[] x,
                           float beta, MemorySegment y, long yOff) {
@@ -303,7 +309,7 @@ final class SimdGemv {
     /** Rows at byte offsets r0, r0+step, r0+2·step, r0+3·step → y[yi], y[yi+q], y[yi+2q], y[yi+3q]. */
     private static void bf16Rows4(MemorySegment a, long r0, long step, int n, float[] x, float[] acc, float alpha, float beta,
                                   MemorySegment y, long yi, int q) {
-        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int whole = BLOCKS ? n / BLOCK * BLOCK : 0;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);
         VectorMask<Short> btail = BS.indexInRange(ub, n);
@@ -311,6 +317,27 @@ final class SimdGemv {
         FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
         for (int j = 0; j < whole; j += BLOCK) {
             long o = (long) j * Short.BYTES;
+            if (LOADS > 2) {
+                // 128-bit vectors: the low halves of the four loads (e0…e15), then the high halves
+                // (e16…e31), so that each lane meets its elements in the row's order, as below.
+                for (int h = 0; h < LOADS; h++) {
+                    long w = o + h * half;
+                    FloatVector xv = FloatVector.fromArray(S, x, j + h * VL);
+                    s0 = xv.fma(IntVector.fromMemorySegment(IS, a, r0 + w, NO).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                    s1 = xv.fma(IntVector.fromMemorySegment(IS, a, r1 + w, NO).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s1);
+                    s2 = xv.fma(IntVector.fromMemorySegment(IS, a, r2 + w, NO).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s2);
+                    s3 = xv.fma(IntVector.fromMemorySegment(IS, a, r3 + w, NO).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s3);
+                }
+                for (int h = 0; h < LOADS; h++) {
+                    long w = o + h * half;
+                    FloatVector xv = FloatVector.fromArray(S, x, j + 16 + h * VL);
+                    s0 = xv.fma(IntVector.fromMemorySegment(IS, a, r0 + w, NO).lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                    s1 = xv.fma(IntVector.fromMemorySegment(IS, a, r1 + w, NO).lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s1);
+                    s2 = xv.fma(IntVector.fromMemorySegment(IS, a, r2 + w, NO).lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s2);
+                    s3 = xv.fma(IntVector.fromMemorySegment(IS, a, r3 + w, NO).lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s3);
+                }
+                continue;
+            }
             // LOADS = 2 with AVX2: words 0-7 hold (e0,e16)…(e7,e23), words 8-15 (e8,e24)…(e15,e31).
             FloatVector x0 = FloatVector.fromArray(S, x, j);
             IntVector a0 = IntVector.fromMemorySegment(IS, a, r0 + o, NO), b0 = IntVector.fromMemorySegment(IS, a, r1 + o, NO);
@@ -373,7 +400,7 @@ final class SimdGemv {
 
     /** One row at byte offset r0 → y[yi]. */
     private static void bf16Row(MemorySegment a, long r0, int n, float[] x, float alpha, float beta, MemorySegment y, long yi) {
-        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int whole = BLOCKS ? n / BLOCK * BLOCK : 0;
         int ub = S.loopBound(n);
         VectorMask<Float> tail = S.indexInRange(ub, n);
         VectorMask<Short> btail = BS.indexInRange(ub, n);
@@ -381,6 +408,17 @@ final class SimdGemv {
         FloatVector s0 = FloatVector.zero(S);
         for (int j = 0; j < whole; j += BLOCK) {
             long o = r0 + (long) j * Short.BYTES;
+            if (LOADS > 2) { // 128-bit vectors: as in bf16Rows4
+                for (int h = 0; h < LOADS; h++) {
+                    s0 = FloatVector.fromArray(S, x, j + h * VL)
+                            .fma(IntVector.fromMemorySegment(IS, a, o + h * half, NO).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
+                }
+                for (int h = 0; h < LOADS; h++) {
+                    s0 = FloatVector.fromArray(S, x, j + 16 + h * VL)
+                            .fma(IntVector.fromMemorySegment(IS, a, o + h * half, NO).lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), s0);
+                }
+                continue;
+            }
             IntVector w0 = IntVector.fromMemorySegment(IS, a, o, NO);
             s0 = FloatVector.fromArray(S, x, j).fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), s0);
             if (LOADS > 1) {
@@ -404,7 +442,7 @@ final class SimdGemv {
 
     /** Row r of a bfloat16 matrix (rows in {@link dev.panamarnn.kernel.Bf16Layout}) widened to float32 in natural order: {@code w[r·n + p]}. */
     static void widen(int rows, int n, MemorySegment b, long bOff, int ldb, MemorySegment w) {
-        int whole = VL == 8 || VL == 16 ? n / BLOCK * BLOCK : 0;
+        int whole = BLOCKS ? n / BLOCK * BLOCK : 0;
         for (int r = 0; r < rows; r++) {
             long src = bOff + (long) r * ldb, dst = (long) r * n;
             for (int j = 0; j < whole; j += BLOCK) {
@@ -415,8 +453,8 @@ final class SimdGemv {
                     wv.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().intoMemorySegment(w, d + (16L + h * VL) * Float.BYTES, NO);
                 }
             }
-            for (int p = whole; p < n; p++) {
-                short hv = b.getAtIndex(ValueLayout.JAVA_SHORT, src + p);
+            for (int p = whole; p < n; p++) { // what the vectors did not read, by the layout
+                short hv = b.getAtIndex(ValueLayout.JAVA_SHORT, src + dev.panamarnn.kernel.Bf16Layout.position(p, n));
                 w.setAtIndex(F, dst + p, Float.intBitsToFloat(hv << 16));
             }
         }

@@ -59,7 +59,7 @@ final class SimdKernels implements Kernels {
         if (m <= 0 || n <= 0) return;
         if (k <= 0 || alpha == 0f) {
             SimdGemm.scale(m, n, beta, c, cOff, ldc);
-        } else if (m == 1) {
+        } else if (m == 1 && SimdGemv.BLOCKS) {
             float[] x = SimdGemv.copyIn(a, aOff, 1, k);
             SimdGemv.gemvNBf16(n, k, alpha, b, bOff, ldb, x, beta, c, cOff);
         } else {

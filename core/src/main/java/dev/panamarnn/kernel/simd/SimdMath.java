@@ -40,7 +40,7 @@ import jdk.incubator.vector.VectorSpecies;
  * (3-20x slower, 128 bytes of garbage per vector). Constants are therefore broadcast in place
  * ({@code FloatVector.broadcast} is force-inlined) instead of through a helper, and the exp is written out
  * inside {@link #sigmoid} (one inlining level less). See {@link SimdCells} for how the loops keep C2
- * inlining them.
+ * inlining them (among other things: one call site per loop, none of its own for the masked tail).
  */
 final class SimdMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
