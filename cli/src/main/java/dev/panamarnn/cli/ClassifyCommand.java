@@ -51,7 +51,7 @@ final class ClassifyCommand implements Callable<Integer> {
         // The output is checked (a regular file or none, not an input, in a writable directory) before
         // the model is loaded.
         OutputFile target = output == null ? null
-                : OutputFile.prepare("--output", output, input, model.resolve("model.json"), model.resolve("weights.safetensors"));
+                : OutputFile.prepare("--output", output, input, model.resolve("model.json"), model.resolve("weights.safetensors")).deleteTemporaryOnExit();
         try (target; SequenceClassifier c = SequenceClassifier.load(model, backend.resolve())) {
             float[][] logits;
             if (c.takesTokens()) {

@@ -62,7 +62,7 @@ final class ForwardCommand implements Callable<Integer> {
         Inputs.requireFile("--input", input);
         // The output is checked (a regular file or none, not an input, in a writable directory) before
         // anything is loaded or computed.
-        try (OutputFile target = OutputFile.prepare("--output", output, weights, input);
+        try (OutputFile target = OutputFile.prepare("--output", output, weights, input).deleteTemporaryOnExit();
              SafeTensors w = SafeTensors.open(weights); SafeTensors in = SafeTensors.open(input); Arena arena = Arena.ofConfined();
              RecurrentLayer layer = RecurrentLayer.load(w.asStateDict(), prefix, hint, batchFirst, be)) {
             for (String n : in.names()) {

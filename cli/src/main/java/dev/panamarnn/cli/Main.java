@@ -98,7 +98,15 @@ public final class Main {
                 Errors.report(ex, trace, line.getErr());
                 return 1;
             });
-            cl.setParameterExceptionHandler((ex, a) -> parameterError(ex, trace));
+            cl.setParameterExceptionHandler((ex, a) -> {
+                try {
+                    return parameterError(ex, trace);
+                } catch (RuntimeException again) {
+                    // picocli would print the stack trace of an exception from this handler
+                    Errors.report(ex, trace, err);
+                    return 2;
+                }
+            });
             return cl.execute(rest);
         } catch (Throwable t) {
             // Errors (OutOfMemoryError, ExceptionInInitializerError, StackOverflowError) pass picocli's

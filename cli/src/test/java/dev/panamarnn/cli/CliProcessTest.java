@@ -89,4 +89,36 @@ class CliProcessTest {
         assertOneErrorLine(r, "out of memory", "-Xmx");
         assertFalse(Files.exists(dir.resolve("out.safetensors")));
     }
+
+    /** Prepares the output file args[0] as the commands do, says so, then waits to be terminated. */
+    static final class PreparedThenKilled {
+        public static void main(String[] args) throws Exception {
+            dev.panamarnn.io.OutputFile.prepare("--output", Path.of(args[0])).deleteTemporaryOnExit();
+            System.out.println("prepared");
+            System.out.flush();
+            Thread.sleep(120_000);
+        }
+    }
+
+    @Test
+    void aTerminatedCommandLeavesNoTemporaryFile() throws Exception {
+        // The output's temporary file exists while the work runs; SIGTERM (as Ctrl-C) must not leave it behind.
+        Path out = dir.resolve("out.safetensors");
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                PreparedThenKilled.class.getName(), out.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            assertEquals("prepared", r.readLine());
+            try (var s = Files.list(dir)) {
+                assertEquals(1, s.filter(f -> f.getFileName().toString().startsWith(".out.safetensors.")).count(), "the temporary file exists");
+            }
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        } finally {
+            p.destroyForcibly();
+        }
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of(), s.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".out")).toList());
+        }
+    }
 }

@@ -108,6 +108,16 @@ public final class OutputFile implements AutoCloseable {
         return prepare(null, file, inputs);
     }
 
+    /**
+     * Also removes the temporary file if the JVM exits (Ctrl-C, SIGTERM) before {@link #replace} or
+     * {@link #close}: for a command-line tool, where the file lives while a long computation runs. (A
+     * long-running program should not: each call keeps a path in memory until the JVM exits.)
+     */
+    public OutputFile deleteTemporaryOnExit() {
+        temp.toFile().deleteOnExit();
+        return this;
+    }
+
     /** The path as given. */
     public Path path() {
         return path;
