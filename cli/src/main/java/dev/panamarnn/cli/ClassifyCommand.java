@@ -1,13 +1,14 @@
 package dev.panamarnn.cli;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import dev.panamarnn.app.SequenceClassifier;
 import dev.panamarnn.io.DType;
+import dev.panamarnn.io.OutputFile;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.io.SafeTensorsWriter;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -46,18 +47,23 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (SequenceClassifier c = SequenceClassifier.load(model, backend.resolve())) {
+        if (input != null) Inputs.requireFile("--input", input);
+        // The output is checked (a regular file or none, not an input, in a writable directory) before
+        // the model is loaded.
+        OutputFile target = output == null ? null
+                : OutputFile.prepare("--output", output, input, model.resolve("model.json"), model.resolve("weights.safetensors")).deleteTemporaryOnExit();
+        try (target; SequenceClassifier c = SequenceClassifier.load(model, backend.resolve())) {
             float[][] logits;
             if (c.takesTokens()) {
                 if (input != null) throw new IllegalArgumentException("--input: this model reads text (it has an embedding); pass texts");
                 if (texts == null || texts.isEmpty()) throw new IllegalArgumentException("no text given: this model classifies texts");
                 int[][] tokens = new int[texts.size()][];
-                for (int i = 0; i < tokens.length; i++) tokens[i] = vocabulary(c).encode(texts.get(i));
+                dev.panamarnn.app.Vocabulary v = vocabulary(c);
+                for (int i = 0; i < tokens.length; i++) tokens[i] = Inputs.encode(v, "text " + (i + 1), texts.get(i));
                 logits = c.logits(tokens);
             } else {
                 if (texts != null && !texts.isEmpty()) throw new IllegalArgumentException("this model reads feature sequences (--input), not text");
                 if (input == null) throw new IllegalArgumentException("--input is required: this model reads feature sequences of " + c.inputSize() + " values per step");
-                if (!Files.isRegularFile(input)) throw new IllegalArgumentException("--input: no such file: " + input);
                 logits = fromFile(c);
             }
             int[] pred = SequenceClassifier.argmax(logits);
@@ -69,9 +75,9 @@ final class ClassifyCommand implements Callable<Integer> {
                 try (Arena a = Arena.ofConfined()) {
                     Tensor t = Tensor.allocate(a, logits.length, c.labels().size());
                     for (int i = 0; i < logits.length; i++) for (int k = 0; k < logits[i].length; k++) t.set(i, k, logits[i][k]);
-                    new SafeTensorsWriter().add("logits", t).metadata("labels", String.join(",", c.labels())).write(output);
+                    new SafeTensorsWriter().add("logits", t).metadata("labels", String.join(",", c.labels())).write(target);
                 }
-                out.println("wrote " + output);
+                out.println("wrote " + Inputs.show(output));
             }
             out.flush();
         }
@@ -85,26 +91,26 @@ final class ClassifyCommand implements Callable<Integer> {
     private float[][] fromFile(SequenceClassifier c) throws Exception {
         try (SafeTensors in = SafeTensors.open(input)) {
             for (String n : in.names()) {
-                if (!n.equals("inputs") && !n.equals("lengths")) throw new IllegalArgumentException(input + ": unexpected tensor '" + n + "' (expected inputs, lengths)");
+                if (!n.equals("inputs") && !n.equals("lengths")) throw new IllegalArgumentException(Inputs.show(input) + ": unexpected tensor " + Text.quote(n) + " (expected inputs, lengths)");
             }
-            if (!in.contains("inputs")) throw new IllegalArgumentException(input + ": no tensor 'inputs'");
-            if (in.info("inputs").dtype() != DType.F32) throw new IllegalArgumentException(input + ": 'inputs' must be F32, got " + in.info("inputs").dtype());
+            if (!in.contains("inputs")) throw new IllegalArgumentException(Inputs.show(input) + ": no tensor 'inputs'");
+            if (in.info("inputs").dtype() != DType.F32) throw new IllegalArgumentException(Inputs.show(input) + ": 'inputs' must be F32, got " + in.info("inputs").dtype());
             int[] s = in.info("inputs").shape();
             if (s.length != 3 || s[2] != c.inputSize() || s[0] < 1 || s[1] < 1) {
-                throw new IllegalArgumentException(input + ": 'inputs' must be (batch, seq_len, " + c.inputSize() + "), got " + java.util.Arrays.toString(s));
+                throw new IllegalArgumentException(Inputs.show(input) + ": 'inputs' must be (batch, seq_len, " + c.inputSize() + "), got " + java.util.Arrays.toString(s));
             }
             float[] v = in.toFloatArray("inputs");
             long[] len = null;
             if (in.contains("lengths")) {
                 DType t = in.info("lengths").dtype();
-                if (t != DType.I64 && t != DType.I32) throw new IllegalArgumentException(input + ": 'lengths' must be I64 or I32, got " + t);
+                if (t != DType.I64 && t != DType.I32) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' must be I64 or I32, got " + t);
                 len = in.toLongArray("lengths");
-                if (len.length != s[0]) throw new IllegalArgumentException(input + ": 'lengths' has " + len.length + " entries, 'inputs' " + s[0] + " sequences");
+                if (len.length != s[0]) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' has " + len.length + " entries, 'inputs' " + s[0] + " sequences");
             }
             float[][][] seqs = new float[s[0]][][];
             for (int b = 0; b < s[0]; b++) {
                 long n = len == null ? s[1] : len[b];
-                if (n < 1 || n > s[1]) throw new IllegalArgumentException(input + ": lengths[" + b + "] = " + n + " must be in 1.." + s[1]);
+                if (n < 1 || n > s[1]) throw new IllegalArgumentException(Inputs.show(input) + ": lengths[" + b + "] = " + n + " must be in 1.." + s[1]);
                 seqs[b] = new float[(int) n][s[2]];
                 for (int t = 0; t < n; t++) System.arraycopy(v, (b * s[1] + t) * s[2], seqs[b][t], 0, s[2]);
             }

@@ -2,6 +2,7 @@ package dev.panamarnn.cli;
 
 import dev.panamarnn.app.Decoding;
 import dev.panamarnn.app.LanguageModel;
+import dev.panamarnn.app.ModelConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,14 +45,25 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (samples < 1 || samples > 10_000) throw new IllegalArgumentException("--samples must be in 1..10000, got " + samples);
+        if (samples < 1 || samples > MAX_SEQUENCES) throw new IllegalArgumentException("--samples must be in 1.." + MAX_SEQUENCES + ", got " + samples);
+        if (max != null && (max < 1 || max > ModelConfig.MAX_OUTPUT_LENGTH)) {
+            throw new IllegalArgumentException("--max must be in 1.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + max);
+        }
+        List<String> ps = prompts == null || prompts.isEmpty() ? List.of("") : prompts;
+        long sequences = (long) ps.size() * samples;
+        if (sequences > MAX_SEQUENCES) {
+            throw new IllegalArgumentException(ps.size() + " prompts × --samples " + samples + " = " + sequences + " sequences; at most " + MAX_SEQUENCES
+                    + " are generated at once (give fewer prompts or a lower --samples)");
+        }
+        if (max != null) checkBudget(sequences, max);
         Decoding d = Decoding.temperature(temperature, seed);
         PrintWriter out = spec.commandLine().getOut();
         try (LanguageModel lm = LanguageModel.load(model, backend.resolve())) {
             int n = max != null ? max : lm.config().maxOutputLength();
-            List<String> ps = prompts == null || prompts.isEmpty() ? List.of("") : prompts;
+            checkBudget(sequences, n);
             int[][] batch = new int[ps.size() * samples][];
             for (int i = 0; i < ps.size(); i++) {
+                Inputs.encode(lm.vocabulary(), "prompt " + (i + 1), ps.get(i)); // checked here: an error quotes the prompt escaped and cut
                 int[] prompt = lm.prompt(ps.get(i));
                 for (int k = 0; k < samples; k++) batch[i * samples + k] = prompt;
             }
@@ -60,5 +72,20 @@ final class GenerateCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** The most sequences generated at once (prompts × --samples): their state and logits are held together. */
+    static final int MAX_SEQUENCES = 10_000;
+
+    /**
+     * The generated tokens are held at full length (--max per sequence) until the end: at most
+     * {@link Inputs#MAX_TOKENS} of them (64 MiB), so {@code --samples 10000 --max 65536} (2.6 GB) is an
+     * error naming the options, not an OutOfMemoryError after loading.
+     */
+    private static void checkBudget(long sequences, int max) {
+        if (sequences * max > Inputs.MAX_TOKENS) {
+            throw new IllegalArgumentException(sequences + " sequences (prompts × --samples) × --max " + max + " = " + sequences * max
+                    + " tokens to hold; at most " + Inputs.MAX_TOKENS + " (lower --samples or --max)");
+        }
     }
 }

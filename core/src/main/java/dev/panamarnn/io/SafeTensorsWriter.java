@@ -3,17 +3,13 @@ package dev.panamarnn.io;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -22,12 +18,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Builds a safetensors file: tensors laid out in the order they are added, then {@link #write} replaces
  * the target atomically (a temporary file in the same directory, flushed, then moved over it), so a
- * failed write leaves the previous file, or none, never half a file.
+ * failed write leaves the previous file, or none, never half a file. Only a regular file is written, with
+ * the permissions of the file it replaces kept; see {@link OutputFile} for the rules.
  *
  * <p>Each {@code add} copies its data, so the source may change or its arena close afterwards. The header
  * is padded with spaces to a multiple of 8 bytes, so the data buffer starts 8-byte aligned in the file.
@@ -53,7 +49,7 @@ public final class SafeTensorsWriter {
 
     /** Adds {@code key → value} to {@code "__metadata__"} (replacing an earlier value for the key). */
     public SafeTensorsWriter metadata(String key, String value) {
-        metadata.put(Objects.requireNonNull(key, "metadata key"), Objects.requireNonNull(value, "metadata value for " + key));
+        metadata.put(Objects.requireNonNull(key, "metadata key"), Objects.requireNonNull(value, () -> "metadata value for " + Text.quote(key)));
         return this;
     }
 
@@ -89,18 +85,19 @@ public final class SafeTensorsWriter {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(shape, "shape");
         if (name.equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is reserved and cannot name a tensor");
-        if (names.contains(name)) throw new IllegalArgumentException("tensor '" + name + "' was already added");
+        String shown = "tensor " + Text.quote(name);
+        if (names.contains(name)) throw new IllegalArgumentException(shown + " was already added");
         if (shape.length > SafeTensors.MAX_RANK) {
-            throw new IllegalArgumentException("tensor '" + name + "' has rank " + shape.length + ", maximum is " + SafeTensors.MAX_RANK);
+            throw new IllegalArgumentException(shown + " has rank " + shape.length + ", maximum is " + SafeTensors.MAX_RANK);
         }
         long n = 1;
         for (int d : shape) {
-            if (d < 0) throw new IllegalArgumentException("tensor '" + name + "' shape " + Arrays.toString(shape) + " has a negative dimension");
+            if (d < 0) throw new IllegalArgumentException(shown + " shape " + Arrays.toString(shape) + " has a negative dimension");
             n *= d;
-            if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor '" + name + "' shape " + Arrays.toString(shape) + " has more than 2^31-1 elements");
+            if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(shown + " shape " + Arrays.toString(shape) + " has more than 2^31-1 elements");
         }
         if (n != length) {
-            throw new IllegalArgumentException("tensor '" + name + "' shape " + Arrays.toString(shape) + " has " + n
+            throw new IllegalArgumentException(shown + " shape " + Arrays.toString(shape) + " has " + n
                     + " elements, data has " + length);
         }
         names.add(name);
@@ -108,37 +105,32 @@ public final class SafeTensorsWriter {
         return this;
     }
 
-    /** Writes the file, replacing {@code file} atomically if it exists. */
+    /**
+     * Writes the file by the rules of {@link OutputFile}: a missing file is created, an existing regular
+     * file is replaced atomically with its permissions kept, a symbolic link is written through to the
+     * regular file it names; a device, FIFO, socket, directory or dangling link is refused before
+     * anything is written. A failed write leaves the previous file, or none, never half a file.
+     */
     public void write(Path file) throws IOException {
-        Path target = file.toAbsolutePath();
-        byte[] header = header();
-        Path tmp = createTemp(target);
-        boolean moved = false;
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-                buf.putLong(header.length);
-                drain(ch, buf);
-                ByteBuffer h = ByteBuffer.wrap(header);
-                while (h.hasRemaining()) ch.write(h);
-                for (Entry e : entries) writeData(ch, buf, e.data());
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            moved = true;
-        } finally {
-            if (!moved) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException suppressed) {
-                    // the original failure matters more; a stray temporary file is named after the target
-                }
-            }
+        try (OutputFile out = OutputFile.prepare(file)) {
+            write(out);
         }
+    }
+
+    /**
+     * Writes the file into {@code out}, prepared (and so checked) by the caller, for example before a long
+     * computation: {@code OutputFile.prepare("--output", path, inputs...)}.
+     */
+    public void write(OutputFile out) throws IOException {
+        byte[] header = header();
+        out.replace(ch -> {
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            buf.putLong(header.length);
+            drain(ch, buf);
+            ByteBuffer h = ByteBuffer.wrap(header);
+            while (h.hasRemaining()) ch.write(h);
+            for (Entry e : entries) writeData(ch, buf, e.data());
+        });
     }
 
     /** The JSON header, space-padded to a multiple of 8 bytes. */
@@ -197,19 +189,5 @@ public final class SafeTensorsWriter {
         buf.flip();
         while (buf.hasRemaining()) ch.write(buf);
         buf.clear();
-    }
-
-    /** A new empty file beside {@code target}, created with the default permissions a plain file would get. */
-    private static Path createTemp(Path target) throws IOException {
-        Path dir = target.getParent();
-        for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-            try {
-                FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
-                return tmp;
-            } catch (FileAlreadyExistsException e) {
-                if (attempt == 10) throw e;
-            }
-        }
     }
 }
