@@ -1,6 +1,7 @@
 package dev.panamarnn.io;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -8,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -117,25 +119,37 @@ public final class SafeTensors implements AutoCloseable {
      *
      * @throws SafeTensorsException if the bytes are not a valid safetensors file; the message names the
      *     file, the tensor or field, and the expected and actual values
-     * @throws IOException if the file cannot be opened or mapped
+     * @throws IOException if the file cannot be opened or mapped; the message reads {@code <path>: cannot open
+     *     safetensors file: <reason>} (e.g. {@code no such file}, {@code permission denied}, {@code is a
+     *     directory}), and a missing file is still a {@link java.nio.file.NoSuchFileException}
      */
     public static SafeTensors open(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         String file = path.toString();
+        // Linux opens a directory for reading; only the mapping fails then, with "No such device".
+        if (Files.isDirectory(path)) throw FileErrors.refused(path, "open safetensors file", "is a directory");
         Arena arena = Arena.ofShared();
         try {
             MemorySegment whole;
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            try (FileChannel ch = channel(path)) {
                 try {
                     whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-                } catch (IOException e) { // the JDK's message ("No such device" for a directory) lacks the path
-                    throw new IOException(file + ": cannot map the file: " + e.getMessage(), e);
+                } catch (IOException e) { // the JDK's message lacks the path
+                    throw FileErrors.wrap(path, "map safetensors file", e);
                 }
             }
             return parse(file, whole, arena);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    private static FileChannel channel(Path path) throws IOException {
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException e) { // NoSuchFileException's message is the path alone
+            throw FileErrors.wrap(path, "open safetensors file", e);
         }
     }
 
@@ -218,7 +232,7 @@ public final class SafeTensors implements AutoCloseable {
         Objects.requireNonNull(shape, "shape");
         Info i = info(name);
         if (!Arrays.equals(i.shape, shape)) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " has shape "
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " has shape "
                     + Arrays.toString(i.shape) + ", expected " + Arrays.toString(shape));
         }
         return toTensor(name, arena);
@@ -241,7 +255,7 @@ public final class SafeTensors implements AutoCloseable {
     public long[] toLongArray(String name) {
         Info i = info(name);
         if (i.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " is " + i.dtype()
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " is " + i.dtype()
                     + "; toLongArray takes I64, I32, I16, I8, U8 or BOOL (use toFloatArray or toTensor)");
         }
         return Convert.toLongs(data, i);
@@ -278,7 +292,7 @@ public final class SafeTensors implements AutoCloseable {
     private Info floatInfo(String name) {
         Info i = info(name);
         if (!i.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " is " + i.dtype()
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " is " + i.dtype()
                     + "; float32 conversion takes F32, F16, BF16 or F64 (use toLongArray)");
         }
         return i;
@@ -287,9 +301,9 @@ public final class SafeTensors implements AutoCloseable {
     private IllegalArgumentException missing(String name) {
         StringBuilder has = new StringBuilder();
         int shown = Math.min(10, names.size());
-        for (int k = 0; k < shown; k++) has.append(k == 0 ? "" : ", ").append(HeaderParser.quote(names.get(k)));
+        for (int k = 0; k < shown; k++) has.append(k == 0 ? "" : ", ").append(Text.quote(names.get(k)));
         if (names.size() > shown) has.append(", … (").append(names.size() - shown).append(" more)");
-        return new IllegalArgumentException(file + ": no tensor " + (name == null ? "null" : HeaderParser.quote(name))
+        return new IllegalArgumentException(file + ": no tensor " + (name == null ? "null" : Text.quote(name))
                 + "; the file has " + names.size() + (names.isEmpty() ? " tensors" : " tensors: " + has));
     }
 

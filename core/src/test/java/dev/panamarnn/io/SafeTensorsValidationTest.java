@@ -239,4 +239,33 @@ class SafeTensorsValidationTest {
         var e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(p));
         assertTrue(e.getMessage().length() < 400, e.getMessage());
     }
+
+    @Test
+    void ioFailuresNameThePathAndTheOperation() throws IOException {
+        Path missing = dir.resolve("no-such.safetensors");
+        var e = assertThrows(java.nio.file.NoSuchFileException.class, () -> SafeTensors.open(missing));
+        assertEquals(missing + ": cannot open safetensors file: no such file", e.getMessage());
+        Path sub = Files.createDirectory(dir.resolve("a-directory.safetensors"));
+        var d = assertThrows(IOException.class, () -> SafeTensors.open(sub));
+        assertEquals(sub + ": cannot open safetensors file: is a directory", d.getMessage());
+    }
+
+    @Test
+    void controlCharactersInNamesAreEscaped() throws IOException {
+        // ESC [2J clears a terminal; CR LF would start a line of the attacker's choosing in a log.
+        String name = "w\\u001b[2J\\r\\nERROR fake line\\u2028";
+        Path p = RawFiles.write(dir, "esc.safetensors", file("{" + entry(name, "Q4", "[1]", 0, 1) + "}", new byte[1]));
+        var e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(p));
+        assertTrue(e.getMessage().contains("tensor 'w\\u001b[2J\\r\\nERROR fake line\\u2028'"), e.getMessage());
+        assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20 || c == 0x2028), e.getMessage());
+        Path ok = RawFiles.write(dir, "esc-ok.safetensors", file("{" + entry(name, "I8", "[1]", 0, 1) + "}", new byte[1]));
+        try (SafeTensors st = SafeTensors.open(ok)) {
+            String n = st.names().get(0);
+            for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> st.toFloatArray(n), () -> st.info(n + "x"))) {
+                var a = assertThrows(IllegalArgumentException.class, call);
+                assertTrue(a.getMessage().contains("\\u001b[2J\\r\\n"), a.getMessage());
+                assertTrue(a.getMessage().chars().noneMatch(c -> c < 0x20 || c == 0x2028), a.getMessage());
+            }
+        }
+    }
 }
