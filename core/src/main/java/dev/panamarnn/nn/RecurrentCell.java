@@ -155,8 +155,14 @@ public final class RecurrentCell implements AutoCloseable {
             return inner.floats(cellName(name));
         }
 
+        // dtype() stays the default: a non-float tensor is then refused by the inner dict's accessors, under its own name.
+        @Override
+        public void copyTo(String name, java.lang.foreign.MemorySegment dst, long dstOffset) {
+            inner.copyTo(cellName(name), dst, dstOffset);
+        }
+
         private String cellName(String layerName) {
-            if (!layerName.endsWith("_l0")) throw new IllegalArgumentException("cell weights have no tensor '" + layerName + "'");
+            if (!layerName.endsWith("_l0")) throw new IllegalArgumentException("cell weights have no tensor " + dev.panamarnn.Text.quote(layerName));
             return prefix + layerName.substring(0, layerName.length() - 3);
         }
     }

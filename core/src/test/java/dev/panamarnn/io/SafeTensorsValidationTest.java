@@ -268,4 +268,32 @@ class SafeTensorsValidationTest {
             }
         }
     }
+
+    /** A file declaring {@code name} of {@code dtype} and {@code elements} elements, its data a hole (sparse on disk). */
+    private Path sparse(String fileName, String name, String dtype, long elements, int bytesPerElement) throws IOException {
+        byte[] head = file("{" + entry(name, dtype, "[" + elements + "]", 0, elements * bytesPerElement) + "}", new byte[0]);
+        Path p = RawFiles.write(dir, fileName, head);
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(head.length + elements * bytesPerElement);
+        }
+        return p;
+    }
+
+    @Test
+    void heapArraysThatCannotExistAreRefusedByNameBeforeAllocating() throws IOException {
+        Path p = sparse("huge.safetensors", "emb.weight", "F32", Integer.MAX_VALUE, 4); // 8 GiB, sparse
+        try (SafeTensors st = SafeTensors.open(p)) {
+            for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> st.toFloatArray("emb.weight"),
+                    () -> st.asStateDict().floats("emb.weight"))) {
+                OutOfMemoryError e = assertThrows(OutOfMemoryError.class, call);
+                assertTrue(e.getMessage().startsWith(p + ": tensor 'emb.weight' (F32 [2147483647]) would need a float[2147483647] of 8589934588 bytes"),
+                        e.getMessage());
+            }
+        }
+        Path q = sparse("huge-i8.safetensors", "ids", "I8", Integer.MAX_VALUE, 1); // 2 GiB, sparse
+        try (SafeTensors st = SafeTensors.open(q)) {
+            OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> st.toLongArray("ids"));
+            assertTrue(e.getMessage().contains("tensor 'ids' (I8 [2147483647]) would need a long[2147483647]"), e.getMessage());
+        }
+    }
 }

@@ -1,0 +1,102 @@
+package dev.panamarnn.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.io.InMemorySafeTensors;
+import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.Embedding;
+import dev.panamarnn.nn.Linear;
+import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.StateDict;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * Issue 14, "nothing is silently ignored": a tensor a loader would read, or one named like a layer's, that
+ * is not floating-point is an error naming it, never a tensor the loader behaves as if it had not seen.
+ */
+class StrictLoadingTest {
+    static final Backend B = Backend.get("scalar");
+
+    /** A 2-layer LSTM (input 2, hidden 3) under {@code rnn.}, its layer-1 tensors of type {@code l1}. */
+    static String lstm2(String l1) {
+        return """
+                rnn.weight_ih_l0 F32 12,2
+                rnn.weight_hh_l0 F32 12,3
+                rnn.bias_ih_l0 F32 12
+                rnn.bias_hh_l0 F32 12
+                rnn.weight_ih_l1 %1$s 12,3
+                rnn.weight_hh_l1 %1$s 12,3
+                rnn.bias_ih_l1 %1$s 12
+                rnn.bias_hh_l1 %1$s 12
+                """.formatted(l1);
+    }
+
+    static SafeTensors file(String recipe) throws IOException {
+        return InMemorySafeTensors.parse("w.safetensors", WeightsRecipe.parse(recipe).safetensors());
+    }
+
+    static IllegalArgumentException refuses(Executable load, String... fragments) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, load);
+        for (String f : fragments) assertTrue(e.getMessage().contains(f), "'" + f + "' in: " + e.getMessage());
+        return e;
+    }
+
+    @Test
+    void int8SecondLayerIsAnErrorNotAOneLayerLstm() throws IOException {
+        try (SafeTensors st = file(lstm2("I8"))) {
+            refuses(() -> RecurrentLayer.load(st.asStateDict(), "rnn.", null, false, B).close(),
+                    "tensor 'rnn.weight_ih_l1' is I8, expected a floating-point type");
+        }
+        try (SafeTensors st = file(lstm2("F16")); RecurrentLayer l = RecurrentLayer.load(st.asStateDict(), "rnn.", null, false, B)) {
+            assertEquals(2, l.spec().numLayers()); // the same file with float16 layer-1 tensors loads whole
+        }
+        // Beyond the layers a file has, a layer's name is an error whatever its type.
+        try (SafeTensors st = file(lstm2("F32") + "rnn.weight_hh_l3 I8 12,3\n")) {
+            refuses(() -> RecurrentLayer.load(st.asStateDict(), "rnn.", null, false, B).close(), "does not use: 'rnn.weight_hh_l3'");
+        }
+    }
+
+    @Test
+    void int32BiasesAreErrorsNotDropped() throws IOException {
+        String gru = "weight_ih_l0 F32 9,2\nweight_hh_l0 F32 9,3\nbias_ih_l0 I32 9\nbias_hh_l0 I32 9\n";
+        try (SafeTensors st = file(gru)) {
+            refuses(() -> RecurrentLayer.load(st.asStateDict(), "", null, false, B).close(), "tensor 'bias_ih_l0' is I32");
+        }
+        try (SafeTensors st = file("fc.weight F32 4,3\nfc.bias I32 4\n")) {
+            refuses(() -> Linear.load(st.asStateDict(), "fc.", B).close(), "tensor 'fc.bias' is I32");
+        }
+        try (SafeTensors st = file("embed.weight I64 4,3\n")) {
+            refuses(() -> Embedding.load(st.asStateDict(), "embed.").close(), "tensor 'embed.weight' is I64");
+        }
+        try (SafeTensors st = file("cell.weight_ih F32 9,2\ncell.weight_hh F32 9,3\ncell.bias_ih U8 9\ncell.bias_hh F32 9\n")) {
+            refuses(() -> dev.panamarnn.nn.RecurrentCell.load(st.asStateDict(), "cell.", null, B).close(), "tensor 'cell.bias_ih' is U8");
+        }
+    }
+
+    @Test
+    void int8LayerOfAnApplicationModelIsAnError() throws IOException {
+        // The fuzz test's lm config (1-layer LSTM) over a file whose extra layer is int8: before, the model loaded
+        // and the int8 tensors were never looked at.
+        String lm = lstm2("F32").lines().limit(4).reduce("", (a, b) -> a + b + "\n")
+                + "rnn.weight_ih_l1 I8 12,3\nrnn.weight_hh_l1 I8 12,3\nembed.weight F32 4,2\nfc.weight F32 4,3\nfc.bias F32 4\n";
+        ModelConfig cfg = ModelConfig.parse(Path.of("lm", "model.json"), WeightsFuzzTest.CONFIGS.get("lm").getBytes(StandardCharsets.UTF_8));
+        try (SafeTensors st = file(lm)) {
+            StateDict sd = st.asStateDict();
+            refuses(() -> LanguageModel.load(cfg, sd, B).close(), "lm/model.json", "'rnn.weight_ih_l1' is I8");
+        }
+        try (SafeTensors st = file(lm.replace(" I8 ", " F32 "))) { // as float32, a second layer without its biases
+            refuses(() -> LanguageModel.load(cfg, st.asStateDict(), B).close(), "missing tensor 'rnn.bias_ih_l1' of shape [12]");
+        }
+        try (SafeTensors st = file(lm.lines().filter(l -> !l.contains("_l1")).reduce("", (a, b) -> a + b + "\n"));
+             LanguageModel m = LanguageModel.load(cfg, st.asStateDict(), B)) {
+            assertEquals(1, m.logits(new int[][] {{0, 2}}).length);
+        }
+    }
+}
