@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 
 /** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
 public final class Embedding implements AutoCloseable {
@@ -25,10 +26,18 @@ public final class Embedding implements AutoCloseable {
 
     /**
      * Loads {@code prefix + "weight"}, a floating-point {@code [num_embeddings, embedding_dim]} tensor,
-     * copied from the state dict straight into native memory.
+     * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
+     * error ({@link LoadOptions#strict()}).
      */
     public static Embedding load(StateDict sd, String prefix) {
+        return load(sd, prefix, LoadOptions.strict());
+    }
+
+    /** {@link #load(StateDict, String)} with {@code options} for the other tensors under {@code prefix}. */
+    public static Embedding load(StateDict sd, String prefix, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        Objects.requireNonNull(options, "options");
         String wn = prefix + "weight";
         if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor " + Text.quote(wn) + " (nn.Embedding weight)");
         int[] s = sd.shape(wn);
@@ -37,6 +46,7 @@ public final class Embedding implements AutoCloseable {
         }
         DType t = sd.dtype(wn);
         if (!t.isFloatingPoint()) throw new IllegalArgumentException(Names.notFloat(wn, t));
+        options.unused("nn.Embedding under the prefix " + Text.quote(prefix), Names.under(sd, prefix, Set.of(wn)));
         Arena arena = Arena.ofShared();
         try {
             MemorySegment w = arena.allocate((long) s[0] * s[1] * Float.BYTES, Tensor.ALIGNMENT);

@@ -103,11 +103,12 @@ final class LayerWeights implements AutoCloseable {
 
     /**
      * Checks every tensor the spec needs (present, floating-point, of its shape) and that no tensor under
-     * the prefix has a layer's name the spec has no place for, all before any memory is taken; then
-     * copies them into native memory, packed, with no heap copy of the matrices.
+     * the prefix has a layer's name the spec has no place for, and applies {@code options} to the other
+     * tensors under the prefix, all before any memory is taken; then copies them into native memory,
+     * packed, with no heap copy of the matrices.
      */
-    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format) {
-        check(sd, prefix, spec);
+    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format, LoadOptions options) {
+        check(sd, prefix, spec, options);
         int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize(), D = spec.directions();
         Arena arena = Arena.ofShared();
         boolean bf16 = format == WeightFormat.BF16;
@@ -264,13 +265,15 @@ final class LayerWeights implements AutoCloseable {
      * Before anything is allocated: a tensor under the prefix named like a layer's but not one of this
      * spec's (a layer past the count, {@code _reverse} of a unidirectional layer, {@code weight_hr} without
      * projection, a bias without bias, an index with leading zeros) is an error, as is a tensor the spec
-     * needs that is missing, not floating-point, or of another shape.
+     * needs that is missing, not floating-point, or of another shape. Any other tensor under the prefix is
+     * unused: {@code options} say whether that is an error.
      */
-    private static void check(StateDict sd, String prefix, LayerSpec spec) {
+    private static void check(StateDict sd, String prefix, LayerSpec spec, LoadOptions options) {
         Map<String, int[]> needed = spec.stateDictShapes(prefix);
-        List<String> strays = new ArrayList<>();
+        List<String> strays = new ArrayList<>(), unused = new ArrayList<>();
         for (String n : new TreeSet<>(sd.names())) {
-            if (n.startsWith(prefix) && !needed.containsKey(n) && LAYER_NAME.matcher(n.substring(prefix.length())).matches()) strays.add(n);
+            if (!n.startsWith(prefix) || needed.containsKey(n)) continue;
+            (LAYER_NAME.matcher(n.substring(prefix.length())).matches() ? strays : unused).add(n);
         }
         if (!strays.isEmpty()) {
             throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + Names.list(strays));
@@ -286,6 +289,7 @@ final class LayerWeights implements AutoCloseable {
                 throw new IllegalArgumentException("tensor " + Text.quote(n) + " must have shape " + Arrays.toString(shape) + ", got " + Arrays.toString(actual));
             }
         }
+        options.unused("the layer " + spec + (prefix.isEmpty() ? "" : " under the prefix " + Text.quote(prefix)), unused);
     }
 
     /**

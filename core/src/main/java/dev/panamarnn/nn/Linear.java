@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * PyTorch's {@code nn.Linear}: {@code y = x·Wᵀ + b} with {@code weight [out × in]} and optional
@@ -33,10 +34,18 @@ public final class Linear implements AutoCloseable {
 
     /**
      * Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"} (floating-point tensors),
-     * copied from the state dict straight into native memory.
+     * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
+     * error ({@link LoadOptions#strict()}).
      */
     public static Linear load(StateDict sd, String prefix, Backend backend) {
+        return load(sd, prefix, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(StateDict, String, Backend)} with {@code options} for the other tensors under {@code prefix}. */
+    public static Linear load(StateDict sd, String prefix, Backend backend, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        Objects.requireNonNull(options, "options");
         String wn = prefix + "weight", bn = prefix + "bias";
         if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor " + Text.quote(wn) + " (nn.Linear weight)");
         int[] ws = sd.shape(wn);
@@ -52,6 +61,7 @@ public final class Linear implements AutoCloseable {
             }
             floatingPoint(sd, bn);
         }
+        options.unused("nn.Linear under the prefix " + Text.quote(prefix), Names.under(sd, prefix, Set.of(wn, bn)));
         Backend be = backend == null ? Backend.defaultBackend() : backend;
         Arena arena = Arena.ofShared();
         try {

@@ -2,7 +2,11 @@ package dev.panamarnn.nn;
 
 import dev.panamarnn.Text;
 import dev.panamarnn.io.DType;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
 
 /** Tensor names from files as messages show them: each through {@link Text#quote}, a list cut after a few. */
 final class Names {
@@ -23,6 +27,14 @@ final class Names {
             b.append(k++ == 0 ? "" : ", ").append(Text.quote(n));
         }
         return b.toString();
+    }
+
+    /** The names in {@code sd} under {@code prefix} but for {@code used}, sorted. */
+    static List<String> under(StateDict sd, String prefix, Set<String> used) {
+        List<String> out = new ArrayList<>();
+        for (String n : sd.names()) if (n.startsWith(prefix) && !used.contains(n)) out.add(n);
+        Collections.sort(out);
+        return out;
     }
 
     /** The error for a tensor a loader would read as float32 but whose type is not floating-point. */

@@ -49,7 +49,7 @@ public final class RecurrentCell implements AutoCloseable {
         StateDict asLayer = new LayerNames(weights, prefix);
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
-        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty()), backend == null ? Backend.defaultBackend() : backend);
+        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict()), backend == null ? Backend.defaultBackend() : backend);
     }
 
     public Mode mode() {

@@ -63,22 +63,41 @@ public final class RecurrentLayer implements AutoCloseable {
 
     /** {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}. */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format) {
+        return load(weights, prefix, modeHint, batchFirst, backend, format, LoadOptions.strict());
+    }
+
+    /**
+     * {@link #load(StateDict, String, Mode, boolean, Backend, WeightFormat)} with {@code options} for the
+     * tensors under {@code prefix} that the layer does not use: {@link LoadOptions#strict()} (what the other
+     * overloads do) refuses them by name, {@link LoadOptions#lenient} skips and reports them.
+     */
+    public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format,
+                                      LoadOptions options) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
         LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
-        return create(spec, weights, prefix, backend, format);
+        return create(spec, weights, prefix, backend, format, options);
     }
 
-    /** Creates a layer of exactly this spec; every tensor it needs must be present with the right shape. */
+    /**
+     * Creates a layer of exactly this spec; every tensor it needs must be present with the right shape,
+     * floating-point, and every other tensor under {@code prefix} is an error ({@link LoadOptions#strict()}).
+     */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
         return create(spec, weights, prefix, backend, WeightFormat.fromProperty());
     }
 
     /** {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}. */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
+        return create(spec, weights, prefix, backend, format, LoadOptions.strict());
+    }
+
+    /** {@link #create(LayerSpec, StateDict, String, Backend, WeightFormat)} with {@code options} for the tensors it does not use. */
+    public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format, LoadOptions options) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(format, "format");
-        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec, format), backend == null ? Backend.defaultBackend() : backend);
+        Objects.requireNonNull(options, "options");
+        return new RecurrentLayer(spec, LayerWeights.load(weights, prefix, spec, format, options), backend == null ? Backend.defaultBackend() : backend);
     }
 
     /** How the weight matrices are stored. */

@@ -9,11 +9,16 @@ import dev.panamarnn.io.InMemorySafeTensors;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.Embedding;
 import dev.panamarnn.nn.Linear;
+import dev.panamarnn.nn.LoadOptions;
+import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.RecurrentLayer;
 import dev.panamarnn.nn.StateDict;
+import dev.panamarnn.nn.WeightFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -97,6 +102,51 @@ class StrictLoadingTest {
         try (SafeTensors st = file(lm.lines().filter(l -> !l.contains("_l1")).reduce("", (a, b) -> a + b + "\n"));
              LanguageModel m = LanguageModel.load(cfg, st.asStateDict(), B)) {
             assertEquals(1, m.logits(new int[][] {{0, 2}}).length);
+        }
+    }
+
+    @Test
+    void unexpectedKeysUnderAPrefixAreErrorsAndLenientLoadingListsThem() throws IOException {
+        String recipe = """
+                embed.weight F32 4,2
+                embed.weight_orig F32 4,2
+                fc.weight F32 4,3
+                fc.bias F32 4
+                fc.scale I64 1
+                rnn.weight_ih_l0 F32 9,2
+                rnn.weight_hh_l0 F32 9,3
+                rnn.num_batches_tracked I64 -
+                rnn.encoder.weight F32 3
+                decoder.fc.weight F32 2,2
+                """;
+        try (SafeTensors st = file(recipe)) {
+            StateDict sd = st.asStateDict();
+            // Strict (the default): named, whatever their type; tensors outside the prefix are someone else's.
+            refuses(() -> Embedding.load(sd, "embed.").close(), "nn.Embedding under the prefix 'embed.' does not use this tensor: 'embed.weight_orig'");
+            refuses(() -> Linear.load(sd, "fc.", B).close(), "nn.Linear under the prefix 'fc.' does not use this tensor: 'fc.scale'");
+            refuses(() -> RecurrentLayer.load(sd, "rnn.", null, false, B).close(),
+                    "does not use these 2 tensors: 'rnn.encoder.weight', 'rnn.num_batches_tracked' (unexpected keys");
+            // Lenient: loaded, and the skipped names reported, sorted.
+            List<List<String>> ignored = new ArrayList<>();
+            LoadOptions lenient = LoadOptions.lenient(ignored::add);
+            try (Embedding e = Embedding.load(sd, "embed.", lenient); Linear l = Linear.load(sd, "fc.", B, lenient);
+                 RecurrentLayer r = RecurrentLayer.load(sd, "rnn.", null, false, B, WeightFormat.F32, lenient)) {
+                assertEquals(2, e.dim());
+                assertTrue(l.hasBias());
+                assertEquals(Mode.GRU, r.spec().mode());
+            }
+            assertEquals(List.of(List.of("embed.weight_orig"), List.of("fc.scale"), List.of("rnn.encoder.weight", "rnn.num_batches_tracked")), ignored);
+        }
+    }
+
+    @Test
+    void longListsOfUnexpectedKeysAreCut() throws IOException {
+        StringBuilder r = new StringBuilder("weight F32 2,2\n");
+        for (int k = 0; k < 40; k++) r.append("extra.").append(k).append("\u001b[2J F32 1\n");
+        try (SafeTensors st = file(r.toString())) {
+            var e = refuses(() -> Linear.load(st.asStateDict(), "", B).close(), "does not use these 40 tensors: 'extra.0\\u001b[2J', ", ", … (30 more)");
+            assertTrue(e.getMessage().length() < 600, e.getMessage());
+            assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
         }
     }
 }

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panamarnn.Backend;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -37,8 +39,17 @@ class LayerLoadValidationTest {
     }
 
     @Test
-    void unrelatedNamesAreNotLayerWeights() {
-        RecurrentLayer.load(gruWith("weight_ih_l0x"), "", null, false, Backend.get("scalar")).close();
+    void unrelatedNamesAreUnusedNotStrays() {
+        // Not a layer's name: strict loading (the default) refuses it as unused, lenient loading skips and reports it.
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> RecurrentLayer.load(gruWith("weight_ih_l0x"), "", null, false, Backend.get("scalar")).close());
+        assertTrue(e.getMessage().contains("does not use this tensor: 'weight_ih_l0x' (unexpected keys"), e.getMessage());
+        List<String> ignored = new ArrayList<>();
+        RecurrentLayer.load(gruWith("weight_ih_l0x"), "", null, false, Backend.get("scalar"), WeightFormat.F32, LoadOptions.lenient(ignored::addAll)).close();
+        assertEquals(List.of("weight_ih_l0x"), ignored);
+        // A layer's name the layer has no place for stays an error when lenient.
+        assertThrows(IllegalArgumentException.class, () -> RecurrentLayer.load(gruWith("bias_ih_l1"), "", null, false, Backend.get("scalar"),
+                WeightFormat.F32, LoadOptions.lenient(ignored::addAll)).close());
     }
 
     /** Heap bytes this thread allocates while {@code r} runs (HotSpot's per-thread counter). */
