@@ -4,6 +4,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
@@ -37,16 +38,31 @@ public final class LanguageModel implements AutoCloseable {
         this.vocab = new Vocabulary(config.vocab());
     }
 
-    /** Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}. */
+    /**
+     * Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}, strictly: a
+     * tensor of the file that no part of the model uses is an error naming it.
+     */
     public static LanguageModel load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    public static LanguageModel load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.LM);
         try (SafeTensors w = Network.weights(dir)) {
-            return load(cfg, w.asStateDict(), backend);
+            return load(cfg, w.asStateDict(), backend, options);
         }
     }
 
+    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
     public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend) {
+        return load(cfg, weights, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
+        Objects.requireNonNull(options, "options");
         if (cfg.structure() != ModelConfig.Structure.LM) throw new IllegalArgumentException(cfg.file() + ": not an lm model");
         if (cfg.main().embedding() == null || cfg.main().head() == null) {
             throw new IllegalArgumentException(cfg.file() + ": a language model needs \"embedding\" and \"head\"");
@@ -60,6 +76,7 @@ public final class LanguageModel implements AutoCloseable {
             net.close();
             throw new IllegalArgumentException(cfg.file() + ": " + err);
         }
+        Network.checkUsed(cfg, "language model", weights, options, net.used(cfg.main()), net);
         return new LanguageModel(cfg, net);
     }
 

@@ -5,6 +5,7 @@ import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.Heads;
 import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
@@ -44,16 +45,31 @@ public final class Seq2Seq implements AutoCloseable {
         this.target = new Vocabulary(config.outputVocab());
     }
 
-    /** Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors}. */
+    /**
+     * Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors},
+     * strictly: a tensor of the file that neither the encoder nor the decoder uses is an error naming it.
+     */
     public static Seq2Seq load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    public static Seq2Seq load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.SEQ2SEQ);
         try (SafeTensors w = Network.weights(dir)) {
-            return load(cfg, w.asStateDict(), backend);
+            return load(cfg, w.asStateDict(), backend, options);
         }
     }
 
+    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
     public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend) {
+        return load(cfg, weights, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
+        Objects.requireNonNull(options, "options");
         if (cfg.structure() != ModelConfig.Structure.SEQ2SEQ) throw new IllegalArgumentException(cfg.file() + ": not a seq2seq model");
         if (cfg.encoder().embedding() == null || cfg.decoder().embedding() == null) {
             throw new IllegalArgumentException(cfg.file() + ": encoder and decoder each need \"embedding\"");
@@ -81,6 +97,9 @@ public final class Seq2Seq implements AutoCloseable {
             dec.close();
             throw new IllegalArgumentException(cfg.file() + ": " + err);
         }
+        java.util.Set<String> used = enc.used(cfg.encoder());
+        used.addAll(dec.used(cfg.decoder()));
+        Network.checkUsed(cfg, "seq2seq model", weights, options, used, enc, dec);
         return new Seq2Seq(cfg, enc, dec);
     }
 

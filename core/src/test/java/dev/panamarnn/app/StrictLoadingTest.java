@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamarnn.Backend;
 import dev.panamarnn.io.InMemorySafeTensors;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.io.SafeTensorsWriter;
 import dev.panamarnn.nn.Embedding;
 import dev.panamarnn.nn.Linear;
 import dev.panamarnn.nn.LoadOptions;
@@ -16,11 +17,15 @@ import dev.panamarnn.nn.StateDict;
 import dev.panamarnn.nn.WeightFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 14, "nothing is silently ignored": a tensor a loader would read, or one named like a layer's, that
@@ -148,5 +153,65 @@ class StrictLoadingTest {
             assertTrue(e.getMessage().length() < 600, e.getMessage());
             assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
         }
+    }
+
+    /**
+     * A copy of model {@code name} in {@code dir}: its model.json, and its weights without {@code drop}, with
+     * {@code asInt32} rounded to I32, plus whatever {@code extra} adds.
+     */
+    static Path copyModel(String name, Path dir, Set<String> drop, Set<String> asInt32, Consumer<SafeTensorsWriter> extra) throws IOException {
+        Path m = Files.createDirectories(dir.resolve(name));
+        Files.copy(ModelCases.model(name).resolve("model.json"), m.resolve("model.json"));
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        try (SafeTensors st = SafeTensors.open(ModelCases.model(name).resolve("weights.safetensors"))) {
+            for (String n : st.names()) {
+                if (drop.contains(n)) continue;
+                float[] v = st.toFloatArray(n);
+                if (asInt32.contains(n)) {
+                    int[] iv = new int[v.length];
+                    for (int k = 0; k < v.length; k++) iv[k] = Math.round(v[k]);
+                    w.add(n, iv, st.info(n).shape());
+                } else {
+                    w.add(n, v, st.info(n).shape());
+                }
+            }
+        }
+        extra.accept(w);
+        w.write(m.resolve("weights.safetensors"));
+        return m;
+    }
+
+    @Test
+    void applicationModelsUseEveryTensorOfTheirFileOrSayWhatTheyIgnored(@TempDir Path dir) throws IOException {
+        Path lm = copyModel("charlm", dir, Set.of(), Set.of(),
+                w -> w.add("rnn.weight_ih_l0_orig", new float[4], 2, 2).add("optimizer.step", new long[] {7}));
+        refuses(() -> LanguageModel.load(lm, B).close(), lm.resolve("model.json") + ": the language model (embedding 'embed.', rnn 'rnn.', head 'fc.')"
+                + " does not use these 2 tensors: 'optimizer.step', 'rnn.weight_ih_l0_orig' (unexpected keys");
+        List<List<String>> ignored = new ArrayList<>();
+        try (LanguageModel lenient = LanguageModel.load(lm, B, LoadOptions.lenient(ignored::add));
+             LanguageModel original = LanguageModel.load(ModelCases.model("charlm"), B)) {
+            assertEquals(List.of(List.of("optimizer.step", "rnn.weight_ih_l0_orig")), ignored);
+            assertEquals(original.generate("the", Decoding.greedy(), 30), lenient.generate("the", Decoding.greedy(), 30));
+        }
+
+        Path s2s = copyModel("seq2seq", dir, Set.of(), Set.of(), w -> w.add("decoder.attention.weight", new float[4], 2, 2));
+        refuses(() -> Seq2Seq.load(s2s, B).close(), "the seq2seq model (encoder embedding 'encoder.embed.', encoder rnn 'encoder.rnn.', "
+                + "decoder embedding 'decoder.embed.', decoder rnn 'decoder.rnn.', decoder head 'decoder.out.') does not use this tensor: 'decoder.attention.weight'");
+        ignored.clear();
+        Seq2Seq.load(s2s, B, LoadOptions.lenient(ignored::add)).close();
+        assertEquals(List.of(List.of("decoder.attention.weight")), ignored);
+
+        Path cls = copyModel("classifier", dir, Set.of(), Set.of(), w -> w.add("rnn.weight_ih_l0_reverse_orig", new float[1], 1));
+        refuses(() -> SequenceClassifier.load(cls, B).close(), "the classifier (rnn 'rnn.', head 'fc.') does not use this tensor: 'rnn.weight_ih_l0_reverse_orig'");
+    }
+
+    @Test
+    void aModelWithAnInt32BiasOrAMissingTensorIsRefusedByName(@TempDir Path dir) throws IOException {
+        Path cls = copyModel("classifier", dir.resolve("a"), Set.of(), Set.of("fc.bias"), w -> {});
+        refuses(() -> SequenceClassifier.load(cls, B).close(), cls.resolve("model.json") + ": classifier \"head\": tensor 'fc.bias' is I32, expected a floating-point type");
+        Path lm = copyModel("charlm", dir.resolve("b"), Set.of(), Set.of("rnn.bias_hh_l1"), w -> {});
+        refuses(() -> LanguageModel.load(lm, B).close(), "language model \"rnn\" (prefix 'rnn.'): tensor 'rnn.bias_hh_l1' is I32");
+        Path missing = copyModel("charlm", dir.resolve("c"), Set.of("rnn.bias_hh_l1"), Set.of(), w -> {});
+        refuses(() -> LanguageModel.load(missing, B).close(), "language model \"rnn\" (prefix 'rnn.'): missing tensor 'rnn.bias_hh_l1' of shape [512]");
     }
 }
