@@ -138,6 +138,7 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(arena, "arena");
         checkInput(input);
         int T = steps(input), B = batch(input), D = spec.directions(), P = spec.outputSize();
+        checkOutputSize(T, B);
         Tensor out = spec.batchFirst() ? Tensor.allocate(arena, B, T, D * P) : Tensor.allocate(arena, T, B, D * P);
         Tensor hN = Tensor.allocate(arena, spec.numLayers() * D, B, P);
         Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, spec.numLayers() * D, B, spec.hiddenSize()) : null;
@@ -212,6 +213,51 @@ public final class RecurrentLayer implements AutoCloseable {
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
         }
         return lens;
+    }
+
+    /**
+     * The checks {@link #forward} makes of its tensors' shapes, made on the shapes alone, with forward's
+     * messages: so that a caller reading tensors from a file refuses a wrong one from its header, before
+     * copying it anywhere. For an input file (the CLI's {@code forward}):
+     * <pre>{@code
+     * layer.checkShapes(in.info("input").shape(), in.contains("h0") ? in.info("h0").shape() : null,
+     *                   in.contains("c0") ? in.info("c0").shape() : null);
+     * Tensor x = in.toTensor("input", arena); // only now 8 GiB, if the shape says so and it is right
+     * }</pre>
+     * Also refuses an input whose output ({@code seq_len × batch × directions·P}) would pass the 2^31-1
+     * elements a {@link Tensor} holds.
+     *
+     * @param input the input's shape; {@code h0} and {@code c0} may be null (absent)
+     * @throws IllegalArgumentException naming the tensor, the shape it must have and the one it has
+     */
+    public void checkShapes(int[] input, int[] h0, int[] c0) {
+        Objects.requireNonNull(input, "input");
+        if (input.length != 3 || input[2] != spec.inputSize() || input[0] < 1 || input[1] < 1) {
+            throw new IllegalArgumentException("forward: input must be " + inputShape + " with seq_len, batch >= 1, got " + java.util.Arrays.toString(input));
+        }
+        int T = spec.batchFirst() ? input[1] : input[0], B = spec.batchFirst() ? input[0] : input[1];
+        int D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
+        if (h0 != null) shape3("h0", h0, LD, B, P, stateShape);
+        if (c0 != null) {
+            if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c0 is only for LSTM, this layer is " + spec.mode());
+            shape3("c0", c0, LD, B, spec.hiddenSize(), cellShape);
+        }
+        checkOutputSize(T, B);
+    }
+
+    private static void shape3(String name, int[] s, int d0, int d1, int d2, String meaning) {
+        if (s.length != 3 || s[0] != d0 || s[1] != d1 || s[2] != d2) {
+            throw new IllegalArgumentException("forward: " + name + " must be " + meaning + " = [" + d0 + ", " + d1 + ", " + d2 + "], got " + java.util.Arrays.toString(s));
+        }
+    }
+
+    /** Results of {@code T} steps and {@code B} samples fit in tensors (2^31-1 elements), else an error saying so. */
+    private void checkOutputSize(int T, int B) {
+        long n = (long) T * B * spec.directions() * spec.outputSize();
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("forward: output " + outputShape + " for seq_len " + T + " and batch " + B + " would have " + n
+                    + " elements, more than a tensor holds (2^31-1)");
+        }
     }
 
     /** Steps T of a checked input. */

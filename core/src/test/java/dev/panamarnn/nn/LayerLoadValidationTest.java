@@ -26,6 +26,12 @@ class LayerLoadValidationTest {
         return StateDict.of(data, shapes);
     }
 
+    /** A one-layer GRU without bias, input 2, hidden 1. */
+    private static StateDict gru() {
+        return StateDict.of(Map.of("weight_ih_l0", new float[6], "weight_hh_l0", new float[3]),
+                Map.of("weight_ih_l0", new int[] {3, 2}, "weight_hh_l0", new int[] {3, 1}));
+    }
+
     @Test
     void strayLayerNamesAreNamed() {
         // Found by WeightsFuzzTest: an index past int was a NumberFormatException; leading zeros were ignored silently.
@@ -77,6 +83,60 @@ class LayerLoadValidationTest {
             load.run(); // classes loaded, caches warm
             long heap = heapAllocatedBy(load);
             assertTrue(heap < 512 * 1024, "loading 2 MiB of weights allocated " + heap + " bytes of heap");
+        }
+    }
+
+    /** Bytes the JVM counts as allocated native memory: direct buffers and FFM arena allocations. */
+    static long directMemoryUsed() {
+        for (var pool : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if (pool.getName().equals("direct")) return pool.getMemoryUsed();
+        }
+        throw new AssertionError("no direct buffer pool");
+    }
+
+    /** A safetensors file of one F32 tensor {@code name} of {@code shape} whose data is a hole: sparse on disk, the real size. */
+    static java.nio.file.Path sparseF32(java.nio.file.Path dir, String name, long... shape) throws java.io.IOException {
+        long n = 1;
+        for (long d : shape) n *= d;
+        String json = "{\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + java.util.Arrays.toString(shape).replace(" ", "")
+                + ",\"data_offsets\":[0," + n * 4 + "]}}";
+        byte[] h = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.file.Path p = dir.resolve(name + ".safetensors");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            f.write(h);
+            f.setLength(8 + h.length + n * 4);
+        }
+        return p;
+    }
+
+    @Test
+    void inputShapesAreCheckedFromTheFileHeaderBeforeAnythingIsCopied(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // An input of 2^31-1 steps: 8 GiB declared, a hole on disk. Its header says enough to refuse it.
+        java.nio.file.Path huge = sparseF32(dir, "input", Integer.MAX_VALUE, 1, 1);
+        try (RecurrentLayer gru = RecurrentLayer.load(gru(), "", null, false, Backend.get("scalar"));
+             dev.panamarnn.io.SafeTensors in = dev.panamarnn.io.SafeTensors.open(huge)) {
+            long before = directMemoryUsed(), t0 = System.nanoTime();
+            int[] shape = in.info("input").shape();
+            var e = assertThrows(IllegalArgumentException.class, () -> gru.checkShapes(shape, null, null));
+            assertEquals("forward: input must be (seq_len, batch, input_size=2) with seq_len, batch >= 1, got [2147483647, 1, 1]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> gru.checkShapes(new int[] {5, 2, 2}, new int[] {1, 3, 1}, null));
+            assertEquals("forward: h0 must be (num_layers·directions, batch, hidden_size) = [1, 2, 1], got [1, 3, 1]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> gru.checkShapes(new int[] {5, 2, 2}, null, new int[] {1, 2, 1}));
+            assertTrue(e.getMessage().contains("c0 is only for LSTM"), e.getMessage());
+            assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "checked in well under a second");
+            assertTrue(directMemoryUsed() - before < (1 << 20), "no native memory taken: " + (directMemoryUsed() - before) + " bytes");
+            gru.checkShapes(new int[] {5, 2, 2}, new int[] {1, 2, 1}, null); // a right shape passes
+        }
+    }
+
+    @Test
+    void anOutputLargerThanATensorIsRefusedFromTheInputShape() {
+        // Input width 2, hidden 1: [2^30, 4, 2] is an input of 2^33 elements, its output 2^32: more than one tensor holds.
+        try (RecurrentLayer gru = RecurrentLayer.load(gru(), "", null, false, Backend.get("scalar"))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> gru.checkShapes(new int[] {1 << 30, 4, 2}, null, null));
+            assertTrue(e.getMessage().contains("output (seq_len, batch, directions·hidden_size) for seq_len 1073741824 and batch 4 would have 4294967296 elements"),
+                    e.getMessage());
         }
     }
 }
