@@ -203,9 +203,13 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
-    /** 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then tokens are generated. */
+    /**
+     * 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then
+     * tokens are generated. {@code prompts.length × maxNew} must be at most {@link ModelConfig#MAX_GENERATED_TOKENS}.
+     */
     public int[][] generate(int[][] prompts, Decoding decoding, int maxNew) {
         Objects.requireNonNull(prompts, "prompts");
+        checkRequest(prompts.length, maxNew); // before the state is allocated
         if (prompts.length == 0) return new int[0][];
         try (State st = newState(prompts.length)) {
             return generate(st, prompts, decoding, maxNew);
@@ -216,6 +220,9 @@ public final class LanguageModel implements AutoCloseable {
      * 1-vs-N from a state: feeds each prompt (lengths may differ), then generates up to {@code maxNew}
      * tokens per sample, each fed back as the next input, stopping a sample at the end token (included
      * in its result). The state ends after the last token fed. Returns the generated tokens per sample.
+     *
+     * @throws IllegalArgumentException naming them when {@code maxNew} is outside 0..{@link ModelConfig#MAX_OUTPUT_LENGTH}
+     *     or {@code prompts.length × maxNew} exceeds {@link ModelConfig#MAX_GENERATED_TOKENS}
      */
     public int[][] generate(State state, int[][] prompts, Decoding decoding, int maxNew) {
         net.enter("generate");
@@ -231,15 +238,13 @@ public final class LanguageModel implements AutoCloseable {
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(decoding, "decoding");
         if (prompts.length != state.batch) throw new IllegalArgumentException("generate: prompts has " + prompts.length + " sequences, the state " + state.batch);
-        if (maxNew < 0 || maxNew > ModelConfig.MAX_OUTPUT_LENGTH) {
-            throw new IllegalArgumentException("generate: maxNew must be in 0.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxNew);
-        }
+        checkRequest(prompts.length, maxNew);
         net.checkTokens("prompts", prompts);
         int[] lengths = lengths("prompts", prompts);
         int B = prompts.length, T = Arrays.stream(lengths).max().orElse(0), V = vocab.size(), E = net.embedding.dim();
         LayerSpec s = net.spec();
         int P = s.outputSize();
-        int[][] out = new int[B][maxNew];
+        int[][] out = new int[B][0]; // grown as tokens come: a batch that stops early takes what it made
         int[] count = new int[B];
         try (Arena a = Arena.ofConfined()) {
             // The prompts, each from the state to its own last step.
@@ -265,6 +270,7 @@ public final class LanguageModel implements AutoCloseable {
                     if (done[b]) continue;
                     int tok = decoding.pick(logits.segment(), logits.offset() + (long) b * logits.ld(), V, rnd);
                     next[b] = tok;
+                    out[b] = ModelConfig.roomForOne(out[b], count[b], maxNew);
                     out[b][count[b]++] = tok;
                     if (tok == config.eos()) {
                         done[b] = true;
@@ -335,6 +341,13 @@ public final class LanguageModel implements AutoCloseable {
         Tensor logits = Tensor.allocate(a, T * B, vocab.size());
         net.head.forward(o.reshape(T * B, P), logits);
         return logits;
+    }
+
+    private static void checkRequest(int prompts, int maxNew) {
+        if (maxNew < 0 || maxNew > ModelConfig.MAX_OUTPUT_LENGTH) {
+            throw new IllegalArgumentException("generate: maxNew must be in 0.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxNew);
+        }
+        ModelConfig.checkGeneratedTokens("generate", "prompts", prompts, "maxNew", maxNew);
     }
 
     private static int[] lengths(String what, int[][] seqs) {

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,6 +39,28 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     private static final long MAX_BYTES = 16 << 20;
     /** Generation lengths above this are refused (they would only be a mistake or an attack on memory). */
     public static final int MAX_OUTPUT_LENGTH = 1 << 16;
+    /**
+     * The most tokens one batched generation call may ask for: sequences × maximum length above this (2^24,
+     * 64 MiB as ints) is refused, naming both, before anything is allocated ({@code LanguageModel.generate},
+     * {@code Seq2Seq.greedy}); split such a batch. Results grow with the tokens actually generated, so a batch
+     * that stops early takes less.
+     */
+    public static final long MAX_GENERATED_TOKENS = 1L << 24;
+
+    /** Refuses, naming the parameters, a batch of {@code sequences} × {@code maxLength} past {@link #MAX_GENERATED_TOKENS}. */
+    static void checkGeneratedTokens(String op, String sequences, int count, String maxName, int maxLength) {
+        long n = (long) count * maxLength;
+        if (n > MAX_GENERATED_TOKENS) {
+            throw new IllegalArgumentException(op + ": " + sequences + " (" + count + ") × " + maxName + " (" + maxLength + ") = " + n
+                    + " tokens is more than one call may generate (" + MAX_GENERATED_TOKENS + ", ModelConfig.MAX_GENERATED_TOKENS); split them into batches of at most "
+                    + Math.max(1, MAX_GENERATED_TOKENS / Math.max(1, maxLength)) + " " + sequences);
+        }
+    }
+
+    /** {@code a} with room for one more token, grown by doubling up to {@code max}: results take what generation produced. */
+    static int[] roomForOne(int[] a, int used, int max) {
+        return used < a.length ? a : Arrays.copyOf(a, (int) Math.min(max, Math.max(16L, 2L * a.length)));
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)

@@ -176,9 +176,10 @@ public final class Seq2Seq implements AutoCloseable {
         Objects.requireNonNull(sources, "sources");
         checkMax(maxLength);
         int B = sources.length;
+        ModelConfig.checkGeneratedTokens("greedy", "sources", B, "maxLength", maxLength);
         if (B == 0) return new int[0][];
         int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
-        int[][] out = new int[B][maxLength];
+        int[][] out = new int[B][0]; // grown as tokens come
         int[] count = new int[B];
         try (Arena a = Arena.ofConfined()) {
             DecoderState st = encode(a, sources, B);
@@ -195,6 +196,7 @@ public final class Seq2Seq implements AutoCloseable {
                 Heads.argmax(logits, next);
                 for (int b = 0; b < B; b++) {
                     if (done[b]) continue;
+                    out[b] = ModelConfig.roomForOne(out[b], count[b], maxLength);
                     out[b][count[b]++] = next[b];
                     if (next[b] == config.eos()) {
                         done[b] = true;
@@ -274,7 +276,8 @@ public final class Seq2Seq implements AutoCloseable {
             DecoderState nxt = new DecoderState(Tensor.allocate(a, L, W, P), cur.c == null ? null : Tensor.allocate(a, L, W, decoder.spec().hiddenSize()));
             Tensor x = Tensor.allocate(a, 1, W, E), o = Tensor.allocate(a, 1, W, P), logits = Tensor.allocate(a, W, V);
             Tensor om = o.reshape(W, P);
-            int[][] seq = new int[W][maxLength], seqNext = new int[W][maxLength];
+            int cap = Math.min(maxLength, 16); // the beams' rows grow with their length, not maxLength up front
+            int[][] seq = new int[W][cap], seqNext = new int[W][cap];
             float[] score = new float[W], scoreNext = new float[W];
             int[] parent = new int[W], token = new int[W];
             float[] candScore = new float[W];
@@ -313,6 +316,13 @@ public final class Seq2Seq implements AutoCloseable {
                     picked++;
                 }
                 len++;
+                if (len > cap) {
+                    cap = (int) Math.min(maxLength, 2L * cap);
+                    for (int r = 0; r < W; r++) {
+                        seq[r] = Arrays.copyOf(seq[r], cap);
+                        seqNext[r] = Arrays.copyOf(seqNext[r], cap);
+                    }
+                }
                 int nAlive = 0;
                 for (int k = 0; k < picked; k++) {
                     int bi = parent[k];
