@@ -91,6 +91,16 @@ class ApplicationValidationTest {
     }
 
     @Test
+    void outOfVocabularyErrorsShowTheTextEscapedAndCut() {
+        String prompt = "the bird is loud. ".repeat(7000) + "\u001b[2J!"; // 126,005 characters
+        var e = assertThrows(IllegalArgumentException.class, () -> lm.prompt(prompt));
+        assertTrue(e.getMessage().startsWith("character '\\u001b' at position 126000 of 'the bird is loud. the bird"), e.getMessage());
+        assertTrue(e.getMessage().contains("…(125885 more)' is not in the vocabulary ("), e.getMessage());
+        assertTrue(e.getMessage().length() < 400, e.getMessage().length() + " characters");
+        assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
+    }
+
+    @Test
     void aRejectedFeedLeavesTheStateUnchanged() {
         try (LanguageModel.State st = lm.newState(2)) {
             lm.feed(st, new int[][] {{1, 5}, {1, 6}});
