@@ -40,10 +40,10 @@ public final class RecurrentCell implements AutoCloseable {
         Objects.requireNonNull(prefix, "prefix");
         for (String n : new String[] {"weight_ih", "weight_hh"}) {
             if (!weights.contains(prefix + n)) {
-                List<String> present = weights.names().stream().sorted().limit(8).toList();
-                throw new IllegalArgumentException("no recurrent cell found: expected tensors '" + prefix + "weight_ih' and '" + prefix
-                        + "weight_hh' (nn.RNNCell/LSTMCell/GRUCell names); missing '" + prefix + n + "'; tensors present: " + present
-                        + (weights.names().size() > 8 ? " …" : ""));
+                List<String> present = weights.names().stream().sorted().limit(8).map(t -> dev.panamarnn.Text.escape(t, dev.panamarnn.Text.MAX_SHOWN)).toList();
+                throw new IllegalArgumentException("no recurrent cell found: expected tensors " + dev.panamarnn.Text.quote(prefix + "weight_ih") + " and "
+                        + dev.panamarnn.Text.quote(prefix + "weight_hh") + " (nn.RNNCell/LSTMCell/GRUCell names); missing "
+                        + dev.panamarnn.Text.quote(prefix + n) + "; tensors present: " + present + (weights.names().size() > 8 ? " …" : ""));
             }
         }
         StateDict asLayer = new LayerNames(weights, prefix);

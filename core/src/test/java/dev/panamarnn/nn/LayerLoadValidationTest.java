@@ -139,4 +139,19 @@ class LayerLoadValidationTest {
                     e.getMessage());
         }
     }
+
+    @Test
+    void namesFromTheWeightsAreEscapedInMessages() {
+        // A name that would clear the terminal and start a forged line, were it printed as it is.
+        String evil = "x\u001b[2J\r\nERROR: fake";
+        StateDict sd = StateDict.of(Map.of(evil, new float[1]), Map.of(evil, new int[] {1}));
+        for (var load : List.<org.junit.jupiter.api.function.Executable>of(() -> RecurrentLayer.load(sd, "", null, false, null),
+                () -> RecurrentLayer.load(sd, evil, null, false, null), () -> RecurrentCell.load(sd, "", null, null),
+                () -> RecurrentLayer.load(gruWith(evil), "", null, false, Backend.get("scalar")),
+                () -> Linear.load(StateDict.of(Map.of("weight", new float[1], evil, new float[1]), Map.of("weight", new int[] {1, 1}, evil, new int[] {1})), "", null))) {
+            var e = assertThrows(IllegalArgumentException.class, load);
+            assertTrue(e.getMessage().contains("x\\u001b[2J\\r\\nERROR: fake"), e.getMessage());
+            assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
+        }
+    }
 }
