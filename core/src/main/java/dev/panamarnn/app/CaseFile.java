@@ -1,5 +1,6 @@
 package dev.panamarnn.app;
 
+import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ public final class CaseFile {
     /** A metadata value as a number; an error naming the key when absent. */
     public double metaNumber(String key) {
         String v = metadata.get(key);
-        if (v == null) throw new IllegalArgumentException("cases: no metadata '" + key + "'");
+        if (v == null) throw new IllegalArgumentException("cases: no metadata " + Text.quote(key));
         return Double.parseDouble(v);
     }
 
@@ -65,7 +66,7 @@ public final class CaseFile {
     public int[][] rows(String name, long[] lengths) {
         long[] v = longs(name);
         int[] s = shape(name);
-        if (s.length != 2) throw new IllegalArgumentException("cases: '" + name + "' must be [N, T], got rank " + s.length);
+        if (s.length != 2) throw new IllegalArgumentException("cases: " + Text.quote(name) + " must be [N, T], got rank " + s.length);
         int N = s[0], T = s[1];
         int[][] r = new int[N][];
         for (int i = 0; i < N; i++) {
@@ -84,7 +85,7 @@ public final class CaseFile {
     public float[][][] sequences(String name, String lengthsName) {
         float[] v = floats(name);
         int[] s = shape(name);
-        if (s.length != 3) throw new IllegalArgumentException("cases: '" + name + "' must be [N, T, F], got rank " + s.length);
+        if (s.length != 3) throw new IllegalArgumentException("cases: " + Text.quote(name) + " must be [N, T, F], got rank " + s.length);
         long[] len = longs(lengthsName);
         float[][][] out = new float[s[0]][][];
         for (int i = 0; i < s[0]; i++) {
@@ -96,7 +97,7 @@ public final class CaseFile {
 
     private static <T> T need(Map<String, T> m, String name) {
         T v = m.get(name);
-        if (v == null) throw new IllegalArgumentException("cases: no tensor '" + name + "' of that kind");
+        if (v == null) throw new IllegalArgumentException("cases: no tensor " + Text.quote(name) + " of that kind");
         return v;
     }
 }

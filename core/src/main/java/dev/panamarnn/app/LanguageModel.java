@@ -4,6 +4,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
@@ -37,16 +38,31 @@ public final class LanguageModel implements AutoCloseable {
         this.vocab = new Vocabulary(config.vocab());
     }
 
-    /** Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}. */
+    /**
+     * Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}, strictly: a
+     * tensor of the file that no part of the model uses is an error naming it.
+     */
     public static LanguageModel load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    public static LanguageModel load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.LM);
         try (SafeTensors w = Network.weights(dir)) {
-            return load(cfg, w.asStateDict(), backend);
+            return load(cfg, w.asStateDict(), backend, options);
         }
     }
 
+    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
     public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend) {
+        return load(cfg, weights, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
+        Objects.requireNonNull(options, "options");
         if (cfg.structure() != ModelConfig.Structure.LM) throw new IllegalArgumentException(cfg.file() + ": not an lm model");
         if (cfg.main().embedding() == null || cfg.main().head() == null) {
             throw new IllegalArgumentException(cfg.file() + ": a language model needs \"embedding\" and \"head\"");
@@ -58,6 +74,7 @@ public final class LanguageModel implements AutoCloseable {
             else if (net.embedding.size() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the embedding " + net.embedding.size();
             else if (net.head.outFeatures() != cfg.vocab().size()) err = "\"vocab\" has " + cfg.vocab().size() + " tokens, the head gives " + net.head.outFeatures();
             if (err != null) throw new IllegalArgumentException(cfg.file() + ": " + err);
+            Network.checkUsed(cfg, "language model", weights, options, net.used(cfg.main()), net);
             return new LanguageModel(cfg, net);
         } catch (Throwable e) {
             net.close();
@@ -195,9 +212,13 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
-    /** 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then tokens are generated. */
+    /**
+     * 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then
+     * tokens are generated. {@code prompts.length × maxNew} must be at most {@link ModelConfig#MAX_GENERATED_TOKENS}.
+     */
     public int[][] generate(int[][] prompts, Decoding decoding, int maxNew) {
         Objects.requireNonNull(prompts, "prompts");
+        checkRequest(prompts.length, maxNew); // before the state is allocated
         if (prompts.length == 0) return new int[0][];
         try (State st = newState(prompts.length)) {
             return generate(st, prompts, decoding, maxNew);
@@ -208,6 +229,9 @@ public final class LanguageModel implements AutoCloseable {
      * 1-vs-N from a state: feeds each prompt (lengths may differ), then generates up to {@code maxNew}
      * tokens per sample, each fed back as the next input, stopping a sample at the end token (included
      * in its result). The state ends after the last token fed. Returns the generated tokens per sample.
+     *
+     * @throws IllegalArgumentException naming them when {@code maxNew} is outside 0..{@link ModelConfig#MAX_OUTPUT_LENGTH}
+     *     or {@code prompts.length × maxNew} exceeds {@link ModelConfig#MAX_GENERATED_TOKENS}
      */
     public int[][] generate(State state, int[][] prompts, Decoding decoding, int maxNew) {
         net.enter("generate");
@@ -223,15 +247,13 @@ public final class LanguageModel implements AutoCloseable {
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(decoding, "decoding");
         if (prompts.length != state.batch) throw new IllegalArgumentException("generate: prompts has " + prompts.length + " sequences, the state " + state.batch);
-        if (maxNew < 0 || maxNew > ModelConfig.MAX_OUTPUT_LENGTH) {
-            throw new IllegalArgumentException("generate: maxNew must be in 0.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxNew);
-        }
+        checkRequest(prompts.length, maxNew);
         net.checkTokens("prompts", prompts);
         int[] lengths = lengths("prompts", prompts);
         int B = prompts.length, T = Arrays.stream(lengths).max().orElse(0), V = vocab.size(), E = net.embedding.dim();
         LayerSpec s = net.spec();
         int P = s.outputSize();
-        int[][] out = new int[B][maxNew];
+        int[][] out = new int[B][0]; // grown as tokens come: a batch that stops early takes what it made
         int[] count = new int[B];
         try (Arena a = dev.panamarnn.Arenas.confined()) {
             // The prompts, each from the state to its own last step.
@@ -257,6 +279,7 @@ public final class LanguageModel implements AutoCloseable {
                     if (done[b]) continue;
                     int tok = decoding.pick(logits.segment(), logits.offset() + (long) b * logits.ld(), V, rnd);
                     next[b] = tok;
+                    out[b] = ModelConfig.roomForOne(out[b], count[b], maxNew);
                     out[b][count[b]++] = tok;
                     if (tok == config.eos()) {
                         done[b] = true;
@@ -327,6 +350,13 @@ public final class LanguageModel implements AutoCloseable {
         Tensor logits = Tensor.allocate(a, T * B, vocab.size());
         net.head.forward(o.reshape(T * B, P), logits);
         return logits;
+    }
+
+    private static void checkRequest(int prompts, int maxNew) {
+        if (maxNew < 0 || maxNew > ModelConfig.MAX_OUTPUT_LENGTH) {
+            throw new IllegalArgumentException("generate: maxNew must be in 0.." + ModelConfig.MAX_OUTPUT_LENGTH + ", got " + maxNew);
+        }
+        ModelConfig.checkGeneratedTokens("generate", "prompts", prompts, "maxNew", maxNew);
     }
 
     private static int[] lengths(String what, int[][] seqs) {

@@ -6,17 +6,12 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.panamarnn.Text;
 import dev.panamarnn.nn.Mode;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,6 +33,28 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     private static final long MAX_BYTES = 16 << 20;
     /** Generation lengths above this are refused (they would only be a mistake or an attack on memory). */
     public static final int MAX_OUTPUT_LENGTH = 1 << 16;
+    /**
+     * The most tokens one batched generation call may ask for: sequences × maximum length above this (2^24,
+     * 64 MiB as ints) is refused, naming both, before anything is allocated ({@code LanguageModel.generate},
+     * {@code Seq2Seq.greedy}); split such a batch. Results grow with the tokens actually generated, so a batch
+     * that stops early takes less.
+     */
+    public static final long MAX_GENERATED_TOKENS = 1L << 24;
+
+    /** Refuses, naming the parameters, a batch of {@code sequences} × {@code maxLength} past {@link #MAX_GENERATED_TOKENS}. */
+    static void checkGeneratedTokens(String op, String sequences, int count, String maxName, int maxLength) {
+        long n = (long) count * maxLength;
+        if (n > MAX_GENERATED_TOKENS) {
+            throw new IllegalArgumentException(op + ": " + sequences + " (" + count + ") × " + maxName + " (" + maxLength + ") = " + n
+                    + " tokens is more than one call may generate (" + MAX_GENERATED_TOKENS + ", ModelConfig.MAX_GENERATED_TOKENS); split them into batches of at most "
+                    + Math.max(1, MAX_GENERATED_TOKENS / Math.max(1, maxLength)) + " " + sequences);
+        }
+    }
+
+    /** {@code a} with room for one more token, grown by doubling up to {@code max}: results take what generation produced. */
+    static int[] roomForOne(int[] a, int used, int max) {
+        return used < a.length ? a : Arrays.copyOf(a, (int) Math.min(max, Math.max(16L, 2L * a.length)));
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -47,19 +64,13 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     /**
      * Reads and checks {@code file}.
      *
-     * @throws IOException if the file cannot be read, or (a plain {@code IOException} whose message starts
-     *     with the file's name) if it is not a valid config: not JSON, a missing key, a wrong type, an
-     *     inconsistent value
+     * @throws IOException if the file cannot be read ({@code <file>: cannot read model config: no such file},
+     *     a {@link java.nio.file.NoSuchFileException} then), or (a plain {@code IOException} whose message
+     *     starts with the file's name) if it is not a valid config: not UTF-8 (naming the byte and line), not
+     *     JSON, a missing key, a wrong type, an inconsistent value
      */
     public static ModelConfig read(Path file) throws IOException {
-        long size = Files.size(file);
-        if (size > MAX_BYTES) throw new IOException(file + ": config is " + size + " bytes; at most " + MAX_BYTES + " expected");
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            bytes = in.readNBytes((int) MAX_BYTES + 1); // the file may have grown since Files.size
-        }
-        if (bytes.length > MAX_BYTES) throw new IOException(file + ": config is more than " + MAX_BYTES + " bytes");
-        return parse(file, bytes);
+        return parse(file, TextFiles.readBytes(file, "model config", MAX_BYTES));
     }
 
     /**
@@ -68,11 +79,11 @@ public record ModelConfig(Path file, String name, Structure structure, String de
      */
     static ModelConfig parse(Path file, byte[] json) throws IOException {
         JsonNode root;
-        try (JsonParser p = JSON.createParser(utf8(file, json))) {
+        try (JsonParser p = JSON.createParser(TextFiles.utf8(file, json, "; a config is UTF-8 JSON"))) {
             root = JSON.readTree(p);
             if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new IOException(file + ": not valid JSON: " + Text.escape(e.getOriginalMessage(), 4 * Text.MAX_SHOWN), e); // may quote the file
         }
         if (root == null || !root.isObject()) throw new IOException(file + ": must hold a JSON object");
         Reader r = new Reader(file, root);
@@ -81,7 +92,7 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             case "n_vs_1" -> Structure.N_VS_1;
             case "lm" -> Structure.LM;
             case "seq2seq" -> Structure.SEQ2SEQ;
-            default -> throw new IOException(file + ": \"structure\" must be n_vs_1, lm or seq2seq, got \"" + s + "\"");
+            default -> throw new IOException(file + ": \"structure\" must be n_vs_1, lm or seq2seq, got " + Text.quote(s));
         };
         List<String> vocab = root.has("vocab") ? r.strings(root, "vocab") : root.has("input_vocab") ? r.strings(root, "input_vocab") : null;
         List<String> outVocab = root.has("output_vocab") ? r.strings(root, "output_vocab") : vocab;
@@ -104,22 +115,6 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         };
         cfg.check();
         return cfg;
-    }
-
-    /**
-     * The text of a UTF-8 file (JSON's encoding, RFC 8259), a leading byte-order mark skipped. Decoded here
-     * rather than by Jackson, whose guess at UTF-16/32 for odd leading bytes failed with its own exception.
-     */
-    private static String utf8(Path file, byte[] bytes) throws IOException {
-        int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf ? 3 : 0;
-        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(bytes, start, bytes.length - start);
-        try {
-            return dec.decode(in).toString();
-        } catch (CharacterCodingException e) {
-            throw new IOException(file + ": not valid UTF-8 at byte " + in.position() + " (a config is UTF-8 JSON)");
-        }
     }
 
     private void check() throws IOException {

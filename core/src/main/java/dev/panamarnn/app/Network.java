@@ -2,17 +2,25 @@ package dev.panamarnn.app;
 
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.Embedding;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.Linear;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.RecurrentLayer;
 import dev.panamarnn.nn.StateDict;
+import dev.panamarnn.nn.WeightFormat;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * One part of an application model as its {@code model.json} describes it: an optional embedding, a
@@ -37,11 +45,8 @@ final class Network implements AutoCloseable {
         RecurrentLayer rnn = null;
         Linear head = null;
         try {
-            try {
-                rnn = RecurrentLayer.load(sd, p.rnnPrefix(), p.mode(), batchFirst, backend);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(cfg.file() + ": " + what + " \"rnn\" (prefix '" + p.rnnPrefix() + "'): " + e.getMessage(), e);
-            }
+            rnn = named(cfg.file() + ": " + what + " \"rnn\" (prefix " + Text.quote(p.rnnPrefix()) + ")",
+                    () -> RecurrentLayer.load(sd, p.rnnPrefix(), p.mode(), batchFirst, backend, WeightFormat.fromProperty(), PARTS));
             LayerSpec s = rnn.spec();
             String where = cfg.file() + ": " + what + " \"rnn\"";
             if (s.mode() != p.mode()) throw new IllegalArgumentException(where + " says mode " + p.mode() + ", the weights hold " + s.mode());
@@ -52,17 +57,17 @@ final class Network implements AutoCloseable {
                 throw new IllegalArgumentException(where + ".bidirectional says " + p.bidirectional() + ", the weights say " + s.bidirectional());
             }
             if (p.embedding() != null) {
-                emb = Embedding.load(sd, p.embedding());
+                emb = named(cfg.file() + ": " + what + " \"embedding\"", () -> Embedding.load(sd, p.embedding(), PARTS));
                 if (emb.dim() != s.inputSize()) {
-                    throw new IllegalArgumentException(cfg.file() + ": " + what + " embedding '" + p.embedding() + "weight' has dimension " + emb.dim()
+                    throw new IllegalArgumentException(cfg.file() + ": " + what + " embedding " + Text.quote(p.embedding() + "weight") + " has dimension " + emb.dim()
                             + " but the recurrent layer's input size is " + s.inputSize());
                 }
             }
             if (p.head() != null) {
-                head = Linear.load(sd, p.head(), backend);
+                head = named(cfg.file() + ": " + what + " \"head\"", () -> Linear.load(sd, p.head(), backend, PARTS));
                 int want = s.directions() * s.outputSize();
                 if (head.inFeatures() != want) {
-                    throw new IllegalArgumentException(cfg.file() + ": " + what + " head '" + p.head() + "weight' takes " + head.inFeatures()
+                    throw new IllegalArgumentException(cfg.file() + ": " + what + " head " + Text.quote(p.head() + "weight") + " takes " + head.inFeatures()
                             + " features but the recurrent layer gives " + want);
                 }
             }
@@ -73,6 +78,66 @@ final class Network implements AutoCloseable {
             if (head != null) head.close();
             throw e;
         }
+    }
+
+    /**
+     * The parts load leniently, reporting to nobody: a tensor one part does not use may be another's, and
+     * what no part uses is the whole model's to judge ({@link #checkUsed}).
+     */
+    private static final LoadOptions PARTS = LoadOptions.lenient(ignored -> {});
+
+    /** {@code load()}, its IllegalArgumentException's message led by {@code where} (the config and the part). */
+    private static <T> T named(String where, Supplier<T> load) {
+        try {
+            return load.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The tensors this network read, part {@code p} of its config: its layer's, its embedding's weight, its head's weight and bias. */
+    Set<String> used(ModelConfig.Part p) {
+        Set<String> u = new HashSet<>(rnn.spec().stateDictShapes(p.rnnPrefix()).keySet());
+        if (embedding != null) u.add(p.embedding() + "weight");
+        if (head != null) {
+            u.add(p.head() + "weight");
+            if (head.hasBias()) u.add(p.head() + "bias");
+        }
+        return u;
+    }
+
+    /**
+     * As PyTorch's {@code model.load_state_dict(sd, strict)}: every tensor of {@code sd} must be used by a
+     * part ({@code used}), and the others go to {@code options}: strict, an error naming them and the
+     * config's prefixes; lenient, the callback. When that throws, the {@code parts} are closed.
+     */
+    static void checkUsed(ModelConfig cfg, String what, StateDict sd, LoadOptions options, Set<String> used, Network... parts) {
+        try {
+            List<String> unused = new ArrayList<>();
+            for (String n : sd.names()) if (!used.contains(n)) unused.add(n);
+            options.unused(cfg.file() + ": the " + what + " (" + prefixes(cfg) + ")", unused);
+        } catch (Throwable e) {
+            for (Network n : parts) n.close();
+            throw e;
+        }
+    }
+
+    /** Where the config says the parts' weights are, e.g. {@code embedding 'embed.', rnn 'rnn.', head 'fc.'}. */
+    private static String prefixes(ModelConfig cfg) {
+        List<String> out = new ArrayList<>();
+        if (cfg.structure() == ModelConfig.Structure.SEQ2SEQ) {
+            prefixes("encoder ", cfg.encoder(), out);
+            prefixes("decoder ", cfg.decoder(), out);
+        } else {
+            prefixes("", cfg.main(), out);
+        }
+        return String.join(", ", out);
+    }
+
+    private static void prefixes(String part, ModelConfig.Part p, List<String> out) {
+        if (p.embedding() != null) out.add(part + "embedding " + Text.quote(p.embedding()));
+        out.add(part + "rnn " + Text.quote(p.rnnPrefix()));
+        if (p.head() != null) out.add(part + "head " + Text.quote(p.head()));
     }
 
     private static void check(String key, int config, int weights) {

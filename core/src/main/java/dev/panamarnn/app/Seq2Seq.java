@@ -5,6 +5,7 @@ import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.Heads;
 import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
@@ -44,16 +45,31 @@ public final class Seq2Seq implements AutoCloseable {
         this.target = new Vocabulary(config.outputVocab());
     }
 
-    /** Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors}. */
+    /**
+     * Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors},
+     * strictly: a tensor of the file that neither the encoder nor the decoder uses is an error naming it.
+     */
     public static Seq2Seq load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    public static Seq2Seq load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.SEQ2SEQ);
         try (SafeTensors w = Network.weights(dir)) {
-            return load(cfg, w.asStateDict(), backend);
+            return load(cfg, w.asStateDict(), backend, options);
         }
     }
 
+    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
     public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend) {
+        return load(cfg, weights, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
+        Objects.requireNonNull(options, "options");
         if (cfg.structure() != ModelConfig.Structure.SEQ2SEQ) throw new IllegalArgumentException(cfg.file() + ": not a seq2seq model");
         if (cfg.encoder().embedding() == null || cfg.decoder().embedding() == null) {
             throw new IllegalArgumentException(cfg.file() + ": encoder and decoder each need \"embedding\"");
@@ -78,6 +94,9 @@ public final class Seq2Seq implements AutoCloseable {
             else if (dec.embedding.size() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder embedding " + dec.embedding.size();
             else if (dec.head.outFeatures() != cfg.outputVocab().size()) err = "\"output_vocab\" has " + cfg.outputVocab().size() + " tokens, the decoder head gives " + dec.head.outFeatures();
             if (err != null) throw new IllegalArgumentException(cfg.file() + ": " + err);
+            java.util.Set<String> used = enc.used(cfg.encoder());
+            used.addAll(dec.used(cfg.decoder()));
+            Network.checkUsed(cfg, "seq2seq model", weights, options, used, enc, dec);
             return new Seq2Seq(cfg, enc, dec);
         } catch (Throwable e) {
             enc.close();
@@ -159,9 +178,10 @@ public final class Seq2Seq implements AutoCloseable {
         Objects.requireNonNull(sources, "sources");
         checkMax(maxLength);
         int B = sources.length;
+        ModelConfig.checkGeneratedTokens("greedy", "sources", B, "maxLength", maxLength);
         if (B == 0) return new int[0][];
         int V = target.size(), E = decoder.embedding.dim(), P = decoder.spec().outputSize();
-        int[][] out = new int[B][maxLength];
+        int[][] out = new int[B][0]; // grown as tokens come
         int[] count = new int[B];
         try (Arena a = dev.panamarnn.Arenas.confined()) {
             DecoderState st = encode(a, sources, B);
@@ -178,6 +198,7 @@ public final class Seq2Seq implements AutoCloseable {
                 Heads.argmax(logits, next);
                 for (int b = 0; b < B; b++) {
                     if (done[b]) continue;
+                    out[b] = ModelConfig.roomForOne(out[b], count[b], maxLength);
                     out[b][count[b]++] = next[b];
                     if (next[b] == config.eos()) {
                         done[b] = true;
@@ -257,7 +278,8 @@ public final class Seq2Seq implements AutoCloseable {
             DecoderState nxt = new DecoderState(Tensor.allocate(a, L, W, P), cur.c == null ? null : Tensor.allocate(a, L, W, decoder.spec().hiddenSize()));
             Tensor x = Tensor.allocate(a, 1, W, E), o = Tensor.allocate(a, 1, W, P), logits = Tensor.allocate(a, W, V);
             Tensor om = o.reshape(W, P);
-            int[][] seq = new int[W][maxLength], seqNext = new int[W][maxLength];
+            int cap = Math.min(maxLength, 16); // the beams' rows grow with their length, not maxLength up front
+            int[][] seq = new int[W][cap], seqNext = new int[W][cap];
             float[] score = new float[W], scoreNext = new float[W];
             int[] parent = new int[W], token = new int[W];
             float[] candScore = new float[W];
@@ -296,6 +318,13 @@ public final class Seq2Seq implements AutoCloseable {
                     picked++;
                 }
                 len++;
+                if (len > cap) {
+                    cap = (int) Math.min(maxLength, 2L * cap);
+                    for (int r = 0; r < W; r++) {
+                        seq[r] = Arrays.copyOf(seq[r], cap);
+                        seqNext[r] = Arrays.copyOf(seqNext[r], cap);
+                    }
+                }
                 int nAlive = 0;
                 for (int k = 0; k < picked; k++) {
                     int bi = parent[k];

@@ -2,9 +2,11 @@ package dev.panamarnn.app;
 
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.nn.Heads;
 import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -33,26 +35,42 @@ public final class SequenceClassifier implements AutoCloseable {
         this.net = net;
     }
 
-    /** Loads {@code dir/model.json} (structure {@code n_vs_1}) and {@code dir/weights.safetensors}. */
+    /**
+     * Loads {@code dir/model.json} (structure {@code n_vs_1}) and {@code dir/weights.safetensors}, strictly:
+     * a tensor of the file that no part of the model uses is an error naming it.
+     */
     public static SequenceClassifier load(Path dir, Backend backend) throws IOException {
+        return load(dir, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    public static SequenceClassifier load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.N_VS_1);
         try (SafeTensors w = Network.weights(dir)) {
-            return load(cfg, w.asStateDict(), backend);
+            return load(cfg, w.asStateDict(), backend, options);
         }
     }
 
+    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
     public static SequenceClassifier load(ModelConfig cfg, StateDict weights, Backend backend) {
+        return load(cfg, weights, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    public static SequenceClassifier load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
+        Objects.requireNonNull(options, "options");
         if (cfg.structure() != ModelConfig.Structure.N_VS_1) throw new IllegalArgumentException(cfg.file() + ": not an n_vs_1 model");
         Network net = Network.load(cfg, "classifier", cfg.main(), weights, true, backend);
         try {
             if (net.head.outFeatures() != cfg.labels().size()) {
-                throw new IllegalArgumentException(cfg.file() + ": \"labels\" has " + cfg.labels().size() + " entries, the head '" + cfg.main().head()
-                        + "weight' gives " + net.head.outFeatures() + " logits");
+                throw new IllegalArgumentException(cfg.file() + ": \"labels\" has " + cfg.labels().size() + " entries, the head "
+                        + Text.quote(cfg.main().head() + "weight") + " gives " + net.head.outFeatures() + " logits");
             }
             if (net.embedding == null && cfg.inputSize() != net.spec().inputSize()) {
                 throw new IllegalArgumentException(cfg.file() + ": \"input_size\" is " + cfg.inputSize() + ", the weights say " + net.spec().inputSize());
             }
+            Network.checkUsed(cfg, "classifier", weights, options, net.used(cfg.main()), net);
             return new SequenceClassifier(cfg, net);
         } catch (Throwable e) {
             net.close();

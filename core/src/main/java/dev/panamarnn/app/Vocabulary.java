@@ -1,5 +1,6 @@
 package dev.panamarnn.app;
 
+import dev.panamarnn.Text;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,7 @@ public final class Vocabulary {
         for (int i = 0; i < this.tokens.size(); i++) {
             String t = this.tokens.get(i);
             if (t.codePointCount(0, t.length()) == 1 && byChar.putIfAbsent(t.codePointAt(0), i) != null) {
-                throw new IllegalArgumentException("vocabulary: token '" + t + "' appears twice (ids " + byChar.get(t.codePointAt(0)) + " and " + i + ")");
+                throw new IllegalArgumentException("vocabulary: token " + Text.quote(t) + " appears twice (ids " + byChar.get(t.codePointAt(0)) + " and " + i + ")");
             }
         }
     }
@@ -37,7 +38,10 @@ public final class Vocabulary {
         return tokens;
     }
 
-    /** The ids of the characters of {@code text}; a character outside the vocabulary is an error naming it and its position. */
+    /**
+     * The ids of the characters of {@code text}; a character outside the vocabulary is an error naming it
+     * and its position (the text and the vocabulary shown escaped and cut, see {@link Text#quote}).
+     */
     public int[] encode(String text) {
         int[] out = new int[text.codePointCount(0, text.length())];
         int i = 0;
@@ -45,8 +49,8 @@ public final class Vocabulary {
             int cp = text.codePointAt(pos);
             Integer id = byChar.get(cp);
             if (id == null) {
-                throw new IllegalArgumentException("character '" + new String(Character.toChars(cp)) + "' at position " + i + " of \"" + text
-                        + "\" is not in the vocabulary (" + charList() + ")");
+                throw new IllegalArgumentException("character " + Text.quote(new String(Character.toChars(cp))) + " at position " + i + " of "
+                        + Text.quote(text) + " is not in the vocabulary (" + charList() + ")");
             }
             out[i++] = id;
             pos += Character.charCount(cp);
@@ -67,6 +71,6 @@ public final class Vocabulary {
     private String charList() {
         StringBuilder sb = new StringBuilder();
         for (String t : tokens) if (t.codePointCount(0, t.length()) == 1) sb.append(t);
-        return "\"" + sb + "\"";
+        return Text.quote(sb.toString());
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors.Info;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -69,11 +70,12 @@ final class HeaderParser {
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at byte " + (at.getByteOffset() >= 0 ? at.getByteOffset() : at.getCharOffset());
-            throw new SafeTensorsException(file + ": header is not valid JSON" + where + ": " + e.getOriginalMessage(), e);
+            // Jackson's message may quote the header's bytes.
+            throw new SafeTensorsException(file + ": header is not valid JSON" + where + ": " + Text.escape(e.getOriginalMessage(), 4 * Text.MAX_SHOWN), e);
         } catch (SafeTensorsException e) {
             throw e;
         } catch (IOException e) {
-            throw new SafeTensorsException(file + ": header could not be read: " + e.getMessage(), e);
+            throw new SafeTensorsException(file + ": header could not be read: " + Text.escape(e.getMessage(), 4 * Text.MAX_SHOWN), e);
         }
         // Jackson accepts any JSON whitespace after the root object; the format pads with spaces only.
         int last = header.length - 1;
@@ -296,7 +298,7 @@ final class HeaderParser {
     }
 
     private SafeTensorsException parserFailure(RuntimeException e) {
-        return new SafeTensorsException(file + ": header JSON could not be parsed: " + e, e);
+        return new SafeTensorsException(file + ": header JSON could not be parsed: " + Text.escape(e.toString(), 4 * Text.MAX_SHOWN), e);
     }
 
     private SafeTensorsException bad(String message) {
@@ -318,9 +320,12 @@ final class HeaderParser {
         };
     }
 
-    /** A name as it appears in messages: quoted, and cut to 80 characters so a hostile header cannot flood a log. */
+    /**
+     * A name as it appears in messages ({@link Text#quote}): quoted, control characters escaped so that a
+     * hostile header cannot forge lines, and cut so that it cannot flood a log.
+     */
     static String quote(String s) {
-        return "'" + (s.length() <= 80 ? s : s.substring(0, 77) + "...") + "'";
+        return Text.quote(s);
     }
 
     private static String printable(byte b) {

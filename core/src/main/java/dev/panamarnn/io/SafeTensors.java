@@ -1,6 +1,7 @@
 package dev.panamarnn.io;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -8,12 +9,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -117,25 +118,37 @@ public final class SafeTensors implements AutoCloseable {
      *
      * @throws SafeTensorsException if the bytes are not a valid safetensors file; the message names the
      *     file, the tensor or field, and the expected and actual values
-     * @throws IOException if the file cannot be opened or mapped
+     * @throws IOException if the file cannot be opened or mapped; the message reads {@code <path>: cannot open
+     *     safetensors file: <reason>} (e.g. {@code no such file}, {@code permission denied}, {@code is a
+     *     directory}), and a missing file is still a {@link java.nio.file.NoSuchFileException}
      */
     public static SafeTensors open(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         String file = path.toString();
+        // Linux opens a directory for reading; only the mapping fails then, with "No such device".
+        if (Files.isDirectory(path)) throw FileErrors.refused(path, "open safetensors file", "is a directory");
         Arena arena = Arena.ofShared();
         try {
             MemorySegment whole;
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            try (FileChannel ch = channel(path)) {
                 try {
                     whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-                } catch (IOException e) { // the JDK's message ("No such device" for a directory) lacks the path
-                    throw new IOException(file + ": cannot map the file: " + e.getMessage(), e);
+                } catch (IOException e) { // the JDK's message lacks the path
+                    throw FileErrors.wrap(path, "map safetensors file", e);
                 }
             }
             return parse(file, whole, arena);
         } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
+        }
+    }
+
+    private static FileChannel channel(Path path) throws IOException {
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ);
+        } catch (IOException e) { // NoSuchFileException's message is the path alone
+            throw FileErrors.wrap(path, "open safetensors file", e);
         }
     }
 
@@ -218,16 +231,22 @@ public final class SafeTensors implements AutoCloseable {
         Objects.requireNonNull(shape, "shape");
         Info i = info(name);
         if (!Arrays.equals(i.shape, shape)) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " has shape "
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " has shape "
                     + Arrays.toString(i.shape) + ", expected " + Arrays.toString(shape));
         }
         return toTensor(name, arena);
     }
 
-    /** A floating-point tensor's elements as float32, row-major (see {@link #toTensor} for the conversions). */
+    /**
+     * A floating-point tensor's elements as float32, row-major (see {@link #toTensor} for the conversions).
+     *
+     * @throws OutOfMemoryError before allocating, naming the tensor and the array's size, when a Java array
+     *     cannot hold that many elements or the heap's maximum ({@code -Xmx}) is smaller than the array;
+     *     {@link #toTensor} copies into native memory instead
+     */
     public float[] toFloatArray(String name) {
         Info i = floatInfo(name);
-        float[] out = new float[(int) i.elementCount()];
+        float[] out = new float[heapArrayLength(i, "float", Float.BYTES)];
         Convert.toFloats(data, i, MemorySegment.ofArray(out), 0);
         return out;
     }
@@ -237,29 +256,65 @@ public final class SafeTensors implements AutoCloseable {
      * BOOL (0 or 1).
      *
      * @throws IllegalArgumentException if the tensor is missing or floating-point
+     * @throws OutOfMemoryError before allocating, naming the tensor, as {@link #toFloatArray}
      */
     public long[] toLongArray(String name) {
         Info i = info(name);
         if (i.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " is " + i.dtype()
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " is " + i.dtype()
                     + "; toLongArray takes I64, I32, I16, I8, U8 or BOOL (use toFloatArray or toTensor)");
         }
+        heapArrayLength(i, "long", Long.BYTES);
         return Convert.toLongs(data, i);
     }
 
-    /** A {@link StateDict} over this file's floating-point tensors, valid until {@link #close()}. */
+    /**
+     * A {@link StateDict} over every tensor of this file, valid until {@link #close()}. Integer tensors are
+     * listed too, with their {@link StateDict#dtype}, so that a loader refuses one by name rather than
+     * loading as if it were absent; {@link StateDict#floats} and {@link StateDict#copyTo} take
+     * floating-point tensors only. {@link StateDict#copyTo} converts from the mapping straight into native
+     * memory: a model loads without a heap copy of its weights.
+     */
     public StateDict asStateDict() {
         checkOpen();
-        Set<String> floatNames = new LinkedHashSet<>();
-        for (Info i : tensors.values()) {
-            if (i.dtype().isFloatingPoint()) floatNames.add(i.name());
-        }
-        Set<String> view = Collections.unmodifiableSet(floatNames);
+        Set<String> view = Collections.unmodifiableSet(tensors.keySet());
         return new StateDict() {
             @Override public Set<String> names() { checkOpen(); return view; }
             @Override public int[] shape(String name) { return info(name).shape(); }
+            @Override public DType dtype(String name) { return info(name).dtype(); }
             @Override public float[] floats(String name) { return toFloatArray(name); }
+            @Override public void copyTo(String name, MemorySegment dst, long dstOffset) { copyFloats(name, dst, dstOffset); }
         };
+    }
+
+    /** {@link StateDict#copyTo}: the tensor as float32 into {@code dst} from byte {@code dstOffset}. */
+    private void copyFloats(String name, MemorySegment dst, long dstOffset) {
+        Objects.requireNonNull(dst, "dst");
+        Info i = floatInfo(name);
+        long bytes = i.elementCount() * Float.BYTES;
+        if (dstOffset < 0 || dst.byteSize() - dstOffset < bytes) {
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " needs " + bytes + " bytes as float32, the destination has "
+                    + Math.max(0, dst.byteSize() - Math.max(0, dstOffset)) + " from byte " + dstOffset);
+        }
+        Convert.toFloats(data, i, dst, dstOffset);
+    }
+
+    /** The most elements a Java array may have on common JVMs (HotSpot refuses a few below Integer.MAX_VALUE). */
+    static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
+
+    /**
+     * The length of a heap array for tensor {@code i}, after checking that one can exist: the JVM's own
+     * failure would be an OutOfMemoryError naming nothing, after a full collection or two.
+     */
+    private int heapArrayLength(Info i, String type, int bytesPerElement) {
+        long n = i.elementCount(), bytes = n * bytesPerElement, max = Runtime.getRuntime().maxMemory();
+        String why = n > MAX_ARRAY_LENGTH ? "more elements than a Java array holds (" + MAX_ARRAY_LENGTH + ")"
+                : max != Long.MAX_VALUE && bytes > max ? "more than the heap's maximum of " + max + " bytes (-Xmx)" : null;
+        if (why != null) {
+            throw new OutOfMemoryError(file + ": tensor " + Text.quote(i.name()) + " (" + i.dtype() + " " + Arrays.toString(i.shape) + ") would need a "
+                    + type + "[" + n + "] of " + bytes + " bytes on the heap, " + why + "; toTensor copies it into native memory instead");
+        }
+        return (int) n;
     }
 
     /** Unmaps the file. Idempotent; tensors already copied out stay valid, {@link #view} slices do not. */
@@ -278,7 +333,7 @@ public final class SafeTensors implements AutoCloseable {
     private Info floatInfo(String name) {
         Info i = info(name);
         if (!i.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException(file + ": tensor " + HeaderParser.quote(name) + " is " + i.dtype()
+            throw new IllegalArgumentException(file + ": tensor " + Text.quote(name) + " is " + i.dtype()
                     + "; float32 conversion takes F32, F16, BF16 or F64 (use toLongArray)");
         }
         return i;
@@ -287,9 +342,9 @@ public final class SafeTensors implements AutoCloseable {
     private IllegalArgumentException missing(String name) {
         StringBuilder has = new StringBuilder();
         int shown = Math.min(10, names.size());
-        for (int k = 0; k < shown; k++) has.append(k == 0 ? "" : ", ").append(HeaderParser.quote(names.get(k)));
+        for (int k = 0; k < shown; k++) has.append(k == 0 ? "" : ", ").append(Text.quote(names.get(k)));
         if (names.size() > shown) has.append(", … (").append(names.size() - shown).append(" more)");
-        return new IllegalArgumentException(file + ": no tensor " + (name == null ? "null" : HeaderParser.quote(name))
+        return new IllegalArgumentException(file + ": no tensor " + (name == null ? "null" : Text.quote(name))
                 + "; the file has " + names.size() + (names.isEmpty() ? " tensors" : " tensors: " + has));
     }
 

@@ -1,13 +1,14 @@
 package dev.panamarnn.nn;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
+import dev.panamarnn.io.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 
 /** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
 public final class Embedding implements AutoCloseable {
@@ -16,30 +17,45 @@ public final class Embedding implements AutoCloseable {
     private final MemorySegment weight;
     private final int count, dim;
 
-    private Embedding(float[] w, int count, int dim) {
+    private Embedding(Arena arena, MemorySegment weight, int count, int dim) {
+        this.arena = arena;
+        this.weight = weight;
         this.count = count;
         this.dim = dim;
-        Arena a = dev.panamarnn.Arenas.shared();
-        try {
-            weight = a.allocate((long) count * dim * Float.BYTES, Tensor.ALIGNMENT);
-            MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
-        } catch (Throwable e) {
-            a.close();
-            throw e;
-        }
-        arena = a;
     }
 
-    /** Loads {@code prefix + "weight"}. */
+    /**
+     * Loads {@code prefix + "weight"}, a floating-point {@code [num_embeddings, embedding_dim]} tensor,
+     * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
+     * error ({@link LoadOptions#strict()}).
+     */
     public static Embedding load(StateDict sd, String prefix) {
+        return load(sd, prefix, LoadOptions.strict());
+    }
+
+    /** {@link #load(StateDict, String)} with {@code options} for the other tensors under {@code prefix}. */
+    public static Embedding load(StateDict sd, String prefix, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        Objects.requireNonNull(options, "options");
         String wn = prefix + "weight";
-        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor '" + wn + "' (nn.Embedding weight)");
+        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor " + Text.quote(wn) + " (nn.Embedding weight)");
         int[] s = sd.shape(wn);
         if (s.length != 2 || s[0] < 1 || s[1] < 1) {
-            throw new IllegalArgumentException("tensor '" + wn + "' must be [num_embeddings, embedding_dim], got " + Arrays.toString(s));
+            throw new IllegalArgumentException("tensor " + Text.quote(wn) + " must be [num_embeddings, embedding_dim], got " + Arrays.toString(s));
         }
-        return new Embedding(sd.floats(wn), s[0], s[1]);
+        DType t = sd.dtype(wn);
+        if (!t.isFloatingPoint()) throw new IllegalArgumentException(Names.notFloat(wn, t));
+        options.unused("nn.Embedding under the prefix " + Text.quote(prefix), Names.under(sd, prefix, Set.of(wn)));
+        Arena arena = dev.panamarnn.Arenas.shared();
+        try {
+            MemorySegment w = arena.allocate((long) s[0] * s[1] * Float.BYTES, Tensor.ALIGNMENT);
+            sd.copyTo(wn, w, 0);
+            return new Embedding(arena, w, s[0], s[1]);
+        } catch (Throwable e) { // nothing of a failed load stays allocated
+            arena.close();
+            throw e;
+        }
     }
 
     public int size() {

@@ -1,5 +1,8 @@
 package dev.panamarnn.nn;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -63,6 +66,30 @@ public record LayerSpec(Mode mode, int inputSize, int hiddenSize, int numLayers,
     /** Input size of layer {@code l}: {@code inputSize} for the first, {@code directions·outputSize} above. */
     public int layerInputSize(int l) {
         return l == 0 ? inputSize : directions() * outputSize();
+    }
+
+    /**
+     * The tensors of such a layer in PyTorch's {@code state_dict}, each name prefixed with {@code prefix}, in
+     * PyTorch's order (per layer, forward direction then {@code _reverse}: {@code weight_ih}, {@code weight_hh},
+     * {@code bias_ih}, {@code bias_hh}, {@code weight_hr}), each with its shape. Exactly what loading reads.
+     */
+    public Map<String, int[]> stateDictShapes(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        int G = mode.gates(), H = hiddenSize, P = outputSize();
+        Map<String, int[]> m = new LinkedHashMap<>();
+        for (int l = 0; l < numLayers; l++) {
+            for (int d = 0; d < directions(); d++) {
+                String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
+                m.put(prefix + "weight_ih" + sfx, new int[] {G * H, layerInputSize(l)});
+                m.put(prefix + "weight_hh" + sfx, new int[] {G * H, P});
+                if (bias) {
+                    m.put(prefix + "bias_ih" + sfx, new int[] {G * H});
+                    m.put(prefix + "bias_hh" + sfx, new int[] {G * H});
+                }
+                if (projSize > 0) m.put(prefix + "weight_hr" + sfx, new int[] {P, H});
+            }
+        }
+        return Collections.unmodifiableMap(m);
     }
 
     /** FLOPs of one forward pass over T steps and B samples (BENCHMARKS.md's formula, plus the projection). */

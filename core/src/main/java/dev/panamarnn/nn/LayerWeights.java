@@ -3,6 +3,8 @@ package dev.panamarnn.nn;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
+import dev.panamarnn.io.DType;
 import dev.panamarnn.kernel.Bf16Layout;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
@@ -10,7 +12,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * A layer's weights, checked against the spec and packed once into native memory the layer owns.
@@ -78,7 +82,7 @@ final class LayerWeights implements AutoCloseable {
         return cut.length - 1;
     }
 
-    /** Rows of a [G·H × cols] matrix (or a G·H vector, cols = 1) in partition order. */
+    /** A G·H vector (cols = 1; or the rows of a [G·H × cols] matrix) in partition order. */
     private static float[] permute(float[] src, int G, int H, int cols, int[] cut) {
         if (cut.length == 2) return src;
         float[] dst = new float[src.length];
@@ -97,34 +101,38 @@ final class LayerWeights implements AutoCloseable {
         return prefix + kind + "_l" + layer + (dir == 1 ? "_reverse" : "");
     }
 
-    /** Reads and checks every tensor the spec needs (and no stray layer beyond it), then packs them. */
-    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format) {
-        checkNoStrays(sd, prefix, spec);
+    /**
+     * Checks every tensor the spec needs (present, floating-point, of its shape) and that no tensor under
+     * the prefix has a layer's name the spec has no place for, and applies {@code options} to the other
+     * tensors under the prefix, all before any memory is taken; then copies them into native memory,
+     * packed, with no heap copy of the matrices.
+     */
+    static LayerWeights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format, LoadOptions options) {
+        check(sd, prefix, spec, options);
         int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize(), D = spec.directions();
         Arena arena = dev.panamarnn.Arenas.shared();
         boolean bf16 = format == WeightFormat.BF16;
         try (Arena staging = dev.panamarnn.Arenas.confined()) {
             LayerWeights w = new LayerWeights(spec, arena, bf16);
             Arena wa = bf16 ? staging : arena; // bfloat16: the float32 matrices are packed here, then rounded
+            // With partitions, a matrix is read here first, then its rows are copied in partition order.
+            MemorySegment scratch = w.parts() == 1 ? null : alloc(staging, (long) G * H * Math.max(spec.inputSize(), D * P));
             for (int l = 0; l < spec.numLayers(); l++) {
                 int in = spec.layerInputSize(l);
                 w.wih[l] = alloc(wa, (long) D * G * H * in);
                 if (spec.bias()) w.bias[l] = alloc(arena, (long) D * G * H);
                 for (int d = 0; d < D; d++) {
-                    float[] ih = permute(read(sd, name(prefix, "weight_ih", l, d), G * H, in), G, H, in, w.cut);
-                    MemorySegment.copy(ih, 0, w.wih[l], JAVA_FLOAT, (long) d * G * H * in * Float.BYTES, ih.length);
+                    w.gateRows(sd, name(prefix, "weight_ih", l, d), in, w.wih[l], (long) d * G * H * in * Float.BYTES, scratch);
                     w.whh[l][d] = alloc(wa, (long) G * H * P);
-                    float[] hh = permute(read(sd, name(prefix, "weight_hh", l, d), G * H, P), G, H, P, w.cut);
-                    MemorySegment.copy(hh, 0, w.whh[l][d], JAVA_FLOAT, 0, hh.length);
+                    w.gateRows(sd, name(prefix, "weight_hh", l, d), P, w.whh[l][d], 0, scratch);
                     if (spec.projSize() > 0) {
                         w.whr[l][d] = alloc(wa, (long) P * H);
-                        float[] hr = read(sd, name(prefix, "weight_hr", l, d), P, H);
-                        MemorySegment.copy(hr, 0, w.whr[l][d], JAVA_FLOAT, 0, hr.length);
+                        sd.copyTo(name(prefix, "weight_hr", l, d), w.whr[l][d], 0);
                     }
                     if (spec.mode() == Mode.GRU) w.hnBias[l][d] = alloc(arena, (long) G * H); // zero unless bias
                     if (spec.bias()) {
-                        float[] bi = read(sd, name(prefix, "bias_ih", l, d), G * H);
-                        float[] bh = read(sd, name(prefix, "bias_hh", l, d), G * H);
+                        float[] bi = sd.floats(name(prefix, "bias_ih", l, d));
+                        float[] bh = sd.floats(name(prefix, "bias_hh", l, d));
                         float[] folded = new float[G * H];
                         int foldUpTo = spec.mode() == Mode.GRU ? 2 * H : G * H;
                         for (int i = 0; i < G * H; i++) folded[i] = i < foldUpTo ? bi[i] + bh[i] : bi[i];
@@ -135,12 +143,6 @@ final class LayerWeights implements AutoCloseable {
                             System.arraycopy(bh, 2 * H, hn, 2 * H, H);
                             hn = permute(hn, G, H, 1, w.cut);
                             MemorySegment.copy(hn, 0, w.hnBias[l][d], JAVA_FLOAT, 0, hn.length);
-                        }
-                    } else {
-                        for (String kind : new String[] {"bias_ih", "bias_hh"}) {
-                            if (sd.contains(name(prefix, kind, l, d))) {
-                                throw new IllegalArgumentException("layer has bias=false but the weights contain '" + name(prefix, kind, l, d) + "'");
-                            }
                         }
                     }
                 }
@@ -213,8 +215,8 @@ final class LayerWeights implements AutoCloseable {
     static LayerSpec infer(StateDict sd, String prefix, Mode modeHint, boolean batchFirst) {
         String ih0 = prefix + "weight_ih_l0", hh0 = prefix + "weight_hh_l0";
         if (!sd.contains(ih0) || !sd.contains(hh0)) {
-            throw new IllegalArgumentException("no recurrent layer found: expected tensors '" + ih0 + "' and '" + hh0 + "'"
-                    + (prefix.isEmpty() ? "" : " (prefix '" + prefix + "')") + "; tensors present: " + sample(sd));
+            throw new IllegalArgumentException("no recurrent layer found: expected tensors " + Text.quote(ih0) + " and " + Text.quote(hh0)
+                    + (prefix.isEmpty() ? "" : " (prefix " + Text.quote(prefix) + ")") + "; tensors present: " + sample(sd));
         }
         int layers = 0;
         while (sd.contains(name(prefix, "weight_ih", layers, 0))) layers++;
@@ -222,21 +224,21 @@ final class LayerWeights implements AutoCloseable {
         boolean bias = sd.contains(name(prefix, "bias_ih", 0, 0));
         int[] ih = sd.shape(ih0), hh = sd.shape(hh0);
         if (ih.length != 2 || hh.length != 2) {
-            throw new IllegalArgumentException("'" + ih0 + "' and '" + hh0 + "' must be matrices, got shapes "
+            throw new IllegalArgumentException(Text.quote(ih0) + " and " + Text.quote(hh0) + " must be matrices, got shapes "
                     + Arrays.toString(ih) + " and " + Arrays.toString(hh));
         }
         int proj = 0, hidden;
         String hr0 = prefix + "weight_hr_l0";
         if (sd.contains(hr0)) {
             int[] hr = sd.shape(hr0);
-            if (hr.length != 2) throw new IllegalArgumentException("'" + hr0 + "' must be a matrix, got shape " + Arrays.toString(hr));
+            if (hr.length != 2) throw new IllegalArgumentException(Text.quote(hr0) + " must be a matrix, got shape " + Arrays.toString(hr));
             proj = hr[0];
             hidden = hr[1];
         } else {
             hidden = hh[1];
         }
         if (hidden < 1 || hh[0] % hidden != 0) {
-            throw new IllegalArgumentException("'" + hh0 + "' has shape " + Arrays.toString(hh) + ": its rows are not a multiple of hidden size " + hidden);
+            throw new IllegalArgumentException(Text.quote(hh0) + " has shape " + Arrays.toString(hh) + ": its rows are not a multiple of hidden size " + hidden);
         }
         int gates = hh[0] / hidden;
         Mode mode = switch (gates) {
@@ -247,7 +249,7 @@ final class LayerWeights implements AutoCloseable {
                 if (modeHint != null) throw new IllegalArgumentException("weights are an Elman RNN (1 gate), not " + modeHint);
                 throw new IllegalArgumentException("weights are an Elman RNN; its activation cannot be read from the weights: give the mode rnn_tanh or rnn_relu");
             }
-            default -> throw new IllegalArgumentException("'" + hh0 + "' has " + hh[0] + " rows for hidden size " + hidden
+            default -> throw new IllegalArgumentException(Text.quote(hh0) + " has " + hh[0] + " rows for hidden size " + hidden
                     + ": " + gates + " gates matches no cell (LSTM 4, GRU 3, RNN 1)");
         };
         if (modeHint != null && modeHint != mode) {
@@ -256,36 +258,62 @@ final class LayerWeights implements AutoCloseable {
         return new LayerSpec(mode, ih[1], hidden, layers, bidirectional, bias, batchFirst, proj);
     }
 
-    private static void checkNoStrays(StateDict sd, String prefix, LayerSpec spec) {
-        List<String> strays = new ArrayList<>();
+    /** A recurrent layer's own names, as PyTorch spells them (index without leading zeros, or not). */
+    private static final Pattern LAYER_NAME = Pattern.compile("(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\\d+(_reverse)?");
+
+    /**
+     * Before anything is allocated: a tensor under the prefix named like a layer's but not one of this
+     * spec's (a layer past the count, {@code _reverse} of a unidirectional layer, {@code weight_hr} without
+     * projection, a bias without bias, an index with leading zeros) is an error, as is a tensor the spec
+     * needs that is missing, not floating-point, or of another shape. Any other tensor under the prefix is
+     * unused: {@code options} say whether that is an error.
+     */
+    private static void check(StateDict sd, String prefix, LayerSpec spec, LoadOptions options) {
+        Map<String, int[]> needed = spec.stateDictShapes(prefix);
+        List<String> strays = new ArrayList<>(), unused = new ArrayList<>();
         for (String n : new TreeSet<>(sd.names())) {
-            if (!n.startsWith(prefix)) continue;
-            String rest = n.substring(prefix.length());
-            if (!rest.matches("(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\\d+(_reverse)?")) continue;
-            String digits = rest.replaceAll(".*_l(\\d+).*", "$1");
-            // More than 9 digits is past any layer count (and past int); leading zeros are not PyTorch's names.
-            int l = digits.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(digits);
-            boolean rev = rest.endsWith("_reverse");
-            boolean hr = rest.startsWith("weight_hr");
-            boolean canonical = digits.equals(Integer.toString(l));
-            if (!canonical || l >= spec.numLayers() || (rev && !spec.bidirectional()) || (hr && spec.projSize() == 0)) strays.add(n);
+            if (!n.startsWith(prefix) || needed.containsKey(n)) continue;
+            (LAYER_NAME.matcher(n.substring(prefix.length())).matches() ? strays : unused).add(n);
         }
         if (!strays.isEmpty()) {
-            throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + strays);
+            throw new IllegalArgumentException("weights contain tensors the layer " + spec + " does not use: " + Names.list(strays));
+        }
+        for (var e : needed.entrySet()) {
+            String n = e.getKey();
+            int[] shape = e.getValue();
+            if (!sd.contains(n)) throw new IllegalArgumentException("missing tensor " + Text.quote(n) + " of shape " + Arrays.toString(shape));
+            DType t = sd.dtype(n);
+            if (!t.isFloatingPoint()) throw new IllegalArgumentException(Names.notFloat(n, t));
+            int[] actual = sd.shape(n);
+            if (!Arrays.equals(actual, shape)) {
+                throw new IllegalArgumentException("tensor " + Text.quote(n) + " must have shape " + Arrays.toString(shape) + ", got " + Arrays.toString(actual));
+            }
+        }
+        options.unused("the layer " + spec + (prefix.isEmpty() ? "" : " under the prefix " + Text.quote(prefix)), unused);
+    }
+
+    /**
+     * Tensor {@code name}, a {@code [G·H × cols]} matrix checked already, into {@code dst} from byte
+     * {@code off}, its rows in partition order: copied straight there with one partition, else through
+     * {@code scratch}.
+     */
+    private void gateRows(StateDict sd, String name, int cols, MemorySegment dst, long off, MemorySegment scratch) {
+        if (cut.length == 2) {
+            sd.copyTo(name, dst, off);
+            return;
+        }
+        sd.copyTo(name, scratch, 0);
+        long G = spec.mode().gates(), H = spec.hiddenSize(), row = (long) cols * Float.BYTES;
+        for (int q = 0; q + 1 < cut.length; q++) {
+            long a = cut[q], hq = cut[q + 1] - a;
+            for (int g = 0; g < G; g++) MemorySegment.copy(scratch, (g * H + a) * row, dst, off + (G * a + g * hq) * row, hq * row);
         }
     }
 
-    private static float[] read(StateDict sd, String name, int... shape) {
-        if (!sd.contains(name)) throw new IllegalArgumentException("missing tensor '" + name + "' of shape " + Arrays.toString(shape));
-        int[] actual = sd.shape(name);
-        if (!Arrays.equals(actual, shape)) {
-            throw new IllegalArgumentException("tensor '" + name + "' must have shape " + Arrays.toString(shape) + ", got " + Arrays.toString(actual));
-        }
-        return sd.floats(name);
-    }
-
+    /** Up to 12 names, sorted, as {@code [a, b, …]}: escaped and cut ({@link Text#escape}), not quoted. */
     private static String sample(StateDict sd) {
-        List<String> names = new ArrayList<>(new TreeSet<>(sd.names()));
+        List<String> names = new ArrayList<>();
+        for (String n : new TreeSet<>(sd.names())) names.add(Text.escape(n, Text.MAX_SHOWN));
         return names.size() <= 12 ? names.toString() : names.subList(0, 12) + " … (" + names.size() + " in all)";
     }
 

@@ -1,14 +1,15 @@
 package dev.panamarnn.nn;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-
 import dev.panamarnn.Backend;
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.Text;
+import dev.panamarnn.io.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * PyTorch's {@code nn.Linear}: {@code y = x·Wᵀ + b} with {@code weight [out × in]} and optional
@@ -22,45 +23,70 @@ public final class Linear implements AutoCloseable {
     private final int in, out;
     private final Backend backend;
 
-    private Linear(float[] w, float[] b, int out, int in, Backend backend) {
+    private Linear(Arena arena, MemorySegment weight, MemorySegment bias, int out, int in, Backend backend) {
+        this.arena = arena;
+        this.weight = weight;
+        this.bias = bias;
         this.in = in;
         this.out = out;
         this.backend = backend;
-        Arena a = dev.panamarnn.Arenas.shared();
-        try {
-            weight = a.allocate((long) out * in * Float.BYTES, Tensor.ALIGNMENT);
-            MemorySegment.copy(w, 0, weight, JAVA_FLOAT, 0, w.length);
-            if (b != null) {
-                bias = a.allocate((long) out * Float.BYTES, Tensor.ALIGNMENT);
-                MemorySegment.copy(b, 0, bias, JAVA_FLOAT, 0, b.length);
-            } else {
-                bias = null;
-            }
-        } catch (Throwable e) {
-            a.close();
-            throw e;
-        }
-        arena = a;
     }
 
-    /** Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"}. */
+    /**
+     * Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"} (floating-point tensors),
+     * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
+     * error ({@link LoadOptions#strict()}).
+     */
     public static Linear load(StateDict sd, String prefix, Backend backend) {
+        return load(sd, prefix, backend, LoadOptions.strict());
+    }
+
+    /** {@link #load(StateDict, String, Backend)} with {@code options} for the other tensors under {@code prefix}. */
+    public static Linear load(StateDict sd, String prefix, Backend backend, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
+        Objects.requireNonNull(prefix, "prefix");
+        Objects.requireNonNull(options, "options");
         String wn = prefix + "weight", bn = prefix + "bias";
-        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor '" + wn + "' (nn.Linear weight)");
+        if (!sd.contains(wn)) throw new IllegalArgumentException("missing tensor " + Text.quote(wn) + " (nn.Linear weight)");
         int[] ws = sd.shape(wn);
         if (ws.length != 2 || ws[0] < 1 || ws[1] < 1) {
-            throw new IllegalArgumentException("tensor '" + wn + "' must be [out_features, in_features], got " + Arrays.toString(ws));
+            throw new IllegalArgumentException("tensor " + Text.quote(wn) + " must be [out_features, in_features], got " + Arrays.toString(ws));
         }
-        float[] b = null;
-        if (sd.contains(bn)) {
+        floatingPoint(sd, wn);
+        boolean hasBias = sd.contains(bn);
+        if (hasBias) {
             int[] bs = sd.shape(bn);
             if (bs.length != 1 || bs[0] != ws[0]) {
-                throw new IllegalArgumentException("tensor '" + bn + "' must have shape [" + ws[0] + "], got " + Arrays.toString(bs));
+                throw new IllegalArgumentException("tensor " + Text.quote(bn) + " must have shape [" + ws[0] + "], got " + Arrays.toString(bs));
             }
-            b = sd.floats(bn);
+            floatingPoint(sd, bn);
         }
-        return new Linear(sd.floats(wn), b, ws[0], ws[1], backend == null ? Backend.defaultBackend() : backend);
+        options.unused("nn.Linear under the prefix " + Text.quote(prefix), Names.under(sd, prefix, Set.of(wn, bn)));
+        Backend be = backend == null ? Backend.defaultBackend() : backend;
+        Arena arena = dev.panamarnn.Arenas.shared();
+        try {
+            MemorySegment w = arena.allocate((long) ws[0] * ws[1] * Float.BYTES, Tensor.ALIGNMENT);
+            sd.copyTo(wn, w, 0);
+            MemorySegment b = null;
+            if (hasBias) {
+                b = arena.allocate((long) ws[0] * Float.BYTES, Tensor.ALIGNMENT);
+                sd.copyTo(bn, b, 0);
+            }
+            return new Linear(arena, w, b, ws[0], ws[1], be);
+        } catch (Throwable e) { // nothing of a failed load stays allocated
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static void floatingPoint(StateDict sd, String name) {
+        DType t = sd.dtype(name);
+        if (!t.isFloatingPoint()) throw new IllegalArgumentException(Names.notFloat(name, t));
+    }
+
+    /** Whether the layer has a bias ({@code prefix + "bias"} was in the weights). */
+    public boolean hasBias() {
+        return bias != null;
     }
 
     public int inFeatures() {

@@ -38,7 +38,7 @@ public enum Mode {
             case "gru" -> GRU;
             case "rnn_tanh", "rnn", "tanh" -> RNN_TANH;
             case "rnn_relu", "relu" -> RNN_RELU;
-            default -> throw new IllegalArgumentException("mode must be one of lstm, gru, rnn_tanh, rnn_relu; got '" + s + "'");
+            default -> throw new IllegalArgumentException("mode must be one of lstm, gru, rnn_tanh, rnn_relu; got " + dev.panamarnn.Text.quote(s));
         };
     }
 }

@@ -40,16 +40,16 @@ public final class RecurrentCell implements AutoCloseable {
         Objects.requireNonNull(prefix, "prefix");
         for (String n : new String[] {"weight_ih", "weight_hh"}) {
             if (!weights.contains(prefix + n)) {
-                List<String> present = weights.names().stream().sorted().limit(8).toList();
-                throw new IllegalArgumentException("no recurrent cell found: expected tensors '" + prefix + "weight_ih' and '" + prefix
-                        + "weight_hh' (nn.RNNCell/LSTMCell/GRUCell names); missing '" + prefix + n + "'; tensors present: " + present
-                        + (weights.names().size() > 8 ? " …" : ""));
+                List<String> present = weights.names().stream().sorted().limit(8).map(t -> dev.panamarnn.Text.escape(t, dev.panamarnn.Text.MAX_SHOWN)).toList();
+                throw new IllegalArgumentException("no recurrent cell found: expected tensors " + dev.panamarnn.Text.quote(prefix + "weight_ih") + " and "
+                        + dev.panamarnn.Text.quote(prefix + "weight_hh") + " (nn.RNNCell/LSTMCell/GRUCell names); missing "
+                        + dev.panamarnn.Text.quote(prefix + n) + "; tensors present: " + present + (weights.names().size() > 8 ? " …" : ""));
             }
         }
         StateDict asLayer = new LayerNames(weights, prefix);
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
-        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty()), backend == null ? Backend.defaultBackend() : backend);
+        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict()), backend == null ? Backend.defaultBackend() : backend);
     }
 
     public Mode mode() {
@@ -155,8 +155,14 @@ public final class RecurrentCell implements AutoCloseable {
             return inner.floats(cellName(name));
         }
 
+        // dtype() stays the default: a non-float tensor is then refused by the inner dict's accessors, under its own name.
+        @Override
+        public void copyTo(String name, java.lang.foreign.MemorySegment dst, long dstOffset) {
+            inner.copyTo(cellName(name), dst, dstOffset);
+        }
+
         private String cellName(String layerName) {
-            if (!layerName.endsWith("_l0")) throw new IllegalArgumentException("cell weights have no tensor '" + layerName + "'");
+            if (!layerName.endsWith("_l0")) throw new IllegalArgumentException("cell weights have no tensor " + dev.panamarnn.Text.quote(layerName));
             return prefix + layerName.substring(0, layerName.length() - 3);
         }
     }

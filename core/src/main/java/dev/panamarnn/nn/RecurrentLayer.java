@@ -71,23 +71,42 @@ public final class RecurrentLayer implements AutoCloseable {
 
     /** {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}. */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format) {
+        return load(weights, prefix, modeHint, batchFirst, backend, format, LoadOptions.strict());
+    }
+
+    /**
+     * {@link #load(StateDict, String, Mode, boolean, Backend, WeightFormat)} with {@code options} for the
+     * tensors under {@code prefix} that the layer does not use: {@link LoadOptions#strict()} (what the other
+     * overloads do) refuses them by name, {@link LoadOptions#lenient} skips and reports them.
+     */
+    public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format,
+                                      LoadOptions options) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
         LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
-        return create(spec, weights, prefix, backend, format);
+        return create(spec, weights, prefix, backend, format, options);
     }
 
-    /** Creates a layer of exactly this spec; every tensor it needs must be present with the right shape. */
+    /**
+     * Creates a layer of exactly this spec; every tensor it needs must be present with the right shape,
+     * floating-point, and every other tensor under {@code prefix} is an error ({@link LoadOptions#strict()}).
+     */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
         return create(spec, weights, prefix, backend, WeightFormat.fromProperty());
     }
 
     /** {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}. */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
+        return create(spec, weights, prefix, backend, format, LoadOptions.strict());
+    }
+
+    /** {@link #create(LayerSpec, StateDict, String, Backend, WeightFormat)} with {@code options} for the tensors it does not use. */
+    public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format, LoadOptions options) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(options, "options");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
-        LayerWeights w = LayerWeights.load(weights, prefix, spec, format);
+        LayerWeights w = LayerWeights.load(weights, prefix, spec, format, options);
         try {
             return new RecurrentLayer(spec, w, be);
         } catch (Throwable e) {
@@ -134,6 +153,7 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(arena, "arena");
         checkInput(input);
         int T = steps(input), B = batch(input), D = spec.directions(), P = spec.outputSize();
+        checkOutputSize(T, B);
         Tensor out = spec.batchFirst() ? Tensor.allocate(arena, B, T, D * P) : Tensor.allocate(arena, T, B, D * P);
         Tensor hN = Tensor.allocate(arena, spec.numLayers() * D, B, P);
         Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, spec.numLayers() * D, B, spec.hiddenSize()) : null;
@@ -212,6 +232,51 @@ public final class RecurrentLayer implements AutoCloseable {
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
         }
         return lens;
+    }
+
+    /**
+     * The checks {@link #forward} makes of its tensors' shapes, made on the shapes alone, with forward's
+     * messages: so that a caller reading tensors from a file refuses a wrong one from its header, before
+     * copying it anywhere. For an input file (the CLI's {@code forward}):
+     * <pre>{@code
+     * layer.checkShapes(in.info("input").shape(), in.contains("h0") ? in.info("h0").shape() : null,
+     *                   in.contains("c0") ? in.info("c0").shape() : null);
+     * Tensor x = in.toTensor("input", arena); // only now 8 GiB, if the shape says so and it is right
+     * }</pre>
+     * Also refuses an input whose output ({@code seq_len × batch × directions·P}) would pass the 2^31-1
+     * elements a {@link Tensor} holds.
+     *
+     * @param input the input's shape; {@code h0} and {@code c0} may be null (absent)
+     * @throws IllegalArgumentException naming the tensor, the shape it must have and the one it has
+     */
+    public void checkShapes(int[] input, int[] h0, int[] c0) {
+        Objects.requireNonNull(input, "input");
+        if (input.length != 3 || input[2] != spec.inputSize() || input[0] < 1 || input[1] < 1) {
+            throw new IllegalArgumentException("forward: input must be " + inputShape + " with seq_len, batch >= 1, got " + java.util.Arrays.toString(input));
+        }
+        int T = spec.batchFirst() ? input[1] : input[0], B = spec.batchFirst() ? input[0] : input[1];
+        int D = spec.directions(), P = spec.outputSize(), LD = spec.numLayers() * D;
+        if (h0 != null) shape3("h0", h0, LD, B, P, stateShape);
+        if (c0 != null) {
+            if (spec.mode() != Mode.LSTM) throw new IllegalArgumentException("forward: c0 is only for LSTM, this layer is " + spec.mode());
+            shape3("c0", c0, LD, B, spec.hiddenSize(), cellShape);
+        }
+        checkOutputSize(T, B);
+    }
+
+    private static void shape3(String name, int[] s, int d0, int d1, int d2, String meaning) {
+        if (s.length != 3 || s[0] != d0 || s[1] != d1 || s[2] != d2) {
+            throw new IllegalArgumentException("forward: " + name + " must be " + meaning + " = [" + d0 + ", " + d1 + ", " + d2 + "], got " + java.util.Arrays.toString(s));
+        }
+    }
+
+    /** Results of {@code T} steps and {@code B} samples fit in tensors (2^31-1 elements), else an error saying so. */
+    private void checkOutputSize(int T, int B) {
+        long n = (long) T * B * spec.directions() * spec.outputSize();
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("forward: output " + outputShape + " for seq_len " + T + " and batch " + B + " would have " + n
+                    + " elements, more than a tensor holds (2^31-1)");
+        }
     }
 
     /** Steps T of a checked input. */

@@ -51,6 +51,55 @@ class ApplicationValidationTest {
         assertMessage(IllegalArgumentException.class, () -> lm.generate("Thé", Decoding.greedy(), 5), "'T'", "position 0");
     }
 
+    /** Heap bytes this thread allocates while {@code r} runs (HotSpot's per-thread counter). */
+    static long heapAllocatedBy(Runnable r) {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        r.run();
+        return mx.getCurrentThreadAllocatedBytes() - before;
+    }
+
+    @Test
+    void generationTakesMemoryForWhatItMakesAndRefusesHugeRequestsByName() throws IOException {
+        // On the scalar backend: the Vector API boxes its vectors on the heap until the JIT has compiled the kernels.
+        try (LanguageModel lm = LanguageModel.load(ModelCases.model("charlm"), Backend.get("scalar"));
+             Seq2Seq s2s = Seq2Seq.load(ModelCases.model("seq2seq"), Backend.get("scalar"))) {
+            generationTakesMemoryForWhatItMakes(lm, s2s);
+        }
+    }
+
+    private static void generationTakesMemoryForWhatItMakes(LanguageModel lm, Seq2Seq s2s) {
+        int[][] many = new int[10_000][];
+        java.util.Arrays.fill(many, lm.prompt("the"));
+        // generate --samples 10000 --max 65536 asked the heap for 2.6 GB before the first step.
+        long refused = heapAllocatedBy(() -> assertMessage(IllegalArgumentException.class, () -> lm.generate(many, Decoding.greedy(), 65536),
+                "generate: prompts (10000) × maxNew (65536) = 655360000 tokens is more than one call may generate (16777216",
+                "batches of at most 256 prompts"));
+        assertTrue(refused < (16 << 20), "refusing took " + refused + " bytes of heap");
+        // At the limit, 256 × 65536 tokens may come; these stop at <eos> and take a fraction of the 64 MiB.
+        int[][] batch = java.util.Arrays.copyOf(many, 256);
+        int[][][] out = new int[1][][];
+        long used = heapAllocatedBy(() -> out[0] = lm.generate(batch, Decoding.greedy(), 65536));
+        assertEquals(" bird is loud.", lm.vocabulary().decode(out[0][255]));
+        assertTrue(used < (16 << 20), "generating 256 short sentences allocated " + used + " bytes of heap");
+
+        int[][] sources = new int[300][];
+        java.util.Arrays.fill(sources, new int[] {7});
+        assertMessage(IllegalArgumentException.class, () -> s2s.greedy(sources, 65536), "greedy: sources (300) × maxLength (65536) = 19660800 tokens");
+        long beams = heapAllocatedBy(() -> s2s.beamSearch(new int[] {7, 8, 9}, 16, 65536));
+        assertTrue(beams < (4 << 20), "a beam search of width 16 allocated " + beams + " bytes of heap");
+    }
+
+    @Test
+    void outOfVocabularyErrorsShowTheTextEscapedAndCut() {
+        String prompt = "the bird is loud. ".repeat(7000) + "\u001b[2J!"; // 126,005 characters
+        var e = assertThrows(IllegalArgumentException.class, () -> lm.prompt(prompt));
+        assertTrue(e.getMessage().startsWith("character '\\u001b' at position 126000 of 'the bird is loud. the bird"), e.getMessage());
+        assertTrue(e.getMessage().contains("…(125885 more)' is not in the vocabulary ("), e.getMessage());
+        assertTrue(e.getMessage().length() < 400, e.getMessage().length() + " characters");
+        assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
+    }
+
     @Test
     void aRejectedFeedLeavesTheStateUnchanged() {
         try (LanguageModel.State st = lm.newState(2)) {

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** model.json is read strictly: each malformed value is a plain IOException naming the file and the key. */
 class ModelConfigTest {
@@ -60,5 +61,45 @@ class ModelConfigTest {
         rejects(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, ' ', 't', ' ', 't', 'o'}, "not valid JSON");
         rejects(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xc3, '"', '}'}, "not valid UTF-8 at byte 6");
         rejects(LM.getBytes(StandardCharsets.UTF_16), "not valid UTF-8 at byte 0");
+    }
+
+    @Test
+    void readErrorsNameTheFileAndTheOperation(@TempDir Path dir) throws IOException {
+        Path missing = dir.resolve("model.json");
+        var e = assertThrows(java.nio.file.NoSuchFileException.class, () -> ModelConfig.read(missing));
+        assertEquals(missing + ": cannot read model config: no such file", e.getMessage());
+        Path sub = java.nio.file.Files.createDirectory(dir.resolve("sub.json"));
+        var d = assertThrows(IOException.class, () -> ModelConfig.read(sub));
+        assertEquals(sub + ": cannot read model config: is a directory", d.getMessage());
+    }
+
+    @Test
+    void notUtf8NamesTheByteAndTheLine() {
+        rejects(new byte[] {'{', '\n', '"', 'a', '"', ':', '\n', '"', (byte) 0xff, '"', '}'}, "not valid UTF-8 at byte 8 (line 3); a config is UTF-8 JSON");
+    }
+
+    @Test
+    void valuesFromTheFileAreEscapedInMessages() {
+        String esc = "\\u001b[2J\\r\\nfake: line";
+        for (String json : new String[] {LM.replace("\"lm\"", "\"" + esc + "\""), LM.replace("\"gru\"", "\"" + esc + "\""),
+                LM.replace("\"a\"]", "\"\\u001b\",\"\\u001b\"]")}) { // a duplicate ESC token
+            IOException e = assertThrows(IOException.class, () -> parse(json));
+            assertTrue(e.getMessage().contains("'\\u001b"), e.getMessage());
+            assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20), e.getMessage());
+        }
+    }
+
+    @Test
+    void textFilesNameTheFileByteAndLineOfBadUtf8(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("dates.txt");
+        java.nio.file.Files.write(f, new byte[] {'1', ' ', 'M', 'a', 'y', '\n', 'J', (byte) 0xe4, 'n', '\n'});
+        IOException e = assertThrows(IOException.class, () -> TextFiles.readLines(f, "input file", 1 << 20));
+        assertEquals(f + ": not valid UTF-8 at byte 7 (line 2); input file is UTF-8 text", e.getMessage());
+        java.nio.file.Files.writeString(f, "\uFEFF1 May\r\n\nJän\n");
+        assertEquals(java.util.List.of("1 May", "", "Jän"), TextFiles.readLines(f, "input file", 1 << 20));
+        e = assertThrows(IOException.class, () -> TextFiles.readLines(f, "input file", 4));
+        assertEquals(f + ": input file is 16 bytes; at most 4 expected", e.getMessage());
+        e = assertThrows(java.nio.file.NoSuchFileException.class, () -> TextFiles.readLines(dir.resolve("nope"), "input file", 4));
+        assertEquals(dir.resolve("nope") + ": cannot read input file: no such file", e.getMessage());
     }
 }

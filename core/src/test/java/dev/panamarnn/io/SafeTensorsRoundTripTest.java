@@ -208,15 +208,27 @@ class SafeTensorsRoundTripTest {
     }
 
     @Test
-    void stateDictSeesFloatTensors() throws IOException {
+    void stateDictSeesEveryTensorAndConvertsOnlyFloats() throws IOException {
+        // Integer tensors are listed (with their type) so that loaders can refuse them by name, not miss them.
         Path p = dir.resolve("sd.safetensors");
         new SafeTensorsWriter().add("weight", ramp(6), 3, 2).add("steps", new long[] {1}, 1).write(p);
-        try (SafeTensors st = SafeTensors.open(p)) {
+        try (SafeTensors st = SafeTensors.open(p); java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             StateDict sd = st.asStateDict();
-            assertEquals(List.of("weight"), List.copyOf(sd.names()));
+            assertEquals(List.of("weight", "steps"), List.copyOf(sd.names()));
+            assertEquals(DType.F32, sd.dtype("weight"));
+            assertEquals(DType.I64, sd.dtype("steps"));
             assertArrayEquals(new int[] {3, 2}, sd.shape("weight"));
             assertArrayEquals(ramp(6), sd.floats("weight"));
+            java.lang.foreign.MemorySegment m = a.allocate(8 * Float.BYTES);
+            sd.copyTo("weight", m, 2 * Float.BYTES);
+            assertArrayEquals(ramp(6), java.util.Arrays.copyOfRange(m.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), 2, 8));
+            var e = assertThrows(IllegalArgumentException.class, () -> sd.copyTo("weight", m, 3 * Float.BYTES));
+            assertTrue(e.getMessage().contains("'weight' needs 24 bytes as float32, the destination has 20 from byte 12"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> sd.floats("steps"));
+            assertTrue(e.getMessage().contains("'steps' is I64"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> sd.copyTo("steps", m, 0));
             assertThrows(IllegalArgumentException.class, () -> sd.floats("bias"));
+            assertThrows(IllegalArgumentException.class, () -> sd.dtype("bias"));
         }
     }
 

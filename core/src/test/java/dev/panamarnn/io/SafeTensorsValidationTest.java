@@ -239,4 +239,61 @@ class SafeTensorsValidationTest {
         var e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(p));
         assertTrue(e.getMessage().length() < 400, e.getMessage());
     }
+
+    @Test
+    void ioFailuresNameThePathAndTheOperation() throws IOException {
+        Path missing = dir.resolve("no-such.safetensors");
+        var e = assertThrows(java.nio.file.NoSuchFileException.class, () -> SafeTensors.open(missing));
+        assertEquals(missing + ": cannot open safetensors file: no such file", e.getMessage());
+        Path sub = Files.createDirectory(dir.resolve("a-directory.safetensors"));
+        var d = assertThrows(IOException.class, () -> SafeTensors.open(sub));
+        assertEquals(sub + ": cannot open safetensors file: is a directory", d.getMessage());
+    }
+
+    @Test
+    void controlCharactersInNamesAreEscaped() throws IOException {
+        // ESC [2J clears a terminal; CR LF would start a line of the attacker's choosing in a log.
+        String name = "w\\u001b[2J\\r\\nERROR fake line\\u2028";
+        Path p = RawFiles.write(dir, "esc.safetensors", file("{" + entry(name, "Q4", "[1]", 0, 1) + "}", new byte[1]));
+        var e = assertThrows(SafeTensorsException.class, () -> SafeTensors.open(p));
+        assertTrue(e.getMessage().contains("tensor 'w\\u001b[2J\\r\\nERROR fake line\\u2028'"), e.getMessage());
+        assertTrue(e.getMessage().chars().noneMatch(c -> c < 0x20 || c == 0x2028), e.getMessage());
+        Path ok = RawFiles.write(dir, "esc-ok.safetensors", file("{" + entry(name, "I8", "[1]", 0, 1) + "}", new byte[1]));
+        try (SafeTensors st = SafeTensors.open(ok)) {
+            String n = st.names().get(0);
+            for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> st.toFloatArray(n), () -> st.info(n + "x"))) {
+                var a = assertThrows(IllegalArgumentException.class, call);
+                assertTrue(a.getMessage().contains("\\u001b[2J\\r\\n"), a.getMessage());
+                assertTrue(a.getMessage().chars().noneMatch(c -> c < 0x20 || c == 0x2028), a.getMessage());
+            }
+        }
+    }
+
+    /** A file declaring {@code name} of {@code dtype} and {@code elements} elements, its data a hole (sparse on disk). */
+    private Path sparse(String fileName, String name, String dtype, long elements, int bytesPerElement) throws IOException {
+        byte[] head = file("{" + entry(name, dtype, "[" + elements + "]", 0, elements * bytesPerElement) + "}", new byte[0]);
+        Path p = RawFiles.write(dir, fileName, head);
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(head.length + elements * bytesPerElement);
+        }
+        return p;
+    }
+
+    @Test
+    void heapArraysThatCannotExistAreRefusedByNameBeforeAllocating() throws IOException {
+        Path p = sparse("huge.safetensors", "emb.weight", "F32", Integer.MAX_VALUE, 4); // 8 GiB, sparse
+        try (SafeTensors st = SafeTensors.open(p)) {
+            for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> st.toFloatArray("emb.weight"),
+                    () -> st.asStateDict().floats("emb.weight"))) {
+                OutOfMemoryError e = assertThrows(OutOfMemoryError.class, call);
+                assertTrue(e.getMessage().startsWith(p + ": tensor 'emb.weight' (F32 [2147483647]) would need a float[2147483647] of 8589934588 bytes"),
+                        e.getMessage());
+            }
+        }
+        Path q = sparse("huge-i8.safetensors", "ids", "I8", Integer.MAX_VALUE, 1); // 2 GiB, sparse
+        try (SafeTensors st = SafeTensors.open(q)) {
+            OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> st.toLongArray("ids"));
+            assertTrue(e.getMessage().contains("tensor 'ids' (I8 [2147483647]) would need a long[2147483647]"), e.getMessage());
+        }
+    }
 }

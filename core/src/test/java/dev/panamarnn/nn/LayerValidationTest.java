@@ -206,7 +206,7 @@ public class LayerValidationTest {
         w.put("bias", new float[3]);
         s.put("bias", new int[] {3});
         try (Arena arena = Arena.ofConfined(); Linear lin = Linear.load(StateDict.of(w, s), "", Backend.get("simd"));
-             Embedding emb = Embedding.load(StateDict.of(w, s), "")) {
+             Embedding emb = Embedding.load(StateDict.of(Map.of("weight", w.get("weight")), Map.of("weight", s.get("weight"))), "")) {
             Tensor x = Tensor.allocate(arena, 2, 4), y = Tensor.allocate(arena, 2, 3);
             y.fill(7f);
             var e = assertThrows(IllegalArgumentException.class, () -> lin.forward(Tensor.allocate(arena, 2, 5), y));
