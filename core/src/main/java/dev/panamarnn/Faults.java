@@ -32,8 +32,11 @@ public final class Faults {
     /** When set, only this thread's events count (and fail); null: every thread's. */
     private static volatile Thread only;
 
+    private static final AtomicLong LARGEST = new AtomicLong();
+
     /** Before a native allocation. */
     public static void allocation(long bytes) {
+        if (ENABLED) LARGEST.accumulateAndGet(bytes, Math::max);
         if (ENABLED && hit(Kind.ALLOCATION)) {
             throw new OutOfMemoryError("injected fault: native allocation #" + COUNT[0].get() + " of " + bytes + " bytes");
         }
@@ -94,6 +97,12 @@ public final class Faults {
         return COUNT[k.ordinal()].get();
     }
 
+    /** The largest native allocation asked for since the last {@link #reset}, failed or not. */
+    public static long largestAllocation() {
+        requireEnabled();
+        return LARGEST.get();
+    }
+
     /** Disarms every kind and restarts the counts. */
     public static void reset() {
         requireEnabled();
@@ -101,6 +110,7 @@ public final class Faults {
             for (AtomicLong c : COUNT) c.set(0);
             java.util.Arrays.fill(FAIL_AT, 0);
             only = null;
+            LARGEST.set(0);
         }
     }
 

@@ -71,6 +71,18 @@ final class ForwardCommand implements Callable<Integer> {
                 }
             }
             if (!in.contains("input")) throw new IllegalArgumentException(Inputs.show(input) + ": no tensor 'input'");
+            // Shapes from the file's header against the layer before any tensor is copied: a wrong shape
+            // is refused at once, whatever size the header claims.
+            layer.checkShapes(in.info("input").shape(), in.contains("h0") ? in.info("h0").shape() : null,
+                    in.contains("c0") ? in.info("c0").shape() : null);
+            if (in.contains("lengths")) {
+                int[] ls = in.info("lengths").shape();
+                int batch = in.info("input").shape()[batchFirst ? 0 : 1];
+                if (ls.length != 1 || ls[0] != batch) {
+                    throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' must have shape [" + batch + "] (one per sample), got "
+                            + java.util.Arrays.toString(ls));
+                }
+            }
             Tensor x = f32(in, "input", arena);
             Tensor h0 = in.contains("h0") ? f32(in, "h0", arena) : null;
             Tensor c0 = in.contains("c0") ? f32(in, "c0", arena) : null;

@@ -108,6 +108,34 @@ class ForwardCommandTest {
         assertFalse(Files.exists(out), "no output written on error");
     }
 
+    /**
+     * An input file whose header declares [2^31-1, 1, 1] floats (8 GiB, stored sparsely) of the wrong width
+     * is refused from its header, before anything is copied: quickly, and with the shape in the message
+     * (it was copied whole first, then refused).
+     */
+    @Test
+    void aHugeInputOfTheWrongShapeIsRefusedBeforeItIsCopied() throws Exception {
+        Path[] f = split("layer_gru_l1_bf_i5h7t5b2_prefixed.safetensors");
+        Path huge = dir.resolve("huge.safetensors");
+        long n = Integer.MAX_VALUE, bytes = n * Float.BYTES;
+        String header = "{\"input\":{\"dtype\":\"F32\",\"shape\":[" + n + ",1,1],\"data_offsets\":[0," + bytes + "]}}";
+        while (header.length() % 8 != 0) header += " ";
+        try (var raf = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            raf.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            raf.write(h);
+            raf.setLength(8 + h.length + bytes); // sparse: no data blocks are written
+        }
+        dev.panamarnn.Faults.reset();
+        CliRun r = run("forward", "--weights", f[1].toString(), "--input", huge.toString(), "--output", dir.resolve("o.safetensors").toString(),
+                "--prefix", "encoder.rnn.", "--batch-first");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("input must be") && r.err().contains("2147483647"), r.err());
+        assertTrue(dev.panamarnn.Faults.largestAllocation() < (1 << 20), "native memory taken before the refusal: the largest allocation was "
+                + dev.panamarnn.Faults.largestAllocation() + " bytes");
+        assertFalse(Files.exists(dir.resolve("o.safetensors")));
+    }
+
     private static void expectError(String fragment, String... args) {
         CliRun r = run(args);
         assertEquals(1, r.code(), r.out() + r.err());
