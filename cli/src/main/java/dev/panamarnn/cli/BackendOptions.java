@@ -4,12 +4,20 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.openblas.OpenBlas;
 import picocli.CommandLine.Option;
 
-/** {@code --backend} and {@code --threads}, shared by the model commands. */
+/**
+ * {@code --backend}, {@code --threads} and {@code --openblas-threads}, shared by the model commands. The
+ * names mean what the library's settings mean: {@code --threads} is the threads one forward call computes
+ * on ({@code -Dpanama.rnn.threads}, 1 or 2), {@code --openblas-threads} OpenBLAS' own pool
+ * ({@code -Dpanama.rnn.openblas.threads}).
+ */
 final class BackendOptions {
     @Option(names = "--backend", paramLabel = "NAME", description = "scalar | simd | openblas (default: the best available).")
     String backend;
 
-    @Option(names = "--threads", paramLabel = "N", description = "OpenBLAS threads (1.. 4 × the processors, at most 256).")
+    @Option(names = "--threads", paramLabel = "N", description = "Threads per forward call: 1 (default) or 2 (the calling thread and a helper).")
+    Integer callThreads;
+
+    @Option(names = "--openblas-threads", paramLabel = "N", description = "OpenBLAS' own threads (1.. 4 × the processors, at most 256; default 1).")
     Integer threads;
 
     /**
@@ -23,13 +31,20 @@ final class BackendOptions {
     }
 
     Backend resolve() {
+        if (callThreads != null) {
+            if (callThreads < 1 || callThreads > 2) {
+                throw new IllegalArgumentException("--threads (threads per forward call) must be 1 or 2, got " + callThreads
+                        + (callThreads > 2 ? "; for OpenBLAS' own threads use --openblas-threads" : ""));
+            }
+            dev.panamarnn.Parallelism.setThreads(callThreads);
+        }
         if (threads != null) {
             int max = maxThreads();
             if (threads < 1 || threads > max) {
-                throw new IllegalArgumentException("--threads must be in 1.." + max + " (4 × the " + Runtime.getRuntime().availableProcessors()
+                throw new IllegalArgumentException("--openblas-threads must be in 1.." + max + " (4 × the " + Runtime.getRuntime().availableProcessors()
                         + " processors this JVM may use, at most 256; more threads than cores only slow OpenBLAS down), got " + threads);
             }
-            if (!OpenBlas.isAvailable()) throw new IllegalArgumentException("--threads sets OpenBLAS threads, but OpenBLAS is not available");
+            if (!OpenBlas.isAvailable()) throw new IllegalArgumentException("--openblas-threads sets OpenBLAS threads, but OpenBLAS is not available");
             OpenBlas.setThreads(threads);
         }
         return backend == null ? Backend.defaultBackend() : Backend.get(backend);

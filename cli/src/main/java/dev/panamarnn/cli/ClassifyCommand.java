@@ -32,7 +32,7 @@ final class ClassifyCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--input", paramLabel = "IN.safetensors",
-            description = "Feature sequences: 'inputs' F32 (batch, seq_len, input_size) batch-first, optional 'lengths' (I64 or I32).")
+            description = "Feature sequences: 'input' (or 'inputs') F32 (batch, seq_len, input_size) batch-first, optional 'lengths' (I64 or I32).")
     Path input;
 
     @Option(names = "--output", paramLabel = "OUT.safetensors", description = "Also write the logits ('logits' F32 (batch, classes)).")
@@ -90,22 +90,26 @@ final class ClassifyCommand implements Callable<Integer> {
 
     private float[][] fromFile(SequenceClassifier c) throws Exception {
         try (SafeTensors in = SafeTensors.open(input)) {
+            // 'input', as forward reads; 'inputs' (the name the model folders' case files use) is accepted too.
+            boolean one = in.contains("input"), many = in.contains("inputs");
+            if (one && many) throw new IllegalArgumentException(Inputs.show(input) + ": holds both 'input' and 'inputs'; give one");
+            String x = many ? "inputs" : "input";
             for (String n : in.names()) {
-                if (!n.equals("inputs") && !n.equals("lengths")) throw new IllegalArgumentException(Inputs.show(input) + ": unexpected tensor " + Text.quote(n) + " (expected inputs, lengths)");
+                if (!n.equals(x) && !n.equals("lengths")) throw new IllegalArgumentException(Inputs.show(input) + ": unexpected tensor " + Text.quote(n) + " (expected input, lengths)");
             }
-            if (!in.contains("inputs")) throw new IllegalArgumentException(Inputs.show(input) + ": no tensor 'inputs'");
-            if (in.info("inputs").dtype() != DType.F32) throw new IllegalArgumentException(Inputs.show(input) + ": 'inputs' must be F32, got " + in.info("inputs").dtype());
-            int[] s = in.info("inputs").shape();
+            if (!in.contains(x)) throw new IllegalArgumentException(Inputs.show(input) + ": no tensor 'input'");
+            if (in.info(x).dtype() != DType.F32) throw new IllegalArgumentException(Inputs.show(input) + ": '" + x + "' must be F32, got " + in.info(x).dtype());
+            int[] s = in.info(x).shape();
             if (s.length != 3 || s[2] != c.inputSize() || s[0] < 1 || s[1] < 1) {
-                throw new IllegalArgumentException(Inputs.show(input) + ": 'inputs' must be (batch, seq_len, " + c.inputSize() + "), got " + java.util.Arrays.toString(s));
+                throw new IllegalArgumentException(Inputs.show(input) + ": '" + x + "' must be (batch, seq_len, " + c.inputSize() + "), got " + java.util.Arrays.toString(s));
             }
-            float[] v = in.toFloatArray("inputs");
+            float[] v = in.toFloatArray(x);
             long[] len = null;
             if (in.contains("lengths")) {
                 DType t = in.info("lengths").dtype();
                 if (t != DType.I64 && t != DType.I32) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' must be I64 or I32, got " + t);
                 len = in.toLongArray("lengths");
-                if (len.length != s[0]) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' has " + len.length + " entries, 'inputs' " + s[0] + " sequences");
+                if (len.length != s[0]) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' has " + len.length + " entries, '" + x + "' " + s[0] + " sequences");
             }
             float[][][] seqs = new float[s[0]][][];
             for (int b = 0; b < s[0]; b++) {

@@ -90,7 +90,7 @@ final class Errors {
             fix = "raise -XX:MaxDirectMemorySize";
         } else if (lower.contains("native thread")) {
             what = "threads (" + m + ")";
-            fix = "use fewer --threads";
+            fix = "use fewer --openblas-threads or --threads 1";
         } else if (lower.contains("metaspace")) {
             what = "class metadata space (" + m + ")";
             fix = "raise -XX:MaxMetaspaceSize";

@@ -37,7 +37,7 @@ class ErrorsTest {
                 "PANAMA_RNN_JAVA_OPTS", "--samples", "--max");
         line(new OutOfMemoryError("Unable to allocate 17179869184 bytes"), "out of memory: native memory (Unable to allocate 17179869184 bytes)");
         line(new OutOfMemoryError("Cannot reserve 1048576 bytes of direct buffer memory (allocated: 1, limit: 2)"), "MaxDirectMemorySize");
-        line(new OutOfMemoryError("unable to create native thread: possibly out of memory"), "fewer --threads");
+        line(new OutOfMemoryError("unable to create native thread: possibly out of memory"), "fewer --openblas-threads");
         line(new OutOfMemoryError("Requested array size exceeds VM limit"), "larger than the JVM allows");
         line(new OutOfMemoryError(), "out of memory", "OutOfMemoryError");
         line(new StackOverflowError(), "stack overflow", "-Xss");

@@ -105,8 +105,11 @@ class FaultMessagesTest {
     @Test
     void tooManyThreadsAreRefused() {
         int max = Math.min(256, 4 * Runtime.getRuntime().availableProcessors());
-        assertError(CliRun.of("generate", "--model", model("charlm"), "--threads", "1000", "the"), "--threads must be in 1.." + max, "got 1000");
-        assertError(CliRun.of("generate", "--model", model("charlm"), "--threads", "0", "the"), "--threads must be in 1.." + max, "got 0");
+        assertError(CliRun.of("generate", "--model", model("charlm"), "--openblas-threads", "1000", "the"), "--openblas-threads must be in 1.." + max, "got 1000");
+        assertError(CliRun.of("generate", "--model", model("charlm"), "--openblas-threads", "0", "the"), "--openblas-threads must be in 1.." + max, "got 0");
+        // --threads is the library's threads per call (1 or 2); a count past it points to the OpenBLAS option.
+        assertError(CliRun.of("generate", "--model", model("charlm"), "--threads", "8", "the"), "--threads (threads per forward call) must be 1 or 2",
+                "use --openblas-threads");
     }
 
     @Test

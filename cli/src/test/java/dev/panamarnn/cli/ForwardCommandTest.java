@@ -136,6 +136,16 @@ class ForwardCommandTest {
         assertFalse(Files.exists(dir.resolve("o.safetensors")));
     }
 
+    /** A forgotten --prefix: the error names the prefix the layer is under. */
+    @Test
+    void aForgottenPrefixIsSuggested() throws Exception {
+        Path[] f = split("layer_gru_l1_bf_i5h7t5b2_prefixed.safetensors");
+        CliRun r = run("forward", "--weights", f[1].toString(), "--input", f[2].toString(), "--output", dir.resolve("o.safetensors").toString(),
+                "--batch-first");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("a layer is under the prefix 'encoder.rnn.'"), r.err());
+    }
+
     private static void expectError(String fragment, String... args) {
         CliRun r = run(args);
         assertEquals(1, r.code(), r.out() + r.err());

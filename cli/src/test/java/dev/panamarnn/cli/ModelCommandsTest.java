@@ -70,6 +70,26 @@ class ModelCommandsTest {
         assertTrue(Files.size(out) > 0);
     }
 
+    /** classify reads 'input', as forward does (and 'inputs', the case files' name): same output either way; both at once is an error. */
+    @Test
+    void classifyReadsInputAsForwardDoes() throws Exception {
+        CaseFile c = ModelCases.cases("classifier");
+        int[] s = c.shape("inputs");
+        int n = 3;
+        float[] x = Arrays.copyOf(c.floats("inputs"), n * s[1] * s[2]);
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors"), both = dir.resolve("both.safetensors");
+        new SafeTensorsWriter().add("input", x, new int[] {n, s[1], s[2]}).write(a);
+        new SafeTensorsWriter().add("inputs", x, new int[] {n, s[1], s[2]}).write(b);
+        new SafeTensorsWriter().add("input", x, new int[] {n, s[1], s[2]}).add("inputs", x, new int[] {n, s[1], s[2]}).write(both);
+        CliRun ra = run("classify", "--model", model("classifier"), "--input", a.toString(), "--backend", "simd");
+        CliRun rb = run("classify", "--model", model("classifier"), "--input", b.toString(), "--backend", "simd");
+        assertEquals(0, ra.code(), ra.err());
+        assertEquals(rb.out(), ra.out());
+        CliRun r2 = run("classify", "--model", model("classifier"), "--input", both.toString());
+        assertEquals(1, r2.code());
+        assertTrue(r2.err().contains("both 'input' and 'inputs'"), r2.err());
+    }
+
     @Test
     void generateGreedyAndSeeded() {
         CliRun r = run("generate", "--model", model("charlm"), "the", "my ");

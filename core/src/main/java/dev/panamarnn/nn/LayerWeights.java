@@ -216,7 +216,7 @@ final class LayerWeights implements AutoCloseable {
         String ih0 = prefix + "weight_ih_l0", hh0 = prefix + "weight_hh_l0";
         if (!sd.contains(ih0) || !sd.contains(hh0)) {
             throw new IllegalArgumentException("no recurrent layer found: expected tensors " + Text.quote(ih0) + " and " + Text.quote(hh0)
-                    + (prefix.isEmpty() ? "" : " (prefix " + Text.quote(prefix) + ")") + "; tensors present: " + sample(sd));
+                    + (prefix.isEmpty() ? "" : " (prefix " + Text.quote(prefix) + ")") + prefixHint(sd, prefix) + "; tensors present: " + sample(sd));
         }
         int layers = 0;
         while (sd.contains(name(prefix, "weight_ih", layers, 0))) layers++;
@@ -311,6 +311,25 @@ final class LayerWeights implements AutoCloseable {
     }
 
     /** Up to 12 names, sorted, as {@code [a, b, …]}: escaped and cut ({@link Text#escape}), not quoted. */
+    /** Where layers are in this state dict, when under other prefixes than the one given: the prefix is then likely missing or wrong. */
+    private static String prefixHint(StateDict sd, String prefix) {
+        java.util.TreeSet<String> seen = new java.util.TreeSet<>();
+        for (String n : sd.names()) {
+            if (n.endsWith("weight_ih_l0") && sd.contains(n.substring(0, n.length() - "weight_ih_l0".length()) + "weight_hh_l0")) {
+                seen.add(n.substring(0, n.length() - "weight_ih_l0".length()));
+            }
+        }
+        seen.remove(prefix);
+        if (seen.isEmpty()) return "";
+        List<String> shown = new ArrayList<>();
+        for (String p : seen) {
+            if (shown.size() == 5) break;
+            shown.add(Text.quote(p));
+        }
+        return "; a layer is under the prefix " + String.join(", ", shown) + (seen.size() > 5 ? " … (" + seen.size() + " in all)" : "")
+                + ": give that prefix";
+    }
+
     private static String sample(StateDict sd) {
         List<String> names = new ArrayList<>();
         for (String n : new TreeSet<>(sd.names())) names.add(Text.escape(n, Text.MAX_SHOWN));
