@@ -6,7 +6,7 @@ Run by `scripts/bench layers` (which makes sure PyTorch is installed); by hand:
     /usr/bin/python3 scripts/python/bench_models.py generate [--configs L1,G1] [--out DIR] [--force]
     /usr/bin/python3 scripts/python/bench_models.py time [--configs L1] [--threads 1,2] [--min-time 2]
 
-`generate` writes, per configuration C of /work/shared/BENCHMARKS.md (L1, L2, L3, G1, R1, and the
+`generate` writes, per configuration C of docs/performance.md (L1, L2, L3, G1, R1, and the
 S1 model), into bench/models/:
     C.safetensors     the module's state_dict under PyTorch's names (weight_ih_l0, ..., _reverse),
                       with the configuration in __metadata__
@@ -46,7 +46,7 @@ from st_io import read_safetensors, write_safetensors  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_OUT = os.path.join(ROOT, "bench", "models")
 
-# name: (mode, input, hidden, steps T, batch B, layers, bidirectional, seed). BENCHMARKS.md's table.
+# name: (mode, input, hidden, steps T, batch B, layers, bidirectional, seed). docs/performance.md's table.
 # S1 is the server scenario's model; its input here (T=100, B=1) only serves the correctness check.
 CONFIGS = {
     "L1": ("LSTM", 256, 256, 64, 1, 1, False, 101),

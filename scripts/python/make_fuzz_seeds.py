@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of the Jazzer fuzz tests (issue 7: hostile model files).
+"""Writes the seed corpora of the Jazzer fuzz tests (hostile model files).
 
     python3 scripts/python/make_fuzz_seeds.py
 

@@ -3,7 +3,7 @@ package dev.panamarnn;
 /**
  * How many threads one forward call may compute on: 1 (the default: the calling thread only, what a
  * server with many request threads wants) or 2 (the calling thread and a shared helper thread). With 2,
- * a layer splits its input projection by rows, runs a bidirectional layer's directions one per thread,
+ * a layer splits its input projection by columns, runs a bidirectional layer's directions one per thread,
  * and splits each step of a unidirectional layer by hidden units. A call that finds the helper busy with
  * another call runs alone, so the cores are never oversubscribed.
  *

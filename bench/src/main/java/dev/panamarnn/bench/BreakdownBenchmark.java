@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code stepGemm} the T·layers·directions recurrent GEMMs {@code B × G·H × H}; {@code gates} the as
  * many fused gate kernels. Same shapes, same backend, same buffers as the layer uses; what the layer
  * takes beyond the sum of the parts is overhead (copies of h into the output, bias copies, dispatch).
- * {@code scripts/bench breakdown} runs it and the README's "where the time goes" table is its result.
+ * {@code scripts/bench breakdown} runs it and docs/performance.md's "where the time goes" table is its result.
  */
 @BenchmarkMode(org.openjdk.jmh.annotations.Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)

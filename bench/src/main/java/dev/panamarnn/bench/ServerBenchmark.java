@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * The server scenario S1 of {@code BENCHMARKS.md}: one loaded LSTM (I = H = 512, 1 layer) shared by N
+ * The server scenario S1 of {@code docs/performance.md}: one loaded LSTM (I = H = 512, 1 layer) shared by N
  * caller threads (JMH {@code -t N}), each request one sequence (B = 1) of a length drawn uniformly from
  * 10..100 (seeded per thread), one compute thread per caller (OpenBLAS at 1 thread, ORT
  * {@code intra_op_num_threads = 1}). JMH's sample mode gives the latency distribution per request (p50,

@@ -4,7 +4,7 @@ import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.Mode;
 
 /**
- * The standard configurations of {@code BENCHMARKS.md} (and the server scenario's model S1): float32,
+ * The standard configurations of {@code docs/performance.md} (and the server scenario's model S1): float32,
  * forward only, input {@code (T, B, I)}, zero initial state. The same table is in
  * {@code scripts/python/bench_models.py}, which writes each one's weights, input and expected output to
  * {@code bench/models/}; {@link StudyFiles} checks the files' metadata against this table.

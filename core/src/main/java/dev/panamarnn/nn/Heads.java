@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Row-wise softmax, log-softmax and argmax over logits {@code [N × V]} (any leading dimensions), in
  * place or into another tensor, allocation-free. Max-subtracted for stability, sums in double; NaN in
- * a row makes that row NaN (softmax) and is never the argmax unless the whole row is NaN.
+ * a row makes that row NaN (softmax) and is its argmax (the first NaN, as {@code torch.argmax}).
  */
 public final class Heads {
     private Heads() {}

@@ -92,7 +92,7 @@ public record LayerSpec(Mode mode, int inputSize, int hiddenSize, int numLayers,
         return Collections.unmodifiableMap(m);
     }
 
-    /** FLOPs of one forward pass over T steps and B samples (BENCHMARKS.md's formula, plus the projection). */
+    /** FLOPs of one forward pass over T steps and B samples (docs/performance.md's count, plus W_hr's product). */
     public double flops(int steps, int batch) {
         double f = 0;
         for (int l = 0; l < numLayers; l++) {

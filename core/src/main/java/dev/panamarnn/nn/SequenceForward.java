@@ -57,7 +57,7 @@ final class SequenceForward {
 
     /**
      * The forward pass; with a {@code team} (its helper acquired by the caller) the work is split in two:
-     * the input projection by rows; a bidirectional layer's directions one per thread; a unidirectional
+     * the input projection by columns; a bidirectional layer's directions one per thread; a unidirectional
      * layer's steps by partition of the hidden units (each thread: its GEMM rows, its gate math, its
      * output columns; a barrier per step, h double-buffered so no thread reads what the other writes).
      */

@@ -6,8 +6,8 @@ package dev.panamarnn.nn;
  * <p>{@link #BF16} is opt-in reduced precision: each weight is rounded to bfloat16 (8 significant bits,
  * round to nearest even) at load, which halves the bytes a batch-1 step reads, and the kernels widen it
  * back to float32 exactly, so all arithmetic stays float32. The outputs are then those of the model with
- * rounded weights: relative error about 2⁻⁹ per weight, which {@code README.md} measures on the standard
- * configurations and the demo models. Select with the {@code create}/{@code load} overloads or, for
+ * rounded weights: relative error about 2⁻⁹ per weight, which {@code docs/numerics.md} measures on the
+ * standard configurations and the demo models. Select with the {@code create}/{@code load} overloads or, for
  * models loaded without one (the application models, the command line), {@code -Dpanama.rnn.weights=bf16}.
  */
 public enum WeightFormat {

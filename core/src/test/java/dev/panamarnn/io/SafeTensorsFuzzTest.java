@@ -28,7 +28,7 @@ import org.junit.jupiter.api.function.Executable;
  * libFuzzer's per-input timeout) is a finding.
  *
  * <p>Seeds: {@code src/test/resources/dev/panamarnn/io/SafeTensorsFuzzTestInputs/parse/} (valid files of
- * every dtype and the hostile cases of issue 7), made by {@code scripts/python/make_fuzz_seeds.py}. Every
+ * every dtype and hostile cases), made by {@code scripts/python/make_fuzz_seeds.py}. Every
  * {@code mvn test} runs them and then fuzzes for 10 s; {@code scripts/fuzz} fuzzes for longer.
  */
 class SafeTensorsFuzzTest {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * A warm {@code forward} into the caller's buffers, with the caller's workspace, allocates no heap on the
- * calling thread (BENCHMARKS.md: "zero when the caller passes its own output buffers"), at one thread and
+ * calling thread (docs/performance.md: zero when the caller passes its own output buffers), at one thread and
  * with our helper thread. Not a timing: the calling thread's allocated-byte counter
  * ({@code com.sun.management.ThreadMXBean}) over a round of calls. Before the JIT has compiled the
  * kernels, the Vector API boxes vectors, so the test runs rounds until one allocates nothing and fails

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The two-thread forward pass ({@link Parallelism} 2: projection by rows, directions per thread, steps
+ * The two-thread forward pass ({@link Parallelism} 2: projection by columns, directions per thread, steps
  * by partition of the hidden units) and the partitioned weight layout it needs, against the
  * double-precision reference and against the one-thread pass, on every backend. Hidden sizes from 64
  * up, so the weights have two partitions (smaller layers keep one and never split a step).

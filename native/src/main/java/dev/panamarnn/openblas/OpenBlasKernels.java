@@ -105,7 +105,7 @@ final class OpenBlasKernels implements Kernels {
      * 361 against 363; our two threads: R1 25.8 against 29.2, G1 112 against 118, L2 177 against 171.
      * With the six-row panel kernel (its product alone 0.78× OpenBLAS's at 64 × 2048 × 512) L2 with
      * panels at up to 64 rows measured 386 against 531 and then 409 against 411 at 1 thread, 816 against
-     * 800 at our 2 threads (a loaded host): no clear gain, so the limit stayed.
+     * 800 at our 2 threads: no clear gain, so the limit stayed.
      * So 64 rows stay with OpenBLAS's GEMM, as do single rows ({@code cblas_sgemv}) and large batches
      * ({@code GemmBenchmark} 256×4096×1024: 28.0 ms against 31.9–35.0). With more OpenBLAS threads its
      * GEMM spreads each step over them, where the panel kernel would run it on one.
