@@ -93,7 +93,7 @@ ensure_built() {
     return 0
   fi
   say "building (mvn package -DskipTests)..."
-  (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dgit.commit="$commit" -pl cli -am) >&2 || die "build failed"
+  (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -Dgit.commit="$commit" -pl cli -am) >&2 || die "build failed"
   (cd "$ROOT" && ls cli/target/panama-rnn-cli-*.jar cli/target/lib/*.jar | sed "s|^|$ROOT/|" | paste -sd: > "$stamp")
 }
 
