@@ -42,10 +42,10 @@ public final class Backend {
     /**
      * The backend of that name.
      *
-     * @throws IllegalArgumentException if no backend has that name
-     * @throws IllegalStateException if it exists but cannot run here (the message says why)
      * @param name the backend's name: {@code openblas}, {@code simd} or {@code scalar}
      * @return the backend
+     * @throws IllegalArgumentException if no backend has that name
+     * @throws IllegalStateException if it exists but cannot run here (the message says why)
      */
     public static Backend get(String name) {
         Objects.requireNonNull(name, "name");

@@ -91,13 +91,13 @@ public final class Tensor {
     /**
      * Views existing native memory as a tensor. {@code offset} counts floats from the segment's start.
      *
-     * @throws IllegalArgumentException if the segment is on the heap, or too small for the shape, offset
-     *     and leading dimension
      * @param segment native memory, owned by the caller
      * @param offset  the first element, in floats from the segment's start
      * @param ld      floats from one row to the next (≥ the last dimension)
      * @param shape   the dimensions, each ≥ 0
      * @return a view of the segment
+     * @throws IllegalArgumentException if the segment is on the heap, or too small for the shape, offset
+     *     and leading dimension
      */
     public static Tensor wrap(MemorySegment segment, long offset, int ld, int... shape) {
         Objects.requireNonNull(segment, "segment");

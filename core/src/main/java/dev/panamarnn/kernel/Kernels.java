@@ -141,7 +141,6 @@ public interface Kernels {
      * bits do not depend on the batch it is computed in. The default is one {@link #sgemv} per row. When
      * {@code beta == 0}, C is not read. A must not overlap C.
      *
-     * @throws IllegalArgumentException if {@code w} was prepared by another backend
      * @param m    rows of A and C
      * @param w    W {@code [n × k]}, prepared by this backend
      * @param a    A's memory
@@ -151,6 +150,7 @@ public interface Kernels {
      * @param c    C's memory, written
      * @param cOff C's first element, in floats
      * @param ldc  C's leading dimension, in floats
+     * @throws IllegalArgumentException if {@code w} was prepared by another backend
      */
     default void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda,
                               float beta, MemorySegment c, long cOff, int ldc) {
