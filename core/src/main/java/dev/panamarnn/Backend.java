@@ -78,7 +78,6 @@ public final class Backend {
     /**
      * The backend's name: {@code openblas}, {@code simd} or {@code scalar}.
      *
-     *
      * @return the name
      */
     public String name() {

@@ -70,7 +70,6 @@ public final class Checks {
     /**
      * Checks a tensor is not null and its arena is open.
      *
-     *
      * @param op   the operation, for messages
      * @param name the operand, for messages
      * @param t    the tensor
@@ -84,7 +83,6 @@ public final class Checks {
 
     /**
      * Checks a size is not negative.
-     *
      *
      * @param op   the operation, for messages
      * @param name the size's name, for messages

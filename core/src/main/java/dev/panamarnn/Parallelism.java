@@ -59,7 +59,6 @@ public final class Parallelism {
     /**
      * Sets the threads per call for the whole JVM, overriding the property.
      *
-     *
      * @param n 1 or 2
      * @throws IllegalArgumentException for any other value
      */

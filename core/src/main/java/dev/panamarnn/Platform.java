@@ -24,7 +24,6 @@ public final class Platform {
     /**
      * The CPU's model name from {@code /proc/cpuinfo}, or the architecture ({@code os.arch}) when it has none.
      *
-     *
      * @return the model
      */
     public static String cpuModel() {

@@ -197,7 +197,6 @@ public final class Tensor {
     /**
      * Copies {@code data} (row-major, one element per element of this tensor) into this tensor.
      *
-     *
      * @param data the elements
      * @throws IllegalArgumentException if the lengths differ
      * @throws IllegalStateException if the tensor's arena was closed
@@ -215,7 +214,6 @@ public final class Tensor {
 
     /**
      * Copies this tensor's elements, row-major, into {@code data}.
-     *
      *
      * @param data the array, as long as the tensor has elements
      * @throws IllegalArgumentException if the lengths differ
@@ -255,7 +253,6 @@ public final class Tensor {
     /**
      * This tensor's elements in a new array, row-major.
      *
-     *
      * @return the elements
      */
     public float[] toArray() {
@@ -266,7 +263,6 @@ public final class Tensor {
 
     /**
      * Sets every element to {@code value}.
-     *
      *
      * @param value the value
      */
@@ -298,7 +294,6 @@ public final class Tensor {
     /**
      * Sets the element at matrix position {@code (row, col)}.
      *
-     *
      * @param row the row, {@code 0 ≤ row < rows()}
      * @param col the column, {@code 0 ≤ col < cols()}
      * @param v   the value
@@ -319,7 +314,6 @@ public final class Tensor {
     /**
      * Whether the arena owning this tensor's memory is still open.
      *
-     *
      * @return whether the tensor can be used
      */
     public boolean isAlive() {
@@ -329,7 +323,6 @@ public final class Tensor {
     /**
      * Whether the elements lie one after another, without gaps between rows.
      *
-     *
      * @return whether the tensor is contiguous
      */
     public boolean isContiguous() {
@@ -338,7 +331,6 @@ public final class Tensor {
 
     /**
      * The memory the tensor views (the whole segment; elements start at {@link #offset()}).
-     *
      *
      * @return the segment
      */
@@ -354,14 +346,12 @@ public final class Tensor {
     /**
      * The leading dimension: floats from one row to the next.
      *
-     *
      * @return the leading dimension
      */
     public int ld() { return ld; }
 
     /**
      * Rows of the matrix view: the product of every dimension but the last.
-     *
      *
      * @return the rows
      */
@@ -370,7 +360,6 @@ public final class Tensor {
     /**
      * Columns of the matrix view: the last dimension (1 for rank 0).
      *
-     *
      * @return the columns
      */
     public int cols() { return cols; }
@@ -378,14 +367,12 @@ public final class Tensor {
     /**
      * The number of dimensions.
      *
-     *
      * @return the rank
      */
     public int rank() { return shape.length; }
 
     /**
      * One dimension of the shape.
-     *
      *
      * @param i the dimension's index
      * @return its size
@@ -395,14 +382,12 @@ public final class Tensor {
     /**
      * The shape.
      *
-     *
      * @return a copy of the dimensions
      */
     public int[] shape() { return shape.clone(); }
 
     /**
      * The number of elements.
-     *
      *
      * @return {@code rows()·cols()}
      */

@@ -52,7 +52,6 @@ public final class OutputFile implements AutoCloseable {
         /**
          * Writes the content.
          *
-         *
          * @param channel the temporary file, open for writing
          * @throws IOException if writing fails
          */

@@ -65,7 +65,6 @@ public final class SafeTensors implements AutoCloseable {
         /**
          * The dimensions.
          *
-         *
          * @return a copy of them
          */
         @Override
@@ -75,7 +74,6 @@ public final class SafeTensors implements AutoCloseable {
 
         /**
          * The number of dimensions.
-         *
          *
          * @return the rank
          */
@@ -96,7 +94,6 @@ public final class SafeTensors implements AutoCloseable {
 
         /**
          * The bytes the tensor takes: {@code end - begin}.
-         *
          *
          * @return the size in bytes
          */
@@ -226,7 +223,6 @@ public final class SafeTensors implements AutoCloseable {
 
     /**
      * Whether the file holds a tensor of that name.
-     *
      *
      * @param name the name
      * @return whether it is there

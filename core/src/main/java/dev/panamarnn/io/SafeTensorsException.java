@@ -13,7 +13,6 @@ public final class SafeTensorsException extends IOException {
     /**
      * A malformed file, described by {@code message}.
      *
-     *
      * @param message the file, the field at fault, what was expected and found
      */
     public SafeTensorsException(String message) {
@@ -22,7 +21,6 @@ public final class SafeTensorsException extends IOException {
 
     /**
      * A malformed file, described by {@code message}, found through {@code cause}.
-     *
      *
      * @param message the file, the field at fault, what was expected and found
      * @param cause   the underlying failure (for example the JSON parser's)

@@ -57,14 +57,12 @@ public interface KernelProvider {
         /**
          * A backend that can run.
          *
-         *
          * @param reason why it can
          * @return the availability
          */
         public static Availability yes(String reason) { return new Availability(true, reason); }
         /**
          * A backend that cannot run.
-         *
          *
          * @param reason why it cannot
          * @return the availability

@@ -15,7 +15,6 @@ public abstract class PreparedWeights {
     /**
      * For subclasses: a prepared matrix of {@code [n × k]}.
      *
-     *
      * @param n rows of W
      * @param k columns of W
      */
@@ -50,7 +49,6 @@ public abstract class PreparedWeights {
 
         /**
          * W as it is stored.
-         *
          *
          * @param w   W's memory
          * @param off W's first element, in floats
