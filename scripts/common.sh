@@ -74,14 +74,26 @@ ensure_openblas() {
 MVN_FLAGS=(-B -ntp -q)
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 
-# Builds the reactor when any source or pom is newer than the CLI's stamp (or nothing is built yet).
+# The commit --version names: the short hash of HEAD, "-dirty" when tracked files differ from it, "unknown"
+# outside a git checkout. Every build here passes it to Maven as -Dgit.commit (cli's version.properties).
+git_commit() {
+  local c
+  c=$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null) || { echo unknown; return 0; }
+  git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || c="$c-dirty"
+  echo "$c"
+}
+
+# Builds the reactor when any source or pom is newer than the CLI's stamp, when the commit changed since
+# the last build (for --version), or when nothing is built yet.
 ensure_built() {
-  local stamp="$ROOT/cli/target/classpath.txt"
-  if [ -f "$stamp" ] && [ -z "$(cd "$ROOT" && find pom.xml core native cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  local stamp="$ROOT/cli/target/classpath.txt" commit built_commit
+  commit=$(git_commit)
+  built_commit=$(sed -n 's/^commit=//p' "$ROOT/cli/target/classes/dev/panamarnn/cli/version.properties" 2>/dev/null || true)
+  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml core native cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
     return 0
   fi
   say "building (mvn package -DskipTests)..."
-  (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -pl cli -am) >&2 || die "build failed"
+  (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -Dgit.commit="$commit" -pl cli -am) >&2 || die "build failed"
   (cd "$ROOT" && ls cli/target/panama-rnn-cli-*.jar cli/target/lib/*.jar | sed "s|^|$ROOT/|" | paste -sd: > "$stamp")
 }
 

@@ -15,12 +15,20 @@ public final class Arenas {
 
     private static final AtomicLong LIVE = new AtomicLong();
 
-    /** A shared arena (any thread may use its memory; one owner closes it). */
+    /**
+     * A shared arena (any thread may use its memory; one owner closes it).
+     *
+     * @return a new arena
+     */
     public static Arena shared() {
         return Faults.ENABLED ? new Tracked(Arena.ofShared()) : Arena.ofShared();
     }
 
-    /** A confined arena (the calling thread's alone). */
+    /**
+     * A confined arena (the calling thread's alone).
+     *
+     * @return a new arena
+     */
     public static Arena confined() {
         return Faults.ENABLED ? new Tracked(Arena.ofConfined()) : Arena.ofConfined();
     }
@@ -33,6 +41,9 @@ public final class Arenas {
     /**
      * Bytes held now by arenas from {@link #shared()} and {@link #confined()} that are still open; only
      * under {@code -Dpanama.rnn.faults=true}.
+     *
+     * @return the bytes held
+     * @throws IllegalStateException without {@code -Dpanama.rnn.faults=true}
      */
     public static long liveBytes() {
         if (!Faults.ENABLED) throw new IllegalStateException("native memory accounting is off: run the JVM with -Dpanama.rnn.faults=true");

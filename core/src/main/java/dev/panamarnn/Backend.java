@@ -30,7 +30,11 @@ public final class Backend {
         this.reason = reason;
     }
 
-    /** The default backend (see the class comment). */
+    /**
+     * The default backend (see the class comment).
+     *
+     * @return the backend chosen for this JVM, the same instance on every call
+     */
     public static Backend defaultBackend() {
         return BackendRegistry.Default.get();
     }
@@ -38,6 +42,8 @@ public final class Backend {
     /**
      * The backend of that name.
      *
+     * @param name the backend's name: {@code openblas}, {@code simd} or {@code scalar}
+     * @return the backend
      * @throws IllegalArgumentException if no backend has that name
      * @throws IllegalStateException if it exists but cannot run here (the message says why)
      */
@@ -46,7 +52,11 @@ public final class Backend {
         return BackendRegistry.get(name);
     }
 
-    /** Every known backend, available or not, highest priority first. */
+    /**
+     * Every known backend, available or not, highest priority first.
+     *
+     * @return their statuses
+     */
     public static List<Status> list() {
         return BackendRegistry.providers().stream().map(p -> {
             KernelProvider.Availability a = p.availability();
@@ -54,26 +64,59 @@ public final class Backend {
         }).toList();
     }
 
-    /** What {@link #list()} reports per backend. */
+    /**
+     * What {@link #list()} reports per backend.
+     *
+     * @param name        the backend's name
+     * @param priority    its priority in automatic selection; higher wins
+     * @param available   whether it can run here
+     * @param reason      why it can or cannot
+     * @param description what it runs on (library version, CPU features, threads)
+     */
     public record Status(String name, int priority, boolean available, String reason, String description) {}
 
+    /**
+     * The backend's name: {@code openblas}, {@code simd} or {@code scalar}.
+     *
+     * @return the name
+     */
     public String name() {
         return kernels.name();
     }
 
-    /** Why this backend was chosen (for the default backend) or "requested by name". */
+    /**
+     * Why this backend was chosen (for the default backend) or "requested by name".
+     *
+     * @return the reason
+     */
     public String selectionReason() {
         return reason;
     }
 
-    /** The unchecked kernels, for callers that validated their arguments themselves. */
+    /**
+     * The unchecked kernels, for callers that validated their arguments themselves.
+     *
+     * @return the kernels
+     */
     public Kernels kernels() {
         return kernels;
     }
 
     // ---- GEMM / GEMV ----------------------------------------------------------------------------
 
-    /** {@code C = alpha·op(A)·op(B) + beta·C} on tensors seen as matrices; shapes are taken from the tensors. */
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C} on tensors seen as matrices; shapes are taken from the tensors.
+     *
+     * @param transA whether to use Aᵀ
+     * @param transB whether to use Bᵀ
+     * @param alpha  the product's factor
+     * @param a      A, seen as a matrix
+     * @param b      B, seen as a matrix
+     * @param beta   C's factor; 0 overwrites C
+     * @param c      C {@code [m × n]}, written
+     * @throws IllegalArgumentException if the shapes do not fit together, or C overlaps A or B
+     * @throws IllegalStateException if a tensor's arena was closed
+     */
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         Checks.alive("gemm", "A", a);
         Checks.alive("gemm", "B", b);
@@ -91,7 +134,28 @@ public final class Backend {
                 beta, c.segment(), c.offset(), c.ld());
     }
 
-    /** BLAS-style {@code sgemm} on segments (row-major, offsets in floats), validated; see {@link Kernels#sgemm}. */
+    /**
+     * BLAS-style {@code sgemm} on segments (row-major, offsets in floats), validated; see {@link Kernels#sgemm}.
+     *
+     * @param transA whether A is stored transposed ({@code [k × m]})
+     * @param transB whether B is stored transposed ({@code [n × k]})
+     * @param m      rows of op(A) and C
+     * @param n      columns of op(B) and C
+     * @param k      columns of op(A), rows of op(B)
+     * @param alpha  the product's factor
+     * @param a      A's memory, native
+     * @param aOff   A's first element, in floats
+     * @param lda    A's leading dimension, in floats
+     * @param b      B's memory, native
+     * @param bOff   B's first element, in floats
+     * @param ldb    B's leading dimension, in floats
+     * @param beta   C's factor; 0 overwrites C
+     * @param c      C's memory, native, written
+     * @param cOff   C's first element, in floats
+     * @param ldc    C's leading dimension (≥ n), in floats
+     * @throws IllegalArgumentException if a size is negative, a matrix does not fit its segment, or C overlaps A or B
+     * @throws IllegalStateException if a segment's arena was closed
+     */
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                       float beta, MemorySegment c, long cOff, int ldc) {
@@ -110,7 +174,18 @@ public final class Backend {
         kernels.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
-    /** {@code y = alpha·op(A)·x + beta·y}; {@code x} and {@code y} are contiguous tensors of the right length. */
+    /**
+     * {@code y = alpha·op(A)·x + beta·y}; {@code x} and {@code y} are contiguous tensors of the right length.
+     *
+     * @param transA whether to use Aᵀ
+     * @param alpha  the product's factor
+     * @param a      A, seen as a matrix
+     * @param x      x, contiguous
+     * @param beta   y's factor; 0 overwrites y
+     * @param y      y, contiguous, written
+     * @throws IllegalArgumentException if a length does not fit A
+     * @throws IllegalStateException if a tensor's arena was closed
+     */
     public void gemv(boolean transA, float alpha, Tensor a, Tensor x, float beta, Tensor y) {
         Checks.alive("gemv", "A", a);
         vector("gemv", "x", x, transA ? a.rows() : a.cols());
@@ -118,7 +193,24 @@ public final class Backend {
         sgemv(transA, a.rows(), a.cols(), alpha, a.segment(), a.offset(), a.ld(), x.segment(), x.offset(), beta, y.segment(), y.offset());
     }
 
-    /** BLAS-style {@code sgemv} on segments, validated; see {@link Kernels#sgemv}. */
+    /**
+     * BLAS-style {@code sgemv} on segments, validated; see {@link Kernels#sgemv}.
+     *
+     * @param transA whether to multiply by Aᵀ
+     * @param m      rows of stored A
+     * @param n      columns of stored A
+     * @param alpha  the product's factor
+     * @param a      A's memory, native
+     * @param aOff   A's first element, in floats
+     * @param lda    A's leading dimension, in floats
+     * @param x      x's memory, native
+     * @param xOff   x's first element, in floats
+     * @param beta   y's factor; 0 overwrites y
+     * @param y      y's memory, native, written
+     * @param yOff   y's first element, in floats
+     * @throws IllegalArgumentException if a size is negative, an operand does not fit its segment, or y overlaps A or x
+     * @throws IllegalStateException if a segment's arena was closed
+     */
     public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
                       MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {
         Checks.nonNegative("sgemv", "m", m);
@@ -135,17 +227,32 @@ public final class Backend {
 
     // ---- activations ----------------------------------------------------------------------------
 
-    /** {@code y = sigmoid(x)} elementwise; same shape; {@code y} may be {@code x}. */
+    /**
+     * {@code y = sigmoid(x)} elementwise; same shape; {@code y} may be {@code x}.
+     *
+     * @param x the input
+     * @param y the output, of x's shape
+     */
     public void sigmoid(Tensor x, Tensor y) {
         elementwise("sigmoid", x, y, 0);
     }
 
-    /** {@code y = tanh(x)} elementwise; same shape; {@code y} may be {@code x}. */
+    /**
+     * {@code y = tanh(x)} elementwise; same shape; {@code y} may be {@code x}.
+     *
+     * @param x the input
+     * @param y the output, of x's shape
+     */
     public void tanh(Tensor x, Tensor y) {
         elementwise("tanh", x, y, 1);
     }
 
-    /** {@code y = max(x, 0)} elementwise; same shape; {@code y} may be {@code x}. */
+    /**
+     * {@code y = max(x, 0)} elementwise; same shape; {@code y} may be {@code x}.
+     *
+     * @param x the input
+     * @param y the output, of x's shape
+     */
     public void relu(Tensor x, Tensor y) {
         elementwise("relu", x, y, 2);
     }
@@ -169,6 +276,10 @@ public final class Backend {
     /**
      * One LSTM step: {@code gates [B × 4·H]} (pre-activations i, f, g, o), {@code c [B × H]} updated in
      * place, {@code hOut [B × H]} written. See {@link Kernels#lstmCell}.
+     *
+     * @param gates the pre-activations {@code [B × 4·H]}, read only
+     * @param c     the cell state {@code [B × H]}, updated in place
+     * @param hOut  the new hidden state {@code [B × H]}, written
      */
     public void lstmCell(Tensor gates, Tensor c, Tensor hOut) {
         Checks.alive("lstmCell", "c", c);
@@ -182,6 +293,11 @@ public final class Backend {
     /**
      * One GRU step: {@code gi, gh [B × 3·H]} (r, z, n), {@code hPrev, hOut [B × H]} (may be the same).
      * See {@link Kernels#gruCell}.
+     *
+     * @param gi    the input projections {@code [B × 3·H]}
+     * @param gh    the recurrent projections {@code [B × 3·H]}
+     * @param hPrev the previous hidden state {@code [B × H]}
+     * @param hOut  the new hidden state {@code [B × H]}, written
      */
     public void gruCell(Tensor gi, Tensor gh, Tensor hPrev, Tensor hOut) {
         Checks.alive("gruCell", "hPrev", hPrev);
@@ -193,7 +309,13 @@ public final class Backend {
                 hPrev.segment(), hPrev.offset(), hPrev.ld(), hOut.segment(), hOut.offset(), hOut.ld());
     }
 
-    /** One Elman step: {@code hOut = act(pre)}, both {@code [B × H]}. See {@link Kernels#rnnCell}. */
+    /**
+     * One Elman step: {@code hOut = act(pre)}, both {@code [B × H]}. See {@link Kernels#rnnCell}.
+     *
+     * @param activation tanh or ReLU
+     * @param pre        the pre-activations {@code [B × H]}
+     * @param hOut       the new hidden state {@code [B × H]}, written
+     */
     public void rnnCell(Activation activation, Tensor pre, Tensor hOut) {
         Objects.requireNonNull(activation, "activation");
         Checks.alive("rnnCell", "pre", pre);

@@ -34,7 +34,12 @@ public final class Faults {
 
     private static final AtomicLong LARGEST = new AtomicLong();
 
-    /** Before a native allocation. */
+    /**
+     * Before a native allocation.
+     *
+     * @param bytes the allocation's size
+     * @throws OutOfMemoryError when this allocation is the one armed to fail
+     */
     public static void allocation(long bytes) {
         if (ENABLED) LARGEST.accumulateAndGet(bytes, Math::max);
         if (ENABLED && hit(Kind.ALLOCATION)) {
@@ -42,14 +47,23 @@ public final class Faults {
         }
     }
 
-    /** Before a thread start. */
+    /**
+     * Before a thread start.
+     *
+     * @param name the thread's name, for the message
+     * @throws OutOfMemoryError when this thread start is the one armed to fail
+     */
     public static void threadStart(String name) {
         if (ENABLED && hit(Kind.THREAD_START)) {
             throw new OutOfMemoryError("injected fault: unable to create native thread '" + name + "'");
         }
     }
 
-    /** Before a call into OpenBLAS. */
+    /**
+     * Before a call into OpenBLAS.
+     *
+     * @throws InternalError when this call is the one armed to fail
+     */
     public static void blasCall() {
         if (ENABLED && hit(Kind.BLAS_CALL)) {
             throw new InternalError("injected fault: OpenBLAS call #" + COUNT[2].get());
@@ -68,6 +82,10 @@ public final class Faults {
     /**
      * Makes the {@code n}th event of kind {@code k} from now fail (1 is the next one); 0 disarms. Counts of
      * every kind restart from zero.
+     *
+     * @param k the kind of event
+     * @param n which one, counting from 1; 0 for none
+     * @throws IllegalStateException when fault injection is off
      */
     public static void failAt(Kind k, long n) {
         arm(k, n, null);
@@ -76,6 +94,10 @@ public final class Faults {
     /**
      * As {@link #failAt}, counting only the calling thread's events (other threads' neither count nor
      * fail): for a soak whose loader injects failures while other threads keep calling.
+     *
+     * @param k the kind of event
+     * @param n which one of this thread's, counting from 1; 0 for none
+     * @throws IllegalStateException when fault injection is off
      */
     public static void failAtOnThisThread(Kind k, long n) {
         arm(k, n, Thread.currentThread());
@@ -91,19 +113,34 @@ public final class Faults {
         }
     }
 
-    /** Events of kind {@code k} since the last {@link #failAt} or {@link #reset}. */
+    /**
+     * Events of kind {@code k} since the last {@link #failAt} or {@link #reset}.
+     *
+     * @param k the kind of event
+     * @return how many happened
+     * @throws IllegalStateException when fault injection is off
+     */
     public static long count(Kind k) {
         requireEnabled();
         return COUNT[k.ordinal()].get();
     }
 
-    /** The largest native allocation asked for since the last {@link #reset}, failed or not. */
+    /**
+     * The largest native allocation asked for since the last {@link #reset}, failed or not.
+     *
+     * @return its size in bytes
+     * @throws IllegalStateException when fault injection is off
+     */
     public static long largestAllocation() {
         requireEnabled();
         return LARGEST.get();
     }
 
-    /** Disarms every kind and restarts the counts. */
+    /**
+     * Disarms every kind and restarts the counts.
+     *
+     * @throws IllegalStateException when fault injection is off
+     */
     public static void reset() {
         requireEnabled();
         synchronized (FAIL_AT) {

@@ -15,6 +15,7 @@ package dev.panamarnn;
 public final class Parallelism {
     private Parallelism() {}
 
+    /** The system property that sets the threads per call: {@value}. */
     public static final String PROPERTY = "panama.rnn.threads";
     /** 0 until read: the property is read at first use, and a bad value fails that use (and each later one) with a clear message, not class initialisation. */
     private static volatile int threads;
@@ -36,7 +37,11 @@ public final class Parallelism {
         return n;
     }
 
-    /** Threads per call; throws {@link IllegalArgumentException} naming the property when {@code -Dpanama.rnn.threads} is not 1 or 2. */
+    /**
+     * Threads per call; throws {@link IllegalArgumentException} naming the property when {@code -Dpanama.rnn.threads} is not 1 or 2.
+     *
+     * @return 1 or 2
+     */
     public static int threads() {
         int n = threads;
         if (n == 0) {
@@ -51,6 +56,12 @@ public final class Parallelism {
         threads = 0;
     }
 
+    /**
+     * Sets the threads per call for the whole JVM, overriding the property.
+     *
+     * @param n 1 or 2
+     * @throws IllegalArgumentException for any other value
+     */
     public static void setThreads(int n) {
         threads = check(n);
     }

@@ -21,18 +21,31 @@ public final class Platform {
 
     private Platform() {}
 
+    /**
+     * The CPU's model name from {@code /proc/cpuinfo}, or the architecture ({@code os.arch}) when it has none.
+     *
+     * @return the model
+     */
     public static String cpuModel() {
         return cpuinfoField("model name").orElse(System.getProperty("os.arch"));
     }
 
-    /** The SIMD-relevant CPU flags present, e.g. {@code [sse4_2, avx, avx2, fma, f16c]}. */
+    /**
+     * The SIMD-relevant CPU flags present, e.g. {@code [sse4_2, avx, avx2, fma, f16c]}.
+     *
+     * @return the features, in a fixed order
+     */
     public static Set<String> simdFeatures() {
         Set<String> flags = cpuinfoField("flags").or(() -> cpuinfoField("Features"))
                 .map(f -> Set.of(f.trim().split("\\s+"))).orElse(Set.of());
         return INTERESTING.stream().filter(flags::contains).collect(Collectors.toCollection(LinkedHashSet::new));
     }
 
-    /** HotSpot's {@code UseAVX} level (0–3), or -1 when the VM does not have the flag. */
+    /**
+     * HotSpot's {@code UseAVX} level (0–3), or -1 when the VM does not have the flag.
+     *
+     * @return the level
+     */
     public static int hotspotUseAvx() {
         try {
             var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
@@ -42,7 +55,11 @@ public final class Platform {
         }
     }
 
-    /** The Vector API's preferred float species, or why it is unavailable. */
+    /**
+     * The Vector API's preferred float species, or why it is unavailable.
+     *
+     * @return e.g. {@code FloatVector.SPECIES_PREFERRED = 512 bits (16 floats)}, or why it is unavailable
+     */
     public static String preferredSpecies() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             return "unavailable (JVM started without --add-modules jdk.incubator.vector)";
@@ -50,7 +67,11 @@ public final class Platform {
         return dev.panamarnn.kernel.simd.VectorInfo.describe();
     }
 
-    /** One line: model, cores, features, UseAVX, species. */
+    /**
+     * One line: model, cores, features, UseAVX, species.
+     *
+     * @return the summary
+     */
     public static String summary() {
         return cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features " + simdFeatures()
                 + ", HotSpot UseAVX=" + hotspotUseAvx() + ", " + preferredSpecies();

@@ -40,7 +40,13 @@ public final class Tensor {
         this.ld = ld;
     }
 
-    /** Allocates a zeroed, contiguous tensor of the given shape in {@code arena}; any dimension may be 0. */
+    /**
+     * Allocates a zeroed, contiguous tensor of the given shape in {@code arena}; any dimension may be 0.
+     *
+     * @param arena the arena that owns the memory
+     * @param shape the dimensions, each ≥ 0
+     * @return the tensor
+     */
     public static Tensor allocate(Arena arena, int... shape) {
         int[] s = checkShape(shape);
         int cols = s.length == 0 ? 1 : s[s.length - 1];
@@ -50,6 +56,11 @@ public final class Tensor {
     /**
      * Allocates a zeroed tensor whose rows are {@code ld} floats apart ({@code ld ≥ last dimension}),
      * for example to pad rows to a cache line.
+     *
+     * @param arena the arena that owns the memory
+     * @param ld    floats from one row to the next
+     * @param shape the dimensions, each ≥ 0
+     * @return the tensor
      */
     public static Tensor allocateStrided(Arena arena, int ld, int... shape) {
         Objects.requireNonNull(arena, "arena");
@@ -63,7 +74,14 @@ public final class Tensor {
         return new Tensor(seg, 0, ld, s);
     }
 
-    /** Allocates a contiguous tensor of the given shape and copies {@code data} (row-major) into it. */
+    /**
+     * Allocates a contiguous tensor of the given shape and copies {@code data} (row-major) into it.
+     *
+     * @param arena the arena that owns the memory
+     * @param data  the elements, row-major, as many as the shape holds
+     * @param shape the dimensions, each ≥ 0
+     * @return the tensor
+     */
     public static Tensor of(Arena arena, float[] data, int... shape) {
         Tensor t = allocate(arena, shape);
         t.copyFrom(data);
@@ -73,6 +91,11 @@ public final class Tensor {
     /**
      * Views existing native memory as a tensor. {@code offset} counts floats from the segment's start.
      *
+     * @param segment native memory, owned by the caller
+     * @param offset  the first element, in floats from the segment's start
+     * @param ld      floats from one row to the next (≥ the last dimension)
+     * @param shape   the dimensions, each ≥ 0
+     * @return a view of the segment
      * @throws IllegalArgumentException if the segment is on the heap, or too small for the shape, offset
      *     and leading dimension
      */
@@ -96,12 +119,25 @@ public final class Tensor {
         return new Tensor(segment, offset, ld, s);
     }
 
-    /** Floats a {@code [rows × cols]} matrix with leading dimension {@code ld} spans: the last row is not padded. */
+    /**
+     * Floats a {@code [rows × cols]} matrix with leading dimension {@code ld} spans: the last row is not padded.
+     *
+     * @param rows the matrix's rows
+     * @param cols its columns
+     * @param ld   its leading dimension
+     * @return {@code (rows - 1)·ld + cols}, or 0 for an empty matrix
+     */
     public static long requiredFloats(long rows, long cols, long ld) {
         return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
     }
 
-    /** The same elements seen with another shape; needs a contiguous tensor (ld == cols) or the same last dimension. */
+    /**
+     * The same elements seen with another shape; needs a contiguous tensor (ld == cols) or the same last dimension.
+     *
+     * @param newShape the new dimensions, holding as many elements
+     * @return a view with that shape
+     * @throws IllegalArgumentException if the element counts differ, or a strided tensor would need another last dimension
+     */
     public Tensor reshape(int... newShape) {
         int[] s = checkShape(newShape);
         long n = 1;
@@ -119,19 +155,37 @@ public final class Tensor {
         return new Tensor(segment, offset, newCols, s);
     }
 
-    /** Rows {@code [from, to)} of the matrix view, as a {@code [to-from × cols]} tensor sharing storage. */
+    /**
+     * Rows {@code [from, to)} of the matrix view, as a {@code [to-from × cols]} tensor sharing storage.
+     *
+     * @param from the first row
+     * @param to   the row after the last
+     * @return the view
+     */
     public Tensor rows(int from, int to) {
         Objects.checkFromToIndex(from, to, rows);
         return new Tensor(segment, offset + (long) from * ld, ld, new int[] {to - from, cols});
     }
 
-    /** Columns {@code [from, to)} of every row, as a {@code [rows × (to-from)]} tensor sharing storage (same ld). */
+    /**
+     * Columns {@code [from, to)} of every row, as a {@code [rows × (to-from)]} tensor sharing storage (same ld).
+     *
+     * @param from the first column
+     * @param to   the column after the last
+     * @return the view
+     */
     public Tensor columns(int from, int to) {
         Objects.checkFromToIndex(from, to, cols);
         return new Tensor(segment, offset + from, ld, new int[] {rows, to - from});
     }
 
-    /** Index {@code i} of the first dimension, as a tensor of the remaining dimensions sharing storage. */
+    /**
+     * Index {@code i} of the first dimension, as a tensor of the remaining dimensions sharing storage.
+     *
+     * @param i the index in the first dimension
+     * @return the view
+     * @throws IllegalArgumentException if the tensor's rank is below 2
+     */
     public Tensor slice(int i) {
         if (shape.length < 2) throw new IllegalArgumentException("slice needs rank >= 2, tensor is " + Arrays.toString(shape));
         Objects.checkIndex(i, shape[0]);
@@ -140,6 +194,13 @@ public final class Tensor {
         return new Tensor(segment, offset + i * rowsPer * ld, ld, rest);
     }
 
+    /**
+     * Copies {@code data} (row-major, one element per element of this tensor) into this tensor.
+     *
+     * @param data the elements
+     * @throws IllegalArgumentException if the lengths differ
+     * @throws IllegalStateException if the tensor's arena was closed
+     */
     public void copyFrom(float[] data) {
         checkAlive();
         if (data.length != size()) {
@@ -151,6 +212,13 @@ public final class Tensor {
         }
     }
 
+    /**
+     * Copies this tensor's elements, row-major, into {@code data}.
+     *
+     * @param data the array, as long as the tensor has elements
+     * @throws IllegalArgumentException if the lengths differ
+     * @throws IllegalStateException if the tensor's arena was closed
+     */
     public void copyTo(float[] data) {
         checkAlive();
         if (data.length != size()) {
@@ -162,7 +230,13 @@ public final class Tensor {
         }
     }
 
-    /** Copies the elements of {@code src} (same shape, any leading dimensions) into this tensor. */
+    /**
+     * Copies the elements of {@code src} (same shape, any leading dimensions) into this tensor.
+     *
+     * @param src the source
+     * @throws IllegalArgumentException if the shapes differ
+     * @throws IllegalStateException if either tensor's arena was closed
+     */
     public void copyFrom(Tensor src) {
         checkAlive();
         src.checkAlive();
@@ -176,12 +250,22 @@ public final class Tensor {
         }
     }
 
+    /**
+     * This tensor's elements in a new array, row-major.
+     *
+     * @return the elements
+     */
     public float[] toArray() {
         float[] out = new float[Math.toIntExact(size())];
         copyTo(out);
         return out;
     }
 
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value
+     */
     public void fill(float value) {
         checkAlive();
         for (int r = 0; r < rows && cols > 0; r++) {
@@ -194,13 +278,26 @@ public final class Tensor {
         }
     }
 
-    /** Element at matrix position {@code (row, col)}. */
+    /**
+     * Element at matrix position {@code (row, col)}.
+     *
+     * @param row the row, {@code 0 ≤ row < rows()}
+     * @param col the column, {@code 0 ≤ col < cols()}
+     * @return the element
+     */
     public float get(int row, int col) {
         Objects.checkIndex(row, rows);
         Objects.checkIndex(col, cols);
         return segment.get(F32, (offset + (long) row * ld + col) * Float.BYTES);
     }
 
+    /**
+     * Sets the element at matrix position {@code (row, col)}.
+     *
+     * @param row the row, {@code 0 ≤ row < rows()}
+     * @param col the column, {@code 0 ≤ col < cols()}
+     * @param v   the value
+     */
     public void set(int row, int col, float v) {
         Objects.checkIndex(row, rows);
         Objects.checkIndex(col, cols);
@@ -214,34 +311,93 @@ public final class Tensor {
         }
     }
 
+    /**
+     * Whether the arena owning this tensor's memory is still open.
+     *
+     * @return whether the tensor can be used
+     */
     public boolean isAlive() {
         return segment.scope().isAlive();
     }
 
+    /**
+     * Whether the elements lie one after another, without gaps between rows.
+     *
+     * @return whether the tensor is contiguous
+     */
     public boolean isContiguous() {
         return ld == cols || rows <= 1 || cols == 0;
     }
 
+    /**
+     * The memory the tensor views (the whole segment; elements start at {@link #offset()}).
+     *
+     * @return the segment
+     */
     public MemorySegment segment() { return segment; }
 
-    /** Offset of element (0, 0), in floats from the segment's start. */
+    /**
+     * Offset of element (0, 0), in floats from the segment's start.
+     *
+     * @return the offset
+     */
     public long offset() { return offset; }
 
+    /**
+     * The leading dimension: floats from one row to the next.
+     *
+     * @return the leading dimension
+     */
     public int ld() { return ld; }
 
+    /**
+     * Rows of the matrix view: the product of every dimension but the last.
+     *
+     * @return the rows
+     */
     public int rows() { return rows; }
 
+    /**
+     * Columns of the matrix view: the last dimension (1 for rank 0).
+     *
+     * @return the columns
+     */
     public int cols() { return cols; }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() { return shape.length; }
 
+    /**
+     * One dimension of the shape.
+     *
+     * @param i the dimension's index
+     * @return its size
+     */
     public int dim(int i) { return shape[i]; }
 
+    /**
+     * The shape.
+     *
+     * @return a copy of the dimensions
+     */
     public int[] shape() { return shape.clone(); }
 
+    /**
+     * The number of elements.
+     *
+     * @return {@code rows()·cols()}
+     */
     public long size() { return (long) rows * cols; }
 
-    /** The shape as text, e.g. {@code [4 × 256]} or {@code [64, 1, 256]}. */
+    /**
+     * The shape as text, e.g. {@code [4, 256]} or {@code [64, 1, 256]}.
+     *
+     * @return the shape
+     */
     public String shapeString() {
         return Arrays.toString(shape);
     }

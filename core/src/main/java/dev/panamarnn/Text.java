@@ -12,7 +12,12 @@ public final class Text {
     /** The longest value {@link #quote} shows whole. */
     public static final int MAX_SHOWN = 120;
 
-    /** {@code s} in single quotes, escaped and cut to {@link #MAX_SHOWN} characters ({@code null} for null). */
+    /**
+     * {@code s} in single quotes, escaped and cut to {@link #MAX_SHOWN} characters ({@code null} for null).
+     *
+     * @param s the text, or null
+     * @return the quoted text
+     */
     public static String quote(String s) {
         return s == null ? "null" : "'" + escape(s, MAX_SHOWN) + "'";
     }
@@ -21,6 +26,10 @@ public final class Text {
      * {@code s} with every control character (C0, DEL, C1, and the Unicode line and paragraph separators)
      * written as {@code \n}, {@code \r}, {@code \t} or {@code \}{@code uXXXX}, and backslashes doubled; past
      * {@code max} characters of the original the rest is replaced by {@code "…(N more)"}.
+     *
+     * @param s   the text, or null (gives {@code "null"})
+     * @param max how many of its characters to show
+     * @return the escaped text
      */
     public static String escape(String s, int max) {
         if (s == null) return "null";

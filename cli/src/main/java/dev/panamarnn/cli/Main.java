@@ -207,11 +207,28 @@ public final class Main {
         return d[a.length()][b.length()];
     }
 
+    /**
+     * {@code --version}: "panama-rnn 0.1.0-SNAPSHOT (commit abc1234, built 2026-12-02)", from
+     * {@code version.properties}, which the build fills in (the pom's version, {@code -Dgit.commit}, the date).
+     */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"panama-rnn " + (v == null ? "(development build)" : v)};
+        public String[] getVersion() throws java.io.IOException {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Main.class.getResourceAsStream("version.properties")) {
+                if (in != null) p.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
+            }
+            String v = value(p, "version");
+            if (v == null) return new String[] {"panama-rnn (development build)"};
+            String commit = value(p, "commit"), built = value(p, "built");
+            return new String[] {"panama-rnn " + v + " (commit " + (commit == null ? "unknown" : commit)
+                    + (built == null ? "" : ", built " + built) + ")"};
+        }
+
+        /** A property, or null when missing, empty or not filled in by the build. */
+        private static String value(java.util.Properties p, String key) {
+            String v = p.getProperty(key, "").strip();
+            return v.isEmpty() || v.contains("${") ? null : v;
         }
     }
 }

@@ -26,33 +26,77 @@ public final class CaseFile {
         metadata = Map.copyOf(st.metadata());
     }
 
+    /**
+     * Reads every tensor and the metadata of {@code file}.
+     *
+     * @param file the {@code cases.safetensors}
+     * @return the cases
+     * @throws IOException if the file cannot be read or is not valid safetensors
+     */
     public static CaseFile read(Path file) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             return new CaseFile(st);
         }
     }
 
+    /**
+     * Whether there is a tensor of that name.
+     *
+     * @param name the name
+     * @return whether it is there
+     */
     public boolean has(String name) {
         return shapes.containsKey(name);
     }
 
+    /**
+     * A floating-point tensor's elements as float32, row-major.
+     *
+     * @param name the name
+     * @return the elements
+     * @throws IllegalArgumentException if there is no floating-point tensor of that name
+     */
     public float[] floats(String name) {
         return need(floats, name);
     }
 
+    /**
+     * An integer tensor's elements as long, row-major.
+     *
+     * @param name the name
+     * @return the elements
+     * @throws IllegalArgumentException if there is no integer tensor of that name
+     */
     public long[] longs(String name) {
         return need(longs, name);
     }
 
+    /**
+     * A tensor's dimensions.
+     *
+     * @param name the name
+     * @return a copy of them
+     * @throws IllegalArgumentException if there is no tensor of that name
+     */
     public int[] shape(String name) {
         return need(shapes, name).clone();
     }
 
+    /**
+     * The file's {@code __metadata__}.
+     *
+     * @return an unmodifiable map
+     */
     public Map<String, String> metadata() {
         return metadata;
     }
 
-    /** A metadata value as a number; an error naming the key when absent. */
+    /**
+     * A metadata value as a number; an error naming the key when absent.
+     *
+     * @param key the key
+     * @return its value, parsed
+     */
     public double metaNumber(String key) {
         String v = metadata.get(key);
         if (v == null) throw new IllegalArgumentException("cases: no metadata " + Text.quote(key));
@@ -62,6 +106,10 @@ public final class CaseFile {
     /**
      * The rows of an integer {@code [N, T]} tensor as int arrays, each ending before its first negative
      * entry (the -1 padding) or at {@code lengths[i]} when given.
+     *
+     * @param name    the tensor's name
+     * @param lengths each row's length, or null
+     * @return the rows
      */
     public int[][] rows(String name, long[] lengths) {
         long[] v = longs(name);
@@ -81,6 +129,10 @@ public final class CaseFile {
     /**
      * A padded float tensor {@code (N, T, F)} cut into N sequences of {@code lengths[i]} steps of F
      * features each (the classifier's inputs).
+     *
+     * @param name        the tensor's name
+     * @param lengthsName the name of the integer tensor of lengths {@code (N)}
+     * @return the sequences
      */
     public float[][][] sequences(String name, String lengthsName) {
         float[] v = floats(name);

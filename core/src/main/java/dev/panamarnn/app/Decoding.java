@@ -10,23 +10,48 @@ import java.util.SplittableRandom;
  * sampling from {@code softmax(logits / temperature)} with a seeded random source, so a run is
  * reproducible. Immutable: each generation call starts its own random stream from {@link #seed()}, and
  * draws for the samples of a batch in sample order.
+ *
+ * @param temperature 0 for greedy, else the softmax temperature; finite
+ * @param seed        the random source's seed, for sampling
  */
 public record Decoding(double temperature, long seed) {
 
+    /**
+     * Checks the temperature.
+     *
+     * @throws IllegalArgumentException if it is negative, NaN or infinite
+     */
     public Decoding {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
         }
     }
 
+    /**
+     * Greedy decoding: the argmax at every step.
+     *
+     * @return the decoding
+     */
     public static Decoding greedy() {
         return new Decoding(0, 0);
     }
 
+    /**
+     * Sampling from {@code softmax(logits / temperature)}, seeded.
+     *
+     * @param temperature ≥ 0; 0 is greedy
+     * @param seed        the random source's seed
+     * @return the decoding
+     */
     public static Decoding temperature(double temperature, long seed) {
         return new Decoding(temperature, seed);
     }
 
+    /**
+     * Whether this decoding is greedy (temperature 0).
+     *
+     * @return whether greedy
+     */
     public boolean isGreedy() {
         return temperature == 0;
     }

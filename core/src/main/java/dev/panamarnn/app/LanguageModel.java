@@ -41,12 +41,27 @@ public final class LanguageModel implements AutoCloseable {
     /**
      * Loads {@code dir/model.json} (structure {@code lm}) and {@code dir/weights.safetensors}, strictly: a
      * tensor of the file that no part of the model uses is an error naming it.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
      */
     public static LanguageModel load(Path dir, Backend backend) throws IOException {
         return load(dir, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    /**
+     * {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static LanguageModel load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.LM);
         try (SafeTensors w = Network.weights(dir)) {
@@ -54,12 +69,29 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
-    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
+    /**
+     * The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it.
+     *
+     * @param cfg     the config, of structure {@code lm}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend) {
         return load(cfg, weights, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    /**
+     * {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses.
+     *
+     * @param cfg     the config, of structure {@code lm}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static LanguageModel load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
         Objects.requireNonNull(options, "options");
@@ -82,18 +114,38 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The model's {@code model.json}.
+     *
+     * @return the config
+     */
     public ModelConfig config() {
         return config;
     }
 
+    /**
+     * The token vocabulary, input and output.
+     *
+     * @return the vocabulary
+     */
     public Vocabulary vocabulary() {
         return vocab;
     }
 
+    /**
+     * The start token's id.
+     *
+     * @return {@code bos} of the config
+     */
     public int bos() {
         return config.bos();
     }
 
+    /**
+     * The end token's id.
+     *
+     * @return {@code eos} of the config
+     */
     public int eos() {
         return config.eos();
     }
@@ -121,6 +173,11 @@ public final class LanguageModel implements AutoCloseable {
             arena = a;
         }
 
+        /**
+         * The number of sequences.
+         *
+         * @return the batch
+         */
         public int batch() {
             return batch;
         }
@@ -131,7 +188,11 @@ public final class LanguageModel implements AutoCloseable {
             if (c != null) c.fill(0f);
         }
 
-        /** A copy of h, {@code (num_layers, batch, hidden)}. */
+        /**
+         * A copy of h, {@code (num_layers, batch, hidden)}.
+         *
+         * @return h, row-major
+         */
         public float[] hidden() {
             return h.toArray();
         }
@@ -146,6 +207,13 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /**
+     * A zero state for {@code batch} sequences, to close.
+     *
+     * @param batch the number of sequences, ≥ 1
+     * @return the state
+     * @throws IllegalArgumentException if {@code batch < 1}
+     */
     public State newState(int batch) {
         if (batch < 1) throw new IllegalArgumentException("newState: batch must be >= 1, got " + batch);
         return new State(batch);
@@ -155,6 +223,11 @@ public final class LanguageModel implements AutoCloseable {
      * N-vs-N, streaming: feeds {@code tokens[b]} (the same count for every sample) from the state, which
      * is advanced; returns the logits {@code [B][T][vocab]} at every step. A rejected call leaves the
      * state unchanged.
+     *
+     * @param state  this model's state, advanced past the tokens
+     * @param tokens the token ids, one row per sample of the state, rows of equal length
+     * @return the logits
+     * @throws IllegalArgumentException if the rows differ in length or number from the state, or an id is outside the vocabulary
      */
     public float[][][] feed(State state, int[][] tokens) {
         net.enter("feed");
@@ -186,6 +259,10 @@ public final class LanguageModel implements AutoCloseable {
     /**
      * N-vs-N, one shot from the zero state: logits {@code [b][t][vocab]} for every step of each sequence
      * (sequences may differ in length; each gets exactly its own steps).
+     *
+     * @param tokens the token ids, one row per sequence
+     * @return the logits
+     * @throws IllegalArgumentException if an id is outside the vocabulary
      */
     public float[][][] logits(int[][] tokens) {
         net.enter("logits");
@@ -215,6 +292,12 @@ public final class LanguageModel implements AutoCloseable {
     /**
      * 1-vs-N from the zero state: each prompt (non-empty, usually starting with {@code <bos>}) is fed, then
      * tokens are generated. {@code prompts.length × maxNew} must be at most {@link ModelConfig#MAX_GENERATED_TOKENS}.
+     *
+     * @param prompts  the prompts' token ids, one row per sequence, each non-empty
+     * @param decoding greedy or sampled
+     * @param maxNew   the most tokens to generate per sequence
+     * @return the generated tokens per sequence, the end token included when reached
+     * @throws IllegalArgumentException if a prompt is empty or has an id outside the vocabulary, or the request is too large
      */
     public int[][] generate(int[][] prompts, Decoding decoding, int maxNew) {
         Objects.requireNonNull(prompts, "prompts");
@@ -230,6 +313,11 @@ public final class LanguageModel implements AutoCloseable {
      * tokens per sample, each fed back as the next input, stopping a sample at the end token (included
      * in its result). The state ends after the last token fed. Returns the generated tokens per sample.
      *
+     * @param state    this model's state, as many sequences as prompts
+     * @param prompts  the prompts' token ids, one row per sample of the state
+     * @param decoding greedy or sampled
+     * @param maxNew   the most tokens to generate per sequence
+     * @return the generated tokens per sequence
      * @throws IllegalArgumentException naming them when {@code maxNew} is outside 0..{@link ModelConfig#MAX_OUTPUT_LENGTH}
      *     or {@code prompts.length × maxNew} exceeds {@link ModelConfig#MAX_GENERATED_TOKENS}
      */
@@ -297,12 +385,26 @@ public final class LanguageModel implements AutoCloseable {
         return res;
     }
 
-    /** Text in, text out: {@code <bos>} + the prompt's characters, then the generated text (specials left out). */
+    /**
+     * Text in, text out: {@code <bos>} + the prompt's characters, then the generated text (specials left out).
+     *
+     * @param prompt   the text, in the vocabulary's characters
+     * @param decoding greedy or sampled
+     * @param maxNew   the most tokens to generate
+     * @return the generated text
+     * @throws IllegalArgumentException if a character is not in the vocabulary
+     */
     public String generate(String prompt, Decoding decoding, int maxNew) {
         return vocab.decode(generate(new int[][] {prompt(prompt)}, decoding, maxNew)[0]);
     }
 
-    /** A text prompt as the model reads it: {@code <bos>} followed by its characters' ids. */
+    /**
+     * A text prompt as the model reads it: {@code <bos>} followed by its characters' ids.
+     *
+     * @param text the text, in the vocabulary's characters
+     * @return the token ids
+     * @throws IllegalArgumentException if a character is not in the vocabulary
+     */
     public int[] prompt(String text) {
         int[] p = vocab.encode(text);
         int[] withBos = new int[p.length + 1];
@@ -315,6 +417,10 @@ public final class LanguageModel implements AutoCloseable {
      * Teacher-forced next-token accuracy over whole sequences (each {@code <bos>} … {@code <eos>}): the
      * model reads {@code seq[0..n-2]} and each step's argmax is compared with the next token. Runs in
      * batches of {@code batch}; returns {@code {correct, predictions}}.
+     *
+     * @param sequences the token sequences, each of at least 2 tokens
+     * @param batch     sequences per forward pass, ≥ 1
+     * @return the correct predictions and the predictions made
      */
     public long[] nextTokenAccuracy(int[][] sequences, int batch) {
         Objects.requireNonNull(sequences, "sequences");

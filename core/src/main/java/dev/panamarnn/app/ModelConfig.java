@@ -18,15 +18,50 @@ import java.util.List;
  * A model directory's {@code model.json}: which structure, the vocabulary or labels, and where each
  * part's weights sit in {@code weights.safetensors} (state_dict name prefixes). Read strictly: unknown
  * structures, missing keys, wrong types and inconsistent sizes are errors naming the file and the key.
+ *
+ * @param file            the {@code model.json} read, for messages
+ * @param name            the model's name
+ * @param structure       which application structure
+ * @param description     a description, {@code ""} when none
+ * @param vocab           the (input) vocabulary's tokens ({@code vocab} or {@code input_vocab}), or null for a classifier of feature vectors
+ * @param outputVocab     the output vocabulary's tokens ({@code output_vocab}), else {@code vocab}
+ * @param pad             the padding token's id ({@code pad}, default 0)
+ * @param bos             the start token's id ({@code bos}), -1 when absent
+ * @param eos             the end token's id ({@code eos}), -1 when absent
+ * @param inputSize       features per step of a classifier without an embedding ({@code input_size}), else 0
+ * @param labels          a classifier's class labels, else null
+ * @param main            the parts of a classifier or language model, else null
+ * @param encoder         a seq2seq model's encoder, else null
+ * @param decoder         a seq2seq model's decoder, else null
+ * @param maxOutputLength the most tokens to generate ({@code max_output_length}), 0 for a classifier
+ * @param pytorch         the {@code pytorch} object as read (what training recorded: accuracy, PyTorch version), or a missing node
  */
 public record ModelConfig(Path file, String name, Structure structure, String description, List<String> vocab,
                           List<String> outputVocab, int pad, int bos, int eos, int inputSize, List<String> labels,
                           Part main, Part encoder, Part decoder, int maxOutputLength, JsonNode pytorch) {
 
     /** The application structures. {@code lm} serves both N-vs-N (scoring) and 1-vs-N (generation). */
-    public enum Structure { N_VS_1, LM, SEQ2SEQ }
+    public enum Structure {
+        /** {@code n_vs_1}: a sequence classifier ({@link SequenceClassifier}). */
+        N_VS_1,
+        /** {@code lm}: a token language model ({@link LanguageModel}). */
+        LM,
+        /** {@code seq2seq}: an encoder-decoder ({@link Seq2Seq}). */
+        SEQ2SEQ
+    }
 
-    /** An embedding (or null), a recurrent layer and a linear head (or null), by state_dict prefix. */
+    /**
+     * An embedding (or null), a recurrent layer and a linear head (or null), by state_dict prefix.
+     *
+     * @param embedding     the embedding's prefix, or null for none
+     * @param rnnPrefix     the recurrent layer's prefix ({@code rnn.prefix})
+     * @param mode          the recurrent layer's cell type ({@code rnn.mode})
+     * @param inputSize     its input features ({@code rnn.input_size})
+     * @param hiddenSize    its hidden size ({@code rnn.hidden_size})
+     * @param numLayers     its layers ({@code rnn.num_layers})
+     * @param bidirectional whether it is bidirectional ({@code rnn.bidirectional}, default false)
+     * @param head          the linear head's prefix, or null for none
+     */
     public record Part(String embedding, String rnnPrefix, Mode mode, int inputSize, int hiddenSize, int numLayers,
                        boolean bidirectional, String head) {}
 
@@ -64,6 +99,8 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     /**
      * Reads and checks {@code file}.
      *
+     * @param file the {@code model.json}
+     * @return the config
      * @throws IOException if the file cannot be read ({@code <file>: cannot read model config: no such file},
      *     a {@link java.nio.file.NoSuchFileException} then), or (a plain {@code IOException} whose message
      *     starts with the file's name) if it is not a valid config: not UTF-8 (naming the byte and line), not

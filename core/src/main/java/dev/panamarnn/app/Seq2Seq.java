@@ -48,12 +48,27 @@ public final class Seq2Seq implements AutoCloseable {
     /**
      * Loads {@code dir/model.json} (structure {@code seq2seq}) and {@code dir/weights.safetensors},
      * strictly: a tensor of the file that neither the encoder nor the decoder uses is an error naming it.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
      */
     public static Seq2Seq load(Path dir, Backend backend) throws IOException {
         return load(dir, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    /**
+     * {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static Seq2Seq load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.SEQ2SEQ);
         try (SafeTensors w = Network.weights(dir)) {
@@ -61,12 +76,29 @@ public final class Seq2Seq implements AutoCloseable {
         }
     }
 
-    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
+    /**
+     * The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it.
+     *
+     * @param cfg     the config, of structure {@code seq2seq}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config, or the encoder's state not the decoder's
+     */
     public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend) {
         return load(cfg, weights, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    /**
+     * {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses.
+     *
+     * @param cfg     the config, of structure {@code seq2seq}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config, or the encoder's state not the decoder's
+     */
     public static Seq2Seq load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
         Objects.requireNonNull(options, "options");
@@ -105,23 +137,48 @@ public final class Seq2Seq implements AutoCloseable {
         }
     }
 
+    /**
+     * The model's {@code model.json}.
+     *
+     * @return the config
+     */
     public ModelConfig config() {
         return config;
     }
 
+    /**
+     * The encoder's vocabulary ({@code input_vocab}).
+     *
+     * @return the vocabulary
+     */
     public Vocabulary sourceVocabulary() {
         return source;
     }
 
+    /**
+     * The decoder's vocabulary ({@code output_vocab}).
+     *
+     * @return the vocabulary
+     */
     public Vocabulary targetVocabulary() {
         return target;
     }
 
+    /**
+     * The most tokens {@link #translate} generates ({@code max_output_length}).
+     *
+     * @return the length
+     */
     public int maxOutputLength() {
         return config.maxOutputLength();
     }
 
-    /** A beam search result: tokens without {@code <bos>}, with {@code <eos>} when it was reached; the summed log-probability. */
+    /**
+     * A beam search result: tokens without {@code <bos>}, with {@code <eos>} when it was reached; the summed log-probability.
+     *
+     * @param tokens the generated token ids
+     * @param score  the sum of their log-probabilities
+     */
     public record Beam(int[] tokens, float score) {}
 
     /** The decoder's state per sample: (layers, B, P) and, for LSTM, (layers, B, hidden). */
@@ -164,6 +221,11 @@ public final class Seq2Seq implements AutoCloseable {
     /**
      * Batched greedy decoding: for each source, the tokens generated (argmax, ties to the lowest id) up
      * to and including {@code <eos>}, or {@code maxLength} tokens when it never comes.
+     *
+     * @param sources   the source token ids, one non-empty row per sample
+     * @param maxLength the most tokens to generate per sample, in 1..{@link ModelConfig#MAX_OUTPUT_LENGTH}
+     * @return the generated tokens per sample
+     * @throws IllegalArgumentException if a source is empty or has an id outside the vocabulary, or a length is out of range
      */
     public int[][] greedy(int[][] sources, int maxLength) {
         encoder.enter("greedy");
@@ -215,6 +277,11 @@ public final class Seq2Seq implements AutoCloseable {
     /**
      * Teacher forcing: the decoder fed {@code decoderInputs[b]} (all of one length T, usually {@code <bos>}
      * followed by the target) from each source's encoding; returns logits {@code [B][T][vocab]}.
+     *
+     * @param sources       the source token ids, one non-empty row per sample
+     * @param decoderInputs the decoder's input token ids, one row per source, all of one length
+     * @return the logits
+     * @throws IllegalArgumentException if the counts or lengths do not match, or an id is outside its vocabulary
      */
     public float[][][] decoderLogits(int[][] sources, int[][] decoderInputs) {
         encoder.enter("decoderLogits");
@@ -257,6 +324,12 @@ public final class Seq2Seq implements AutoCloseable {
      * {@code <eos>} is finished. It stops when {@code width} beams have finished, none is alive, or after
      * {@code maxLength} tokens. The result is the best finished beam (the first finished among equals),
      * else the best alive one. Width 1 gives greedy decoding.
+     *
+     * @param src       the source token ids, non-empty
+     * @param width     the beam width, in 1..1024
+     * @param maxLength the most tokens to generate, in 1..{@link ModelConfig#MAX_OUTPUT_LENGTH}
+     * @return the best beam
+     * @throws IllegalArgumentException if the source is empty or has an id outside the vocabulary, or width or length is out of range
      */
     public Beam beamSearch(int[] src, int width, int maxLength) {
         encoder.enter("beamSearch");
@@ -366,7 +439,14 @@ public final class Seq2Seq implements AutoCloseable {
         return t < t2;
     }
 
-    /** Text in, text out: greedy (width 1) or beam search. */
+    /**
+     * Text in, text out: greedy (width 1) or beam search.
+     *
+     * @param text      the source text, in the source vocabulary's characters
+     * @param beamWidth the beam width; 1 or less for greedy
+     * @return the translation
+     * @throws IllegalArgumentException if the text is empty or a character is not in the vocabulary
+     */
     public String translate(String text, int beamWidth) {
         int[] src = source.encode(text);
         if (src.length == 0) throw new IllegalArgumentException("translate: empty input");

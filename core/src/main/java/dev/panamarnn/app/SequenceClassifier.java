@@ -38,12 +38,27 @@ public final class SequenceClassifier implements AutoCloseable {
     /**
      * Loads {@code dir/model.json} (structure {@code n_vs_1}) and {@code dir/weights.safetensors}, strictly:
      * a tensor of the file that no part of the model uses is an error naming it.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
      */
     public static SequenceClassifier load(Path dir, Backend backend) throws IOException {
         return load(dir, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses. */
+    /**
+     * {@link #load(Path, Backend)} with {@code options} for the file's tensors no part of the model uses.
+     *
+     * @param dir     the model directory
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IOException if a file cannot be read or is not valid; the message names the file
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static SequenceClassifier load(Path dir, Backend backend, LoadOptions options) throws IOException {
         ModelConfig cfg = Network.config(dir, ModelConfig.Structure.N_VS_1);
         try (SafeTensors w = Network.weights(dir)) {
@@ -51,12 +66,29 @@ public final class SequenceClassifier implements AutoCloseable {
         }
     }
 
-    /** The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it. */
+    /**
+     * The model {@code cfg} describes, from {@code weights}: every tensor must be used by a part of it.
+     *
+     * @param cfg     the config, of structure {@code n_vs_1}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static SequenceClassifier load(ModelConfig cfg, StateDict weights, Backend backend) {
         return load(cfg, weights, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses. */
+    /**
+     * {@link #load(ModelConfig, StateDict, Backend)} with {@code options} for the tensors no part of the model uses.
+     *
+     * @param cfg     the config, of structure {@code n_vs_1}
+     * @param weights the tensors, copied at load
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with tensors no part uses
+     * @return the model, to close
+     * @throws IllegalArgumentException if the weights do not fit the config; the message names the tensor
+     */
     public static SequenceClassifier load(ModelConfig cfg, StateDict weights, Backend backend, LoadOptions options) {
         Objects.requireNonNull(cfg, "config");
         Objects.requireNonNull(options, "options");
@@ -78,19 +110,38 @@ public final class SequenceClassifier implements AutoCloseable {
         }
     }
 
+    /**
+     * The model's {@code model.json}.
+     *
+     * @return the config
+     */
     public ModelConfig config() {
         return config;
     }
 
+    /**
+     * The class labels, in logit order.
+     *
+     * @return the labels
+     */
     public List<String> labels() {
         return config.labels();
     }
 
-    /** Features per step (the recurrent layer's input size), for models without an embedding. */
+    /**
+     * Features per step (the recurrent layer's input size), for models without an embedding.
+     *
+     * @return the features per step
+     */
     public int inputSize() {
         return net.spec().inputSize();
     }
 
+    /**
+     * Whether the model reads token ids (it has an embedding) rather than feature vectors.
+     *
+     * @return whether it has an embedding
+     */
     public boolean takesTokens() {
         return net.embedding != null;
     }
@@ -98,6 +149,11 @@ public final class SequenceClassifier implements AutoCloseable {
     /**
      * Logits for a padded batch: {@code input (B, T, input_size)} batch-first, {@code lengths} one per
      * sample in 1..T (null: all T); writes {@code logits (B, classes)}.
+     *
+     * @param input   the features, {@code (B, T, input_size)}
+     * @param lengths each sample's length, or null for T
+     * @param logits  written: {@code (B, classes)}
+     * @throws IllegalArgumentException if a shape or length does not fit the model
      */
     public void logits(Tensor input, int[] lengths, Tensor logits) {
         net.enter("classify");
@@ -122,7 +178,12 @@ public final class SequenceClassifier implements AutoCloseable {
         }
     }
 
-    /** Logits of variable-length feature sequences: {@code sequences[b][t][i]}; returns {@code [B][classes]}. */
+    /**
+     * Logits of variable-length feature sequences: {@code sequences[b][t][i]}; returns {@code [B][classes]}.
+     *
+     * @param sequences the feature sequences, each non-empty, each step of {@link #inputSize()} features
+     * @return the logits
+     */
     public float[][] logits(float[][][] sequences) {
         net.enter("classify");
         try {
@@ -163,7 +224,12 @@ public final class SequenceClassifier implements AutoCloseable {
         }
     }
 
-    /** Logits of token sequences (models with an embedding); returns {@code [B][classes]}. */
+    /**
+     * Logits of token sequences (models with an embedding); returns {@code [B][classes]}.
+     *
+     * @param tokens the token sequences, each non-empty
+     * @return the logits
+     */
     public float[][] logits(int[][] tokens) {
         net.enter("classify");
         try {
@@ -194,7 +260,12 @@ public final class SequenceClassifier implements AutoCloseable {
         }
     }
 
-    /** The most likely class of each sequence (ties to the lowest index). */
+    /**
+     * The most likely class of each sequence (ties to the lowest index).
+     *
+     * @param logits the logits per sequence
+     * @return the class index per sequence
+     */
     public static int[] argmax(float[][] logits) {
         int[] out = new int[logits.length];
         for (int b = 0; b < logits.length; b++) {
@@ -231,7 +302,12 @@ public final class SequenceClassifier implements AutoCloseable {
         return r;
     }
 
-    /** Softmax of one row of logits, as probabilities. */
+    /**
+     * Softmax of one row of logits, as probabilities.
+     *
+     * @param logits one row of logits
+     * @return the probabilities, summing to 1
+     */
     public static float[] probabilities(float[] logits) {
         try (Arena a = dev.panamarnn.Arenas.confined()) {
             Tensor t = Tensor.of(a, logits, 1, logits.length);

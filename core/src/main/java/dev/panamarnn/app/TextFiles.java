@@ -25,7 +25,10 @@ public final class TextFiles {
      * The lines of a UTF-8 text file of at most {@code maxBytes} (a leading byte-order mark skipped; lines end
      * at {@code \n}, {@code \r\n} or {@code \r}, as {@link String#lines()}).
      *
+     * @param file     the file
      * @param what what the file is, for messages, e.g. {@code "input file"}
+     * @param maxBytes the largest size accepted
+     * @return the lines
      * @throws IOException naming the file: it cannot be read (a {@link java.nio.file.NoSuchFileException}
      *     when missing), is larger than {@code maxBytes}, or is not UTF-8 (with the byte and line)
      */

@@ -14,6 +14,12 @@ public final class Vocabulary {
     private final List<String> tokens;
     private final Map<Integer, Integer> byChar = new HashMap<>();
 
+    /**
+     * A vocabulary of {@code tokens}, token id = index.
+     *
+     * @param tokens the tokens, non-empty, no one-character token twice
+     * @throws IllegalArgumentException if empty, or a character appears twice
+     */
     public Vocabulary(List<String> tokens) {
         if (tokens == null || tokens.isEmpty()) throw new IllegalArgumentException("vocabulary: no tokens");
         this.tokens = List.copyOf(tokens);
@@ -25,15 +31,32 @@ public final class Vocabulary {
         }
     }
 
+    /**
+     * The number of tokens.
+     *
+     * @return the size
+     */
     public int size() {
         return tokens.size();
     }
 
+    /**
+     * The token of an id.
+     *
+     * @param id the id, in {@code 0..size()-1}
+     * @return its token
+     * @throws IllegalArgumentException if the id is out of range
+     */
     public String token(int id) {
         if (id < 0 || id >= tokens.size()) throw new IllegalArgumentException("vocabulary: token id " + id + " is outside 0.." + (tokens.size() - 1));
         return tokens.get(id);
     }
 
+    /**
+     * Every token, by id.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> tokens() {
         return tokens;
     }
@@ -41,6 +64,10 @@ public final class Vocabulary {
     /**
      * The ids of the characters of {@code text}; a character outside the vocabulary is an error naming it
      * and its position (the text and the vocabulary shown escaped and cut, see {@link Text#quote}).
+     *
+     * @param text the text
+     * @return the ids, one per character (code point)
+     * @throws IllegalArgumentException if a character is not in the vocabulary
      */
     public int[] encode(String text) {
         int[] out = new int[text.codePointCount(0, text.length())];
@@ -58,7 +85,13 @@ public final class Vocabulary {
         return out;
     }
 
-    /** The text of {@code ids}, specials left out; ids outside the vocabulary are an error. */
+    /**
+     * The text of {@code ids}, specials left out; ids outside the vocabulary are an error.
+     *
+     * @param ids the token ids
+     * @return the text
+     * @throws IllegalArgumentException if an id is out of range
+     */
     public String decode(int[] ids) {
         StringBuilder sb = new StringBuilder();
         for (int id : ids) {

@@ -6,14 +6,23 @@ package dev.panamarnn.io;
  * {@link SafeTensors#open}, naming the type.
  */
 public enum DType {
+    /** 32-bit IEEE float. */
     F32(4, true),
+    /** 16-bit IEEE half float. */
     F16(2, true),
+    /** bfloat16: a float32 with the low 16 bits of its mantissa cut. */
     BF16(2, true),
+    /** 64-bit IEEE double. */
     F64(8, true),
+    /** Signed 64-bit integer. */
     I64(8, false),
+    /** Signed 32-bit integer. */
     I32(4, false),
+    /** Signed 16-bit integer. */
     I16(2, false),
+    /** Signed 8-bit integer. */
     I8(1, false),
+    /** Unsigned 8-bit integer. */
     U8(1, false),
     /** One byte per element, 0 or 1. */
     BOOL(1, false);
@@ -26,12 +35,20 @@ public enum DType {
         this.floatingPoint = floatingPoint;
     }
 
-    /** Bytes per element. */
+    /**
+     * Bytes per element.
+     *
+     * @return 1, 2, 4 or 8
+     */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Whether this type converts to float32 ({@link SafeTensors#toTensor}, {@link SafeTensors#toFloatArray}). */
+    /**
+     * Whether this type converts to float32 ({@link SafeTensors#toTensor}, {@link SafeTensors#toFloatArray}).
+     *
+     * @return whether it is F32, F16, BF16 or F64
+     */
     public boolean isFloatingPoint() {
         return floatingPoint;
     }

@@ -21,6 +21,11 @@ public final class FileErrors {
      * {@code e} restated as {@code <file>: cannot <operation>: <reason>}, of the same kind where it matters
      * to a caller ({@link NoSuchFileException}, {@link AccessDeniedException}, else {@link FileSystemException}
      * for a file system's refusal, else a plain {@link IOException}), with {@code e} as its cause.
+     *
+     * @param file      the file
+     * @param operation what was being done, e.g. {@code "open safetensors file"}
+     * @param e         the failure
+     * @return the restated exception, to throw
      */
     public static IOException wrap(Path file, String operation, IOException e) {
         String f = file.toString();
@@ -34,7 +39,14 @@ public final class FileErrors {
         return w;
     }
 
-    /** A refusal found before asking the operating system, e.g. {@code "is a directory"}. */
+    /**
+     * A refusal found before asking the operating system, e.g. {@code "is a directory"}.
+     *
+     * @param file      the file
+     * @param operation what was to be done
+     * @param reason    why not
+     * @return the exception, to throw
+     */
     public static FileSystemException refused(Path file, String operation, String reason) {
         return new FileSystemException(file.toString(), null, "cannot " + operation + ": " + reason);
     }

@@ -49,6 +49,12 @@ public final class OutputFile implements AutoCloseable {
     /** Writes the whole content into the (empty, new) temporary file. */
     @FunctionalInterface
     public interface Content {
+        /**
+         * Writes the content.
+         *
+         * @param channel the temporary file, open for writing
+         * @throws IOException if writing fails
+         */
         void writeTo(FileChannel channel) throws IOException;
     }
 
@@ -72,6 +78,12 @@ public final class OutputFile implements AutoCloseable {
      * Checks {@code file} by the rules above and creates the temporary file beside the regular file it
      * names. {@code what} names the file in messages (for example {@code "--output"}), or is null;
      * {@code inputs} (null entries and missing files are skipped) must all be other files.
+     *
+     * @param what   the file's name in messages, or null
+     * @param file   the path to write
+     * @param inputs files it must not be
+     * @return the prepared output, to {@link #replace} or {@link #close}
+     * @throws IOException if the path is refused or the temporary file cannot be created; the message names the path
      */
     public static OutputFile prepare(String what, Path file, Path... inputs) throws IOException {
         Objects.requireNonNull(file, "file");
@@ -103,7 +115,14 @@ public final class OutputFile implements AutoCloseable {
         return new OutputFile(what, file, target, temp, existing);
     }
 
-    /** {@link #prepare(String, Path, Path...)} without a name for messages. */
+    /**
+     * {@link #prepare(String, Path, Path...)} without a name for messages.
+     *
+     * @param file   the path to write
+     * @param inputs files it must not be
+     * @return the prepared output
+     * @throws IOException if the path is refused or the temporary file cannot be created
+     */
     public static OutputFile prepare(Path file, Path... inputs) throws IOException {
         return prepare(null, file, inputs);
     }
@@ -112,18 +131,28 @@ public final class OutputFile implements AutoCloseable {
      * Also removes the temporary file if the JVM exits (Ctrl-C, SIGTERM) before {@link #replace} or
      * {@link #close}: for a command-line tool, where the file lives while a long computation runs. (A
      * long-running program should not: each call keeps a path in memory until the JVM exits.)
+     *
+     * @return this
      */
     public OutputFile deleteTemporaryOnExit() {
         temp.toFile().deleteOnExit();
         return this;
     }
 
-    /** The path as given. */
+    /**
+     * The path as given.
+     *
+     * @return the path
+     */
     public Path path() {
         return path;
     }
 
-    /** The regular file that {@link #replace} replaces: the path itself, or the file a symbolic link names. */
+    /**
+     * The regular file that {@link #replace} replaces: the path itself, or the file a symbolic link names.
+     *
+     * @return the regular file's path
+     */
     public Path target() {
         return target;
     }
@@ -132,6 +161,10 @@ public final class OutputFile implements AutoCloseable {
      * Writes {@code content} into the temporary file, flushes it to disk, gives it the permissions of the
      * file it replaces (if any), checks the target again and renames the temporary file over it. On any
      * failure the target is left as it was and the temporary file is removed. Once only.
+     *
+     * @param content writes the data
+     * @throws IOException if writing, flushing or renaming fails, or the target is refused now; the message names the path
+     * @throws IllegalStateException if already written or closed
      */
     public void replace(Content content) throws IOException {
         Objects.requireNonNull(content, "content");

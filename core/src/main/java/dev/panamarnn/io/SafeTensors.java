@@ -47,30 +47,56 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * One tensor's header entry. {@code begin} and {@code end} are byte offsets relative to the start of
      * the data buffer; {@code end - begin == elementCount() × dtype.byteSize()}.
+     *
+     * @param name  the tensor's name
+     * @param dtype its element type
+     * @param shape its dimensions
+     * @param begin its first byte in the data buffer
+     * @param end   the byte after its last
      */
     public record Info(String name, DType dtype, int[] shape, long begin, long end) {
+        /** An entry; {@code shape} is copied. */
         public Info {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(dtype, "dtype");
             shape = shape.clone();
         }
 
+        /**
+         * The dimensions.
+         *
+         * @return a copy of them
+         */
         @Override
         public int[] shape() {
             return shape.clone();
         }
 
+        /**
+         * The number of dimensions.
+         *
+         * @return the rank
+         */
         public int rank() {
             return shape.length;
         }
 
-        /** Product of the dimensions; 1 for a scalar (rank 0). */
+        /**
+         * Product of the dimensions; 1 for a scalar (rank 0).
+         *
+         * @return the element count
+         */
         public long elementCount() {
             long n = 1;
             for (int d : shape) n *= d;
             return n;
         }
 
+        /**
+         * The bytes the tensor takes: {@code end - begin}.
+         *
+         * @return the size in bytes
+         */
         public long byteSize() {
             return end - begin;
         }
@@ -116,6 +142,8 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * Maps {@code path} read-only and validates the whole file.
      *
+     * @param path the file
+     * @return the open file, to close
      * @throws SafeTensorsException if the bytes are not a valid safetensors file; the message names the
      *     file, the tensor or field, and the expected and actual values
      * @throws IOException if the file cannot be opened or mapped; the message reads {@code <path>: cannot open
@@ -173,24 +201,44 @@ public final class SafeTensors implements AutoCloseable {
         return new SafeTensors(file, owner, data, header);
     }
 
-    /** The {@code "__metadata__"} entries, in file order; empty when the file has none. */
+    /**
+     * The {@code "__metadata__"} entries, in file order; empty when the file has none.
+     *
+     * @return an unmodifiable map
+     */
     public Map<String, String> metadata() {
         checkOpen();
         return metadata;
     }
 
-    /** Tensor names, ordered by their data offsets. */
+    /**
+     * Tensor names, ordered by their data offsets.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> names() {
         checkOpen();
         return names;
     }
 
+    /**
+     * Whether the file holds a tensor of that name.
+     *
+     * @param name the name
+     * @return whether it is there
+     */
     public boolean contains(String name) {
         checkOpen();
         return tensors.containsKey(name);
     }
 
-    /** The header entry of tensor {@code name}. */
+    /**
+     * The header entry of tensor {@code name}.
+     *
+     * @param name the tensor's name
+     * @return its entry
+     * @throws IllegalArgumentException if there is no such tensor
+     */
     public Info info(String name) {
         checkOpen();
         Info i = tensors.get(name);
@@ -202,6 +250,10 @@ public final class SafeTensors implements AutoCloseable {
      * The tensor's bytes as a read-only slice of the mapping, little-endian and possibly unaligned (read F32
      * data with {@code JAVA_FLOAT_UNALIGNED.withOrder(LITTLE_ENDIAN)}). Zero-copy: the slice is valid
      * until {@link #close()}, after which any access to it throws {@link IllegalStateException}.
+     *
+     * @param name the tensor's name
+     * @return its bytes
+     * @throws IllegalArgumentException if there is no such tensor
      */
     public MemorySegment view(String name) {
         Info i = info(name);
@@ -212,6 +264,9 @@ public final class SafeTensors implements AutoCloseable {
      * Copies a floating-point tensor (F32, F16, BF16, F64) into a new contiguous float32 {@link Tensor} of the
      * same shape, allocated in {@code arena}. F64 is rounded to the nearest float.
      *
+     * @param name  the tensor's name
+     * @param arena the arena that owns the copy
+     * @return the copy
      * @throws IllegalArgumentException if the tensor is missing or not floating-point
      */
     public Tensor toTensor(String name, Arena arena) {
@@ -225,6 +280,10 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * Like {@link #toTensor} after checking that the tensor's shape is exactly {@code shape}.
      *
+     * @param name  the tensor's name
+     * @param arena the arena that owns the copy
+     * @param shape the shape it must have
+     * @return the copy
      * @throws IllegalArgumentException naming the tensor, the expected and the actual shape when they differ
      */
     public Tensor expect(String name, Arena arena, int... shape) {
@@ -240,9 +299,12 @@ public final class SafeTensors implements AutoCloseable {
     /**
      * A floating-point tensor's elements as float32, row-major (see {@link #toTensor} for the conversions).
      *
+     * @param name the tensor's name
+     * @return the elements
      * @throws OutOfMemoryError before allocating, naming the tensor and the array's size, when a Java array
      *     cannot hold that many elements or the heap's maximum ({@code -Xmx}) is smaller than the array;
      *     {@link #toTensor} copies into native memory instead
+     * @throws IllegalArgumentException if the tensor is missing or not floating-point
      */
     public float[] toFloatArray(String name) {
         Info i = floatInfo(name);
@@ -255,6 +317,8 @@ public final class SafeTensors implements AutoCloseable {
      * An integer tensor's elements widened to long, row-major: I64, I32, I16, I8 (signed), U8 (unsigned) and
      * BOOL (0 or 1).
      *
+     * @param name the tensor's name
+     * @return the elements
      * @throws IllegalArgumentException if the tensor is missing or floating-point
      * @throws OutOfMemoryError before allocating, naming the tensor, as {@link #toFloatArray}
      */
@@ -274,6 +338,8 @@ public final class SafeTensors implements AutoCloseable {
      * loading as if it were absent; {@link StateDict#floats} and {@link StateDict#copyTo} take
      * floating-point tensors only. {@link StateDict#copyTo} converts from the mapping straight into native
      * memory: a model loads without a heap copy of its weights.
+     *
+     * @return the view
      */
     public StateDict asStateDict() {
         checkOpen();

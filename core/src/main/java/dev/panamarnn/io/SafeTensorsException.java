@@ -10,10 +10,21 @@ import java.io.IOException;
 public final class SafeTensorsException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A malformed file, described by {@code message}.
+     *
+     * @param message the file, the field at fault, what was expected and found
+     */
     public SafeTensorsException(String message) {
         super(message);
     }
 
+    /**
+     * A malformed file, described by {@code message}, found through {@code cause}.
+     *
+     * @param message the file, the field at fault, what was expected and found
+     * @param cause   the underlying failure (for example the JSON parser's)
+     */
     public SafeTensorsException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -47,36 +47,81 @@ public final class SafeTensorsWriter {
     private final List<Entry> entries = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
 
-    /** Adds {@code key → value} to {@code "__metadata__"} (replacing an earlier value for the key). */
+    /** An empty file: no metadata, no tensors. */
+    public SafeTensorsWriter() {}
+
+    /**
+     * Adds {@code key → value} to {@code "__metadata__"} (replacing an earlier value for the key).
+     *
+     * @param key   the key
+     * @param value the value
+     * @return this
+     */
     public SafeTensorsWriter metadata(String key, String value) {
         metadata.put(Objects.requireNonNull(key, "metadata key"), Objects.requireNonNull(value, () -> "metadata value for " + Text.quote(key)));
         return this;
     }
 
-    /** Adds every entry of {@code map} to {@code "__metadata__"}. */
+    /**
+     * Adds every entry of {@code map} to {@code "__metadata__"}.
+     *
+     * @param map the entries
+     * @return this
+     */
     public SafeTensorsWriter metadata(Map<String, String> map) {
         map.forEach(this::metadata);
         return this;
     }
 
-    /** Adds an F32 tensor with the tensor's shape; rows are written contiguously whatever its leading dimension. */
+    /**
+     * Adds an F32 tensor with the tensor's shape; rows are written contiguously whatever its leading dimension.
+     *
+     * @param name   the tensor's name, unique in the file
+     * @param tensor the tensor, copied now
+     * @return this
+     * @throws IllegalArgumentException if the name is taken or {@code "__metadata__"}, or the rank is above {@link SafeTensors#MAX_RANK}
+     */
     public SafeTensorsWriter add(String name, Tensor tensor) {
         Objects.requireNonNull(tensor, "tensor");
         tensor.checkAlive();
         return add(name, DType.F32, tensor.shape(), tensor.toArray(), tensor.size());
     }
 
-    /** Adds an F32 tensor; {@code data} is row-major with as many elements as {@code shape} says. */
+    /**
+     * Adds an F32 tensor; {@code data} is row-major with as many elements as {@code shape} says.
+     *
+     * @param name  the tensor's name, unique in the file
+     * @param data  the elements, copied now
+     * @param shape the dimensions
+     * @return this
+     * @throws IllegalArgumentException if the name is taken or reserved, or the shape does not hold {@code data.length} elements
+     */
     public SafeTensorsWriter add(String name, float[] data, int... shape) {
         return add(name, DType.F32, shape, data.clone(), data.length);
     }
 
-    /** Adds an I64 tensor; {@code data} is row-major with as many elements as {@code shape} says. */
+    /**
+     * Adds an I64 tensor; {@code data} is row-major with as many elements as {@code shape} says.
+     *
+     * @param name  the tensor's name, unique in the file
+     * @param data  the elements, copied now
+     * @param shape the dimensions
+     * @return this
+     * @throws IllegalArgumentException if the name is taken or reserved, or the shape does not hold {@code data.length} elements
+     */
     public SafeTensorsWriter add(String name, long[] data, int... shape) {
         return add(name, DType.I64, shape, data.clone(), data.length);
     }
 
-    /** Adds an I32 tensor; {@code data} is row-major with as many elements as {@code shape} says. */
+    /**
+     * Adds an I32 tensor; {@code data} is row-major with as many elements as {@code shape} says.
+     *
+     * @param name  the tensor's name, unique in the file
+     * @param data  the elements, copied now
+     * @param shape the dimensions
+     * @return this
+     * @throws IllegalArgumentException if the name is taken or reserved, or the shape does not hold {@code data.length} elements
+     */
     public SafeTensorsWriter add(String name, int[] data, int... shape) {
         return add(name, DType.I32, shape, data.clone(), data.length);
     }
@@ -110,6 +155,9 @@ public final class SafeTensorsWriter {
      * file is replaced atomically with its permissions kept, a symbolic link is written through to the
      * regular file it names; a device, FIFO, socket, directory or dangling link is refused before
      * anything is written. A failed write leaves the previous file, or none, never half a file.
+     *
+     * @param file the file to write
+     * @throws IOException if the path is refused or writing fails; the message names the path
      */
     public void write(Path file) throws IOException {
         try (OutputFile out = OutputFile.prepare(file)) {
@@ -120,6 +168,9 @@ public final class SafeTensorsWriter {
     /**
      * Writes the file into {@code out}, prepared (and so checked) by the caller, for example before a long
      * computation: {@code OutputFile.prepare("--output", path, inputs...)}.
+     *
+     * @param out the prepared output
+     * @throws IOException if writing fails; the message names the path
      */
     public void write(OutputFile out) throws IOException {
         byte[] header = header();

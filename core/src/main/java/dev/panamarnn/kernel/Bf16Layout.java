@@ -11,9 +11,16 @@ package dev.panamarnn.kernel;
 public final class Bf16Layout {
     private Bf16Layout() {}
 
+    /** {@code BLOCK}: elements per block; {@code HALF}: the distance between the two elements of a 32-bit word. */
     public static final int BLOCK = 32, HALF = 16;
 
-    /** Where element {@code p} of a row of {@code k} elements is stored, relative to the row's start. */
+    /**
+     * Where element {@code p} of a row of {@code k} elements is stored, relative to the row's start.
+     *
+     * @param p the element's index in the row
+     * @param k the row's length
+     * @return its index in the stored row
+     */
     public static int position(int p, int k) {
         int whole = k / BLOCK * BLOCK;
         if (p >= whole) return p;

@@ -10,10 +10,12 @@ package dev.panamarnn.kernel;
 public final class GateLayout {
     /** LSTM: input gate, forget gate, cell candidate, output gate. */
     public static final int LSTM_I = 0, LSTM_F = 1, LSTM_G = 2, LSTM_O = 3;
+    /** LSTM: the number of gates. */
     public static final int LSTM_GATES = 4;
 
     /** GRU: reset gate, update gate, new-state candidate. */
     public static final int GRU_R = 0, GRU_Z = 1, GRU_N = 2;
+    /** GRU: the number of gates. */
     public static final int GRU_GATES = 3;
 
     /** Elman RNN: a single pre-activation. */

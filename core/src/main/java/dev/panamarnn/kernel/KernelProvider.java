@@ -10,26 +10,63 @@ package dev.panamarnn.kernel;
  */
 public interface KernelProvider {
 
-    /** The backend's name, as used by {@code -Dpanama.rnn.backend=NAME}. */
+    /**
+     * The backend's name, as used by {@code -Dpanama.rnn.backend=NAME}.
+     *
+     * @return the name, for example {@code simd}
+     */
     String name();
 
-    /** Preference in automatic selection: the available provider with the highest priority wins. */
+    /**
+     * Preference in automatic selection: the available provider with the highest priority wins.
+     *
+     * @return the priority; higher wins
+     */
     int priority();
 
-    /** Whether this backend can run here, and why (or why not). */
+    /**
+     * Whether this backend can run here, and why (or why not).
+     *
+     * @return whether it can run, with the reason
+     */
     Availability availability();
 
-    /** Creates the kernels. Called only when {@link #availability()} says available. */
+    /**
+     * Creates the kernels. Called only when {@link #availability()} says available.
+     *
+     * @return the kernels, stateless and thread-safe
+     */
     Kernels create();
 
-    /** Describes the backend for {@code info}: library versions, CPU features, thread counts. Never throws. */
+    /**
+     * Describes the backend for {@code info}: library versions, CPU features, thread counts. Never throws.
+     *
+     * @return a one-line description
+     */
     default String describe() {
         return availability().reason();
     }
 
-    /** Whether a backend can run, with a human-readable reason either way. */
+    /**
+     * Whether a backend can run, with a human-readable reason either way.
+     *
+     * @param available whether the backend can run here
+     * @param reason    why it can or cannot, for people
+     */
     record Availability(boolean available, String reason) {
+        /**
+         * A backend that can run.
+         *
+         * @param reason why it can
+         * @return the availability
+         */
         public static Availability yes(String reason) { return new Availability(true, reason); }
+        /**
+         * A backend that cannot run.
+         *
+         * @param reason why it cannot
+         * @return the availability
+         */
         public static Availability no(String reason) { return new Availability(false, reason); }
     }
 }

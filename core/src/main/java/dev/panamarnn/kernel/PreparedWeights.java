@@ -12,17 +12,31 @@ import java.lang.foreign.MemorySegment;
 public abstract class PreparedWeights {
     private final int n, k;
 
+    /**
+     * For subclasses: a prepared matrix of {@code [n × k]}.
+     *
+     * @param n rows of W
+     * @param k columns of W
+     */
     protected PreparedWeights(int n, int k) {
         this.n = n;
         this.k = k;
     }
 
-    /** Rows of W: columns of each product. */
+    /**
+     * Rows of W: columns of each product.
+     *
+     * @return n
+     */
     public final int n() {
         return n;
     }
 
-    /** Columns of W: the reduction length. */
+    /**
+     * Columns of W: the reduction length.
+     *
+     * @return k
+     */
     public final int k() {
         return k;
     }
@@ -33,6 +47,15 @@ public abstract class PreparedWeights {
         final long off;
         final int ld;
 
+        /**
+         * W as it is stored.
+         *
+         * @param w   W's memory
+         * @param off W's first element, in floats
+         * @param ld  W's leading dimension, in floats
+         * @param n   rows of W
+         * @param k   columns of W
+         */
         public RowMajor(MemorySegment w, long off, int ld, int n, int k) {
             super(n, k);
             this.w = w;

@@ -54,7 +54,13 @@ public final class BatchingExecutor implements AutoCloseable {
     private final int cores = Runtime.getRuntime().availableProcessors();
     private final Lifecycle lifecycle = new Lifecycle("batching executor");
 
-    /** An executor over {@code layer}, which must stay open while the executor is used. */
+    /**
+     * An executor over {@code layer}, which must stay open while the executor is used.
+     *
+     * @param layer an open layer with float32 weights
+     * @throws IllegalArgumentException if the layer's weights are bfloat16
+     * @throws IllegalStateException if the layer is closed
+     */
     public BatchingExecutor(RecurrentLayer layer) {
         this.layer = Objects.requireNonNull(layer, "layer");
         this.spec = layer.spec();
@@ -89,16 +95,36 @@ public final class BatchingExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * The layer the executor runs.
+     *
+     * @return the layer
+     */
     public RecurrentLayer layer() {
         return layer;
     }
 
-    /** As {@link RecurrentLayer#forward(Arena, Tensor)}: zero initial state, full lengths, results in {@code arena}. */
+    /**
+     * As {@link RecurrentLayer#forward(Arena, Tensor)}: zero initial state, full lengths, results in {@code arena}.
+     *
+     * @param arena the arena the results are allocated in
+     * @param input {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @return output, h_n and (LSTM) c_n
+     */
     public RecurrentLayer.Result forward(Arena arena, Tensor input) {
         return forward(arena, input, null, null, null);
     }
 
-    /** As {@link RecurrentLayer#forward(Arena, Tensor, Tensor, Tensor, int[])}; results are allocated in {@code arena}. */
+    /**
+     * As {@link RecurrentLayer#forward(Arena, Tensor, Tensor, Tensor, int[])}; results are allocated in {@code arena}.
+     *
+     * @param arena   the arena the results are allocated in
+     * @param input   {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @param h0      the initial hidden states, or null for zeros
+     * @param c0      the initial cell states (LSTM), or null for zeros
+     * @param lengths each sample's length, or null for T
+     * @return output, h_n and (LSTM) c_n
+     */
     public RecurrentLayer.Result forward(Arena arena, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
         RecurrentLayer.Result r = layer.allocateResult(arena, input);
         forward(input, h0, c0, lengths, r.output(), r.hN(), r.cN());
@@ -109,6 +135,16 @@ public final class BatchingExecutor implements AutoCloseable {
      * As {@link RecurrentLayer#forward(Tensor, Tensor, Tensor, int[], Tensor, Tensor, Tensor, Workspace)}:
      * into the caller's buffers; {@code h0}, {@code c0}, {@code lengths}, {@code hN}, {@code cN} may be null.
      * Blocks until this call's samples have run through every layer.
+     *
+     * @param input   {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @param h0      the initial hidden states {@code (layers·D, B, P)}, or null for zeros
+     * @param c0      the initial cell states {@code (layers·D, B, hidden)} (LSTM), or null for zeros
+     * @param lengths each sample's length, {@code 1 ≤ length ≤ T}, or null for T
+     * @param output  written: {@code (T, B, D·P)}, or {@code (B, T, D·P)} batch-first
+     * @param hN      written: {@code (layers·D, B, P)}, or null
+     * @param cN      written (LSTM): {@code (layers·D, B, hidden)}, or null
+     * @throws IllegalArgumentException if a shape or length does not fit the layer, or outputs overlap inputs
+     * @throws IllegalStateException if the executor or the layer was closed, or a step of this call's batch failed
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
         int[] lens = layer.check(input, h0, c0, lengths, output, hN, cN);
@@ -133,14 +169,29 @@ public final class BatchingExecutor implements AutoCloseable {
      * sizes), the largest batch (rows) and the most calls in one step's batch, the step parts a second
      * caller ran, and the time steps took (wall clock, summed). Exact once calls have returned; while they
      * run, a recent snapshot.
+     *
+     * @param steps       steps run
+     * @param sampleSteps the sum of the batch sizes over those steps
+     * @param maxBatch    the largest batch, in samples
+     * @param maxCalls    the most calls in one step's batch
+     * @param helperParts step parts run by a second caller
+     * @param stepNanos   the wall time of the steps, summed
      */
     public record Stats(long steps, long sampleSteps, int maxBatch, int maxCalls, long helperParts, long stepNanos) {
-        /** Mean samples per step. */
+        /**
+         * Mean samples per step.
+         *
+         * @return {@code sampleSteps / steps}, 0 before any step
+         */
         public double meanBatch() {
             return steps == 0 ? 0 : (double) sampleSteps / steps;
         }
 
-        /** Mean wall time of a step, µs. */
+        /**
+         * Mean wall time of a step, µs.
+         *
+         * @return the mean, 0 before any step
+         */
         public double meanStepMicros() {
             return steps == 0 ? 0 : stepNanos / 1e3 / steps;
         }
@@ -152,6 +203,11 @@ public final class BatchingExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * The counts so far (see {@link Stats}).
+     *
+     * @return a snapshot
+     */
     public Stats stats() {
         long steps = 0, rows = 0, helped = 0, nanos = 0;
         int maxRows = 0, maxCalls = 0;

@@ -28,12 +28,25 @@ public final class Embedding implements AutoCloseable {
      * Loads {@code prefix + "weight"}, a floating-point {@code [num_embeddings, embedding_dim]} tensor,
      * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
      * error ({@link LoadOptions#strict()}).
+     *
+     * @param sd     the tensors
+     * @param prefix prepended to {@code weight}; {@code ""} for none
+     * @return the embedding, to close
+     * @throws IllegalArgumentException if the tensor is missing, not 2-D, not floating-point, or not alone under {@code prefix}
      */
     public static Embedding load(StateDict sd, String prefix) {
         return load(sd, prefix, LoadOptions.strict());
     }
 
-    /** {@link #load(StateDict, String)} with {@code options} for the other tensors under {@code prefix}. */
+    /**
+     * {@link #load(StateDict, String)} with {@code options} for the other tensors under {@code prefix}.
+     *
+     * @param sd      the tensors
+     * @param prefix  prepended to {@code weight}; {@code ""} for none
+     * @param options what to do with the other tensors under {@code prefix}
+     * @return the embedding, to close
+     * @throws IllegalArgumentException if the tensor is missing, not 2-D or not floating-point, or (strict) not alone
+     */
     public static Embedding load(StateDict sd, String prefix, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
         Objects.requireNonNull(prefix, "prefix");
@@ -58,15 +71,32 @@ public final class Embedding implements AutoCloseable {
         }
     }
 
+    /**
+     * The number of embeddings: {@code num_embeddings}, ids run {@code 0..size()-1}.
+     *
+     * @return the table's rows
+     */
     public int size() {
         return count;
     }
 
+    /**
+     * The embedding's length: {@code embedding_dim}.
+     *
+     * @return the table's columns
+     */
     public int dim() {
         return dim;
     }
 
-    /** Writes the embedding of {@code ids[i]} into row {@code i} of {@code out [ids.length × dim]}. */
+    /**
+     * Writes the embedding of {@code ids[i]} into row {@code i} of {@code out [ids.length × dim]}.
+     *
+     * @param ids the token ids, each in {@code 0..size()-1}
+     * @param out written: {@code [ids.length × dim]}
+     * @throws IllegalArgumentException if an id is out of range (naming it and its position) or out has another shape
+     * @throws IllegalStateException if the embedding was closed
+     */
     public void lookup(int[] ids, Tensor out) {
         Objects.requireNonNull(ids, "ids");
         Checks.shape("embedding", "out", out, ids.length, dim);
@@ -88,6 +118,11 @@ public final class Embedding implements AutoCloseable {
     /**
      * Copies the embedding of {@code id} to {@code dst} at float offset {@code off} (a bounds-checked copy;
      * an id outside the table is an error naming it).
+     *
+     * @param id  the token id, in {@code 0..size()-1}
+     * @param dst the destination
+     * @param off where in {@code dst}, in floats
+     * @throws IllegalArgumentException if the id is out of range
      */
     public void copyRow(int id, MemorySegment dst, long off) {
         if (id < 0 || id >= count) throw new IllegalArgumentException("embedding: token id " + id + " is outside 0.." + (count - 1));

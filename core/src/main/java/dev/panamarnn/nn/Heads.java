@@ -14,10 +14,24 @@ import java.lang.foreign.MemorySegment;
 public final class Heads {
     private Heads() {}
 
+    /**
+     * Softmax of each row of {@code logits} into {@code probs}, which may be {@code logits} itself.
+     *
+     * @param logits the logits, {@code [N × V]} as a matrix
+     * @param probs  written: the probabilities, of the same shape
+     * @throws IllegalArgumentException if the shapes differ
+     */
     public static void softmax(Tensor logits, Tensor probs) {
         apply("softmax", logits, probs, false);
     }
 
+    /**
+     * Log-softmax of each row of {@code logits} into {@code out}, which may be {@code logits} itself.
+     *
+     * @param logits the logits, {@code [N × V]} as a matrix
+     * @param out    written: the log-probabilities, of the same shape
+     * @throws IllegalArgumentException if the shapes differ
+     */
     public static void logSoftmax(Tensor logits, Tensor out) {
         apply("logSoftmax", logits, out, true);
     }
@@ -26,6 +40,10 @@ public final class Heads {
      * Index of the largest value of each row into {@code out} (length = rows), as {@code torch.argmax}:
      * ties go to the lowest index, and a NaN counts as larger than everything (the first NaN wins), so
      * a model whose output went NaN shows it instead of hiding it behind a plausible token.
+     *
+     * @param logits the logits, {@code [N × V]} as a matrix
+     * @param out    written: one index per row
+     * @throws IllegalArgumentException if {@code out.length} is not the number of rows
      */
     public static void argmax(Tensor logits, int[] out) {
         Checks.alive("argmax", "logits", logits);
@@ -35,7 +53,14 @@ public final class Heads {
         for (int r = 0; r < logits.rows(); r++) out[r] = argmax(logits.segment(), logits.offset() + (long) r * logits.ld(), logits.cols());
     }
 
-    /** {@link #argmax(Tensor, int[])} of the {@code n} floats at float offset {@code off} of {@code s}. */
+    /**
+     * {@link #argmax(Tensor, int[])} of the {@code n} floats at float offset {@code off} of {@code s}.
+     *
+     * @param s   the memory
+     * @param off the first float, in floats
+     * @param n   how many floats, ≥ 1
+     * @return the index of the largest, 0..n-1
+     */
     public static int argmax(MemorySegment s, long off, int n) {
         int best = 0;
         float bv = s.getAtIndex(JAVA_FLOAT, off);

@@ -36,12 +36,29 @@ public final class Linear implements AutoCloseable {
      * Loads {@code prefix + "weight"} and, if present, {@code prefix + "bias"} (floating-point tensors),
      * copied from the state dict straight into native memory. Any other tensor under {@code prefix} is an
      * error ({@link LoadOptions#strict()}).
+     *
+     * @param sd      the tensors
+     * @param prefix  prepended to {@code weight} and {@code bias}; {@code ""} for none
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weight is missing, a tensor has the wrong shape or is not
+     *     floating-point, or another tensor lies under {@code prefix}
      */
     public static Linear load(StateDict sd, String prefix, Backend backend) {
         return load(sd, prefix, backend, LoadOptions.strict());
     }
 
-    /** {@link #load(StateDict, String, Backend)} with {@code options} for the other tensors under {@code prefix}. */
+    /**
+     * {@link #load(StateDict, String, Backend)} with {@code options} for the other tensors under {@code prefix}.
+     *
+     * @param sd      the tensors
+     * @param prefix  prepended to {@code weight} and {@code bias}; {@code ""} for none
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param options what to do with the other tensors under {@code prefix}
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weight is missing, a tensor has the wrong shape or is not
+     *     floating-point, or (strict) another tensor lies under {@code prefix}
+     */
     public static Linear load(StateDict sd, String prefix, Backend backend, LoadOptions options) {
         Objects.requireNonNull(sd, "weights");
         Objects.requireNonNull(prefix, "prefix");
@@ -84,20 +101,41 @@ public final class Linear implements AutoCloseable {
         if (!t.isFloatingPoint()) throw new IllegalArgumentException(Names.notFloat(name, t));
     }
 
-    /** Whether the layer has a bias ({@code prefix + "bias"} was in the weights). */
+    /**
+     * Whether the layer has a bias ({@code prefix + "bias"} was in the weights).
+     *
+     * @return whether there is a bias
+     */
     public boolean hasBias() {
         return bias != null;
     }
 
+    /**
+     * Features per input row: {@code in_features}, the weight's columns.
+     *
+     * @return the input features
+     */
     public int inFeatures() {
         return in;
     }
 
+    /**
+     * Features per output row: {@code out_features}, the weight's rows.
+     *
+     * @return the output features
+     */
     public int outFeatures() {
         return out;
     }
 
-    /** {@code y[r] = x[r]·Wᵀ + b} for every row r; {@code x [N × in]}, {@code y [N × out]} as matrices. */
+    /**
+     * {@code y[r] = x[r]·Wᵀ + b} for every row r; {@code x [N × in]}, {@code y [N × out]} as matrices.
+     *
+     * @param x the input, {@code [N × in]} as a matrix
+     * @param y written: {@code [N × out]} as a matrix; must not overlap x
+     * @throws IllegalArgumentException if a shape does not fit, or y overlaps x
+     * @throws IllegalStateException if the layer was closed or a tensor's arena is
+     */
     public void forward(Tensor x, Tensor y) {
         Checks.alive("linear", "x", x);
         if (x.cols() != in) throw new IllegalArgumentException("linear: x must have " + in + " features in its last dimension, got " + x.shapeString());
@@ -112,7 +150,13 @@ public final class Linear implements AutoCloseable {
         }
     }
 
-    /** {@link #forward(Tensor, Tensor)} into a new tensor of shape {@code x.shape()[..-1] + [out]}. */
+    /**
+     * {@link #forward(Tensor, Tensor)} into a new tensor of shape {@code x.shape()[..-1] + [out]}.
+     *
+     * @param resultArena the arena the result is allocated in
+     * @param x           the input, its last dimension {@code in}
+     * @return the output
+     */
     public Tensor forward(Arena resultArena, Tensor x) {
         int[] shape = x.shape();
         shape[shape.length - 1] = out;

@@ -35,7 +35,11 @@ public final class LoadOptions {
         this.onIgnored = onIgnored;
     }
 
-    /** Tensors in the load's scope that it does not use are an error naming them. The default. */
+    /**
+     * Tensors in the load's scope that it does not use are an error naming them. The default.
+     *
+     * @return the strict options
+     */
     public static LoadOptions strict() {
         return STRICT;
     }
@@ -45,11 +49,19 @@ public final class LoadOptions {
      * names, sorted, in an unmodifiable list, for example {@code LoadOptions.lenient(ignored::addAll)} or
      * {@code LoadOptions.lenient(names -> log.warning("ignored " + names))}. An exception it throws ends the
      * load, with nothing allocated.
+     *
+     * @param onIgnored called with the names of the tensors skipped
+     * @return the lenient options
      */
     public static LoadOptions lenient(Consumer<? super List<String>> onIgnored) {
         return new LoadOptions(Objects.requireNonNull(onIgnored, "onIgnored"));
     }
 
+    /**
+     * Whether these options refuse unused tensors.
+     *
+     * @return true for {@link #strict()}
+     */
     public boolean isStrict() {
         return onIgnored == null;
     }
@@ -59,6 +71,10 @@ public final class LoadOptions {
      * happens when there are none): strict, an {@link IllegalArgumentException} "{@code <what>} does not use
      * these tensors: 'a', 'b', … (N more) …"; lenient, the callback. Loaders call this before they copy
      * anything; a model made of parts loads the parts leniently, then calls this with what no part used.
+     *
+     * @param what   the loader, for the message, e.g. {@code "nn.Linear under the prefix 'fc.'"}
+     * @param unused the names of the tensors not used
+     * @throws IllegalArgumentException when strict and {@code unused} is not empty
      */
     public void unused(String what, Collection<String> unused) {
         if (unused.isEmpty()) return;

@@ -34,6 +34,13 @@ public final class RecurrentCell implements AutoCloseable {
     /**
      * Loads a cell from {@code weight_ih}, {@code weight_hh} and optional biases under {@code prefix}. The
      * type is read from the gate count; {@code modeHint} is needed only for an Elman cell (tanh or ReLU).
+     *
+     * @param weights  the tensors, copied at load
+     * @param prefix   prepended to every name, e.g. {@code "cell."}; {@code ""} for none
+     * @param modeHint needed only for an Elman cell ({@link Mode#RNN_TANH} or {@link Mode#RNN_RELU}); else null
+     * @param backend  the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the cell, to close
+     * @throws IllegalArgumentException if the tensors do not make a cell; the message names what is missing or wrong
      */
     public static RecurrentCell load(StateDict weights, String prefix, Mode modeHint, Backend backend) {
         Objects.requireNonNull(weights, "weights");
@@ -52,19 +59,42 @@ public final class RecurrentCell implements AutoCloseable {
         return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict()), backend == null ? Backend.defaultBackend() : backend);
     }
 
+    /**
+     * The cell type.
+     *
+     * @return the mode
+     */
     public Mode mode() {
         return spec.mode();
     }
 
+    /**
+     * Features per input row.
+     *
+     * @return {@code input_size}
+     */
     public int inputSize() {
         return spec.inputSize();
     }
 
+    /**
+     * Features of the state.
+     *
+     * @return {@code hidden_size}
+     */
     public int hiddenSize() {
         return spec.hiddenSize();
     }
 
-    /** Advances the state one step: {@code h} (and {@code c} for LSTM; null otherwise) are overwritten. */
+    /**
+     * Advances the state one step: {@code h} (and {@code c} for LSTM; null otherwise) are overwritten.
+     *
+     * @param x the input {@code [B × input_size]}
+     * @param h the hidden state {@code [B × hidden]}, read and overwritten
+     * @param c the cell state {@code [B × hidden]} for LSTM, read and overwritten; else null
+     * @throws IllegalArgumentException if a shape does not fit, or the states overlap x or each other
+     * @throws IllegalStateException if the cell was closed or a tensor's arena is
+     */
     public void step(Tensor x, Tensor h, Tensor c) {
         Checks.alive("step", "x", x);
         int B = x.rows(), I = spec.inputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;

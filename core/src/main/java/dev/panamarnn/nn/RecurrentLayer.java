@@ -60,16 +60,32 @@ public final class RecurrentLayer implements AutoCloseable {
      * Loads a layer whose structure is read from the weights' names and shapes (layers, directions,
      * sizes, bias, projection, cell type).
      *
+     * @param weights    the tensors, by PyTorch's names ({@code weight_ih_l0}, …); copied at load
      * @param prefix   prepended to every PyTorch name, e.g. {@code "encoder.rnn."}; {@code ""} for none
      * @param modeHint needed only for an Elman RNN ({@link Mode#RNN_TANH} or {@link Mode#RNN_RELU}); else
      *                 null, or the mode to insist on
+     * @param batchFirst whether input and output are {@code (B, T, …)} rather than {@code (T, B, …)}
      * @param backend  the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weights do not make a layer (a tensor missing, of the wrong shape or
+     *     not floating-point, or one under {@code prefix} that the layer does not use); the message names it
      */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend) {
         return load(weights, prefix, modeHint, batchFirst, backend, WeightFormat.fromProperty());
     }
 
-    /** {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}. */
+    /**
+     * {@link #load(StateDict, String, Mode, boolean, Backend)} with the weight matrices stored as {@code format}.
+     *
+     * @param weights    the tensors, by PyTorch's names
+     * @param prefix     prepended to every PyTorch name; {@code ""} for none
+     * @param modeHint   needed only for an Elman RNN; else null or the mode to insist on
+     * @param batchFirst whether input and output are {@code (B, T, …)}
+     * @param backend    the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param format     how to store the weight matrices
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weights do not make a layer; the message names the tensor
+     */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format) {
         return load(weights, prefix, modeHint, batchFirst, backend, format, LoadOptions.strict());
     }
@@ -78,6 +94,16 @@ public final class RecurrentLayer implements AutoCloseable {
      * {@link #load(StateDict, String, Mode, boolean, Backend, WeightFormat)} with {@code options} for the
      * tensors under {@code prefix} that the layer does not use: {@link LoadOptions#strict()} (what the other
      * overloads do) refuses them by name, {@link LoadOptions#lenient} skips and reports them.
+     *
+     * @param weights    the tensors, by PyTorch's names
+     * @param prefix     prepended to every PyTorch name; {@code ""} for none
+     * @param modeHint   needed only for an Elman RNN; else null or the mode to insist on
+     * @param batchFirst whether input and output are {@code (B, T, …)}
+     * @param backend    the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param format     how to store the weight matrices
+     * @param options    what to do with tensors under {@code prefix} that the layer does not use
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weights do not make a layer; the message names the tensor
      */
     public static RecurrentLayer load(StateDict weights, String prefix, Mode modeHint, boolean batchFirst, Backend backend, WeightFormat format,
                                       LoadOptions options) {
@@ -90,17 +116,45 @@ public final class RecurrentLayer implements AutoCloseable {
     /**
      * Creates a layer of exactly this spec; every tensor it needs must be present with the right shape,
      * floating-point, and every other tensor under {@code prefix} is an error ({@link LoadOptions#strict()}).
+     *
+     * @param spec    the layer's structure
+     * @param weights the tensors, by PyTorch's names; copied
+     * @param prefix  prepended to every PyTorch name; {@code ""} for none
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @return the layer, to close
+     * @throws IllegalArgumentException if a tensor is missing, of the wrong shape, not floating-point or unused
      */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend) {
         return create(spec, weights, prefix, backend, WeightFormat.fromProperty());
     }
 
-    /** {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}. */
+    /**
+     * {@link #create(LayerSpec, StateDict, String, Backend)} with the weight matrices stored as {@code format}.
+     *
+     * @param spec    the layer's structure
+     * @param weights the tensors, by PyTorch's names; copied
+     * @param prefix  prepended to every PyTorch name; {@code ""} for none
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param format  how to store the weight matrices
+     * @return the layer, to close
+     * @throws IllegalArgumentException if a tensor is missing, of the wrong shape, not floating-point or unused
+     */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format) {
         return create(spec, weights, prefix, backend, format, LoadOptions.strict());
     }
 
-    /** {@link #create(LayerSpec, StateDict, String, Backend, WeightFormat)} with {@code options} for the tensors it does not use. */
+    /**
+     * {@link #create(LayerSpec, StateDict, String, Backend, WeightFormat)} with {@code options} for the tensors it does not use.
+     *
+     * @param spec    the layer's structure
+     * @param weights the tensors, by PyTorch's names; copied
+     * @param prefix  prepended to every PyTorch name; {@code ""} for none
+     * @param backend the kernels to run on; null for {@link Backend#defaultBackend()}
+     * @param format  how to store the weight matrices
+     * @param options what to do with tensors under {@code prefix} that the layer does not use
+     * @return the layer, to close
+     * @throws IllegalArgumentException if a tensor is missing, of the wrong shape or not floating-point, or (strict) unused
+     */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format, LoadOptions options) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(format, "format");
@@ -115,15 +169,29 @@ public final class RecurrentLayer implements AutoCloseable {
         }
     }
 
-    /** How the weight matrices are stored. */
+    /**
+     * How the weight matrices are stored.
+     *
+     * @return {@link WeightFormat#F32} or {@link WeightFormat#BF16}
+     */
     public WeightFormat weightFormat() {
         return resources.weights.bf16 ? WeightFormat.BF16 : WeightFormat.F32;
     }
 
+    /**
+     * The layer's structure: mode, sizes, layers, directions, bias, projection, batch-first.
+     *
+     * @return the spec
+     */
     public LayerSpec spec() {
         return spec;
     }
 
+    /**
+     * The backend the layer computes on.
+     *
+     * @return the backend
+     */
     public Backend backend() {
         return backend;
     }
@@ -133,15 +201,40 @@ public final class RecurrentLayer implements AutoCloseable {
         return resources;
     }
 
-    /** The results of a forward pass; {@code cN} is null but for LSTM. */
+    /**
+     * The results of a forward pass; {@code cN} is null but for LSTM.
+     *
+     * @param output the last layer's hidden state at every step: {@code (T, B, D·P)}, or {@code (B, T, D·P)} batch-first
+     * @param hN     the final hidden states, {@code (layers·D, B, P)}
+     * @param cN     the final cell states, {@code (layers·D, B, hidden)}, for LSTM; else null
+     */
     public record Result(Tensor output, Tensor hN, Tensor cN) {}
 
-    /** Forward with zero initial state and full lengths; results allocated in {@code arena}. */
+    /**
+     * Forward with zero initial state and full lengths; results allocated in {@code arena}.
+     *
+     * @param arena the arena the results are allocated in
+     * @param input {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @return output, h_n and (LSTM) c_n
+     * @throws IllegalArgumentException if the input's shape does not fit the layer
+     * @throws IllegalStateException if the layer was closed or the input's arena is
+     */
     public Result forward(Arena arena, Tensor input) {
         return forward(arena, input, null, null, null);
     }
 
-    /** Forward; {@code h0}, {@code c0}, {@code lengths} may be null. Results are allocated in {@code arena}. */
+    /**
+     * Forward; {@code h0}, {@code c0}, {@code lengths} may be null. Results are allocated in {@code arena}.
+     *
+     * @param arena   the arena the results are allocated in
+     * @param input   {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @param h0      the initial hidden states {@code (layers·D, B, P)}, or null for zeros
+     * @param c0      the initial cell states {@code (layers·D, B, hidden)} (LSTM), or null for zeros
+     * @param lengths each sample's length, {@code 1 ≤ length ≤ T}, or null for T
+     * @return output, h_n and (LSTM) c_n
+     * @throws IllegalArgumentException if a shape or length does not fit the layer
+     * @throws IllegalStateException if the layer was closed or a tensor's arena is
+     */
     public Result forward(Arena arena, Tensor input, Tensor h0, Tensor c0, int[] lengths) {
         Result r = allocateResult(arena, input);
         forward(input, h0, c0, lengths, r.output(), r.hN(), r.cN(), null);
@@ -163,6 +256,17 @@ public final class RecurrentLayer implements AutoCloseable {
     /**
      * Forward into the caller's buffers (no heap or native allocation once warm). {@code hN} and
      * {@code cN} may be null when not wanted; {@code workspace} may be null to borrow from the layer's pool.
+     *
+     * @param input     {@code (T, B, input_size)}, or {@code (B, T, input_size)} batch-first
+     * @param h0        the initial hidden states {@code (layers·D, B, P)}, or null for zeros
+     * @param c0        the initial cell states {@code (layers·D, B, hidden)} (LSTM), or null for zeros
+     * @param lengths   each sample's length, {@code 1 ≤ length ≤ T}, or null for T
+     * @param output    written: {@code (T, B, D·P)}, or {@code (B, T, D·P)} batch-first; must not overlap the inputs
+     * @param hN        written: {@code (layers·D, B, P)}, or null; may be {@code h0} itself to carry state
+     * @param cN        written (LSTM): {@code (layers·D, B, hidden)}, or null; may be {@code c0} itself
+     * @param workspace scratch for this call, not shared with a concurrent call, or null
+     * @throws IllegalArgumentException if a shape or length does not fit the layer, or outputs overlap inputs
+     * @throws IllegalStateException if the layer was closed or a tensor's arena is
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
         int[] lens = check(input, h0, c0, lengths, output, hN, cN);
@@ -247,6 +351,8 @@ public final class RecurrentLayer implements AutoCloseable {
      * elements a {@link Tensor} holds.
      *
      * @param input the input's shape; {@code h0} and {@code c0} may be null (absent)
+     * @param h0 the shape of h0, or null
+     * @param c0 the shape of c0, or null
      * @throws IllegalArgumentException naming the tensor, the shape it must have and the one it has
      */
     public void checkShapes(int[] input, int[] h0, int[] c0) {

@@ -11,12 +11,20 @@ package dev.panamarnn.nn;
  * models loaded without one (the application models, the command line), {@code -Dpanama.rnn.weights=bf16}.
  */
 public enum WeightFormat {
+    /** float32, as loaded: the default. */
     F32,
+    /** bfloat16, rounded at load; the arithmetic stays float32. */
     BF16;
 
+    /** The system property for models loaded without a format: {@value}. */
     public static final String PROPERTY = "panama.rnn.weights";
 
-    /** {@code -Dpanama.rnn.weights=f32|bf16}; F32 when unset. */
+    /**
+     * {@code -Dpanama.rnn.weights=f32|bf16}; F32 when unset.
+     *
+     * @return the format the property names
+     * @throws IllegalArgumentException if it names another
+     */
     public static WeightFormat fromProperty() {
         String v = System.getProperty(PROPERTY);
         if (v == null || v.isBlank()) return F32;
@@ -27,7 +35,12 @@ public enum WeightFormat {
         };
     }
 
-    /** The bfloat16 nearest to {@code f} (ties to even; NaN stays a NaN, infinities stay infinite). */
+    /**
+     * The bfloat16 nearest to {@code f} (ties to even; NaN stays a NaN, infinities stay infinite).
+     *
+     * @param f the float
+     * @return its bfloat16 bits
+     */
     public static short toBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
         if (f != f) return (short) ((bits >>> 16) | 0x40); // keep a NaN a NaN

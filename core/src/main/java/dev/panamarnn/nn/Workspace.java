@@ -23,9 +23,14 @@ public final class Workspace implements AutoCloseable {
     private final long[] request = new long[SLOTS];
     private boolean closed;
 
+    /** An empty workspace; it allocates on first use. */
     public Workspace() {}
 
-    /** Bytes of native memory held now. */
+    /**
+     * Bytes of native memory held now.
+     *
+     * @return the bytes
+     */
     public synchronized long byteSize() {
         long n = 0;
         for (long c : capacity) n += c * Float.BYTES;

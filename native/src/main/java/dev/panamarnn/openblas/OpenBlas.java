@@ -14,26 +14,48 @@ import java.lang.foreign.MemorySegment;
  * wait for each other (see {@link OpenBlasKernelProvider}).
  */
 public final class OpenBlas {
+    /** The system property that sets OpenBLAS's thread count when the backend is first created: {@value}. */
     public static final String THREADS_PROPERTY = "panama.rnn.openblas.threads";
 
     private OpenBlas() {}
 
+    /**
+     * Whether OpenBLAS was found and loaded (see {@link OpenBlasLibrary}). Never throws.
+     *
+     * @return whether the library is loaded
+     */
     public static boolean isAvailable() {
         return OpenBlasLibrary.status().loaded();
     }
 
-    /** The CPU kernel family OpenBLAS chose at start-up, e.g. {@code Zen}, {@code Cooperlake}, {@code Haswell}. */
+    /**
+     * The CPU kernel family OpenBLAS chose at start-up, e.g. {@code Zen}, {@code Cooperlake}, {@code Haswell}.
+     *
+     * @return the kernel family's name
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static String coreName() {
         ensureLoaded();
         return string(CBlas.openblas_get_corename());
     }
 
-    /** The build configuration string, e.g. {@code OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64}. */
+    /**
+     * The build configuration string, e.g. {@code OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64}.
+     *
+     * @return the configuration string
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static String config() {
         ensureLoaded();
         return string(CBlas.openblas_get_config());
     }
 
+    /**
+     * OpenBLAS's process-wide thread count.
+     *
+     * @return the thread count
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static int threads() {
         ensureLoaded();
         return CBlas.openblas_get_num_threads();
@@ -42,7 +64,13 @@ public final class OpenBlas {
     /** Set once a thread count was chosen (by a caller or by the backend's default); the default then stays out. */
     static volatile boolean threadsChosen;
 
-    /** Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. An explicit call wins over the backend's default. */
+    /**
+     * Sets OpenBLAS's process-wide thread count; {@code n ≥ 1}. An explicit call wins over the backend's default.
+     *
+     * @param n the thread count
+     * @throws IllegalArgumentException if {@code n < 1}
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("OpenBLAS thread count must be >= 1, got " + n);
         ensureLoaded();
@@ -50,12 +78,23 @@ public final class OpenBlas {
         threadsChosen = true;
     }
 
-    /** 0 = sequential build, 1 = pthreads, 2 = OpenMP. */
+    /**
+     * 0 = sequential build, 1 = pthreads, 2 = OpenMP.
+     *
+     * @return 0, 1 or 2
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static int parallelMode() {
         ensureLoaded();
         return CBlas.openblas_get_parallel();
     }
 
+    /**
+     * {@link #parallelMode()} in words.
+     *
+     * @return {@code sequential}, {@code pthreads} or {@code OpenMP}
+     * @throws IllegalStateException if OpenBLAS is not available
+     */
     public static String parallelModeName() {
         return switch (parallelMode()) {
             case 0 -> "sequential";
@@ -65,7 +104,11 @@ public final class OpenBlas {
         };
     }
 
-    /** One line for {@code info}: library, core, threads, config. */
+    /**
+     * One line for {@code info}: library, core, threads, config.
+     *
+     * @return the description, or why OpenBLAS is not available
+     */
     public static String describe() {
         OpenBlasLibrary.Status s = OpenBlasLibrary.status();
         if (!s.loaded()) return s.reason();

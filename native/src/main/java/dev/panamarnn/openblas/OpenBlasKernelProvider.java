@@ -7,6 +7,9 @@ import dev.panamarnn.kernel.simd.SimdKernelProvider;
 
 /** Registers the OpenBLAS backend with {@link java.util.ServiceLoader}; preferred when the library loads. */
 public final class OpenBlasKernelProvider implements KernelProvider {
+    /** Creates the provider; {@link java.util.ServiceLoader} does. Loads nothing. */
+    public OpenBlasKernelProvider() {}
+
     @Override
     public String name() {
         return "openblas";

@@ -24,12 +24,20 @@ import java.util.concurrent.TimeUnit;
  * A library is accepted only if it exports every symbol we bind.
  */
 public final class OpenBlasLibrary {
+    /** The system property naming the library file to load: {@value}. */
     public static final String PROPERTY = "panama.rnn.openblas";
+    /** The environment variable naming the library file to load, after the property: {@value}. */
     public static final String ENV = "PANAMA_RNN_OPENBLAS";
     static final List<String> REQUIRED_SYMBOLS = List.of("cblas_sgemm", "cblas_sgemv", "openblas_get_corename",
             "openblas_get_config", "openblas_get_num_threads", "openblas_set_num_threads", "openblas_get_parallel");
 
-    /** The outcome of the search: loaded from {@code path}, or not, with the reason. */
+    /**
+     * The outcome of the search: loaded from {@code path}, or not, with the reason.
+     *
+     * @param loaded whether a library was loaded
+     * @param path   the file loaded, or null
+     * @param reason what was loaded (version, core) or why nothing was
+     */
     public record Status(boolean loaded, String path, String reason) {}
 
     private OpenBlasLibrary() {}
@@ -38,7 +46,11 @@ public final class OpenBlasLibrary {
         static final Status STATUS = load();
     }
 
-    /** Loads the library on first call; later calls return the same status. Never throws. */
+    /**
+     * Loads the library on first call; later calls return the same status. Never throws.
+     *
+     * @return the outcome of the search
+     */
     public static Status status() {
         return Holder.STATUS;
     }

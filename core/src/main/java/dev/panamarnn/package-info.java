@@ -1,0 +1,10 @@
+/**
+ * panama-rnn's foundations: {@link dev.panamarnn.Tensor} (float32 over native memory, row-major, with a
+ * leading dimension), {@link dev.panamarnn.Backend} (the kernels a model runs on: OpenBLAS, the Vector API
+ * or plain Java, chosen automatically or by name) and process-wide settings such as
+ * {@link dev.panamarnn.Parallelism}.
+ *
+ * <p>Every JVM that runs the library needs {@code --add-modules jdk.incubator.vector}, and
+ * {@code --enable-native-access=ALL-UNNAMED} for the OpenBLAS backend.
+ */
+package dev.panamarnn;
