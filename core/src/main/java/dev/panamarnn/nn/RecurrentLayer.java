@@ -410,6 +410,48 @@ public final class RecurrentLayer implements AutoCloseable {
         return r;
     }
 
+    /**
+     * The results of a forward pass on {@code float[]}s, row-major in the shapes of {@link Result}:
+     * {@code output} {@code (seq_len, batch, directions·P)} (batch-first {@code (batch, seq_len, directions·P)}),
+     * {@code hN} {@code (num_layers·directions, batch, P)}, {@code cN} {@code (num_layers·directions, batch, hidden_size)}
+     * for LSTM, else null. Fresh arrays, the caller's.
+     */
+    public record ArrayResult(float[] output, float[] hN, float[] cN) {}
+
+    /**
+     * Forward on plain arrays, for callers who do not want to manage native memory: {@code input} is
+     * {@code seq_len × batch × input_size} floats, row-major ({@code batch × seq_len × input_size} when
+     * batch-first); zero initial state, every sample full length; returns the output, laid out the same way
+     * with {@code directions·P} per step and sample. The same bits as the {@link Tensor} forward.
+     * Each call copies the input into native memory of its own (an arena closed before it returns) and the
+     * results out, and allocates the result arrays: for a hot loop, use the tensor overloads.
+     *
+     * @throws IllegalArgumentException naming the array and the length it must have, or as the tensor forward
+     */
+    public float[] forward(float[] input, int seqLen, int batch) {
+        return forward(input, seqLen, batch, null, null, null).output();
+    }
+
+    /**
+     * {@link #forward(float[], int, int)} with initial states and returning the final ones too. {@code h0}
+     * is {@code num_layers·directions × batch × P} floats, {@code c0} (LSTM) {@code num_layers·directions ×
+     * batch × hidden_size}; either may be null for zeros. To carry state across calls, pass the last
+     * result's {@code hN()} and {@code cN()}.
+     */
+    public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0) {
+        return forward(input, seqLen, batch, h0, c0, null);
+    }
+
+    /** {@link #forward(float[], int, int, float[], float[])} with per-sample {@code lengths} (null for all full length). */
+    public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0, int[] lengths) {
+        return ArrayCalls.forward(this, input, seqLen, batch, h0, c0, lengths);
+    }
+
+    /** Whether a call of {@code T} steps and {@code B} samples is large enough to be cut in two when a second thread is allowed. */
+    boolean splitsWork(int T, int B) {
+        return dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
+    }
+
     /** Waits for running calls, then frees the weights and pooled scratch. Idempotent. */
     @Override
     public void close() {
