@@ -4,8 +4,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.Text;
 import dev.panamarnn.nn.Mode;
 import java.io.IOException;
@@ -13,11 +11,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A model directory's {@code model.json}: which structure, the vocabulary or labels, and where each
  * part's weights sit in {@code weights.safetensors} (state_dict name prefixes). Read strictly: unknown
  * structures, missing keys, wrong types and inconsistent sizes are errors naming the file and the key.
+ *
+ * <p>{@code pytorch} holds the entries of the file's {@code "pytorch"} object (what training measured, e.g.
+ * {@code test_accuracy}) as text: strings as they are, numbers as written, nested values as compact JSON;
+ * empty when the file has none. Plain Java types only: no JSON library's types in this API.
  *
  * @param file            the {@code model.json} read, for messages
  * @param name            the model's name
@@ -34,11 +37,11 @@ import java.util.List;
  * @param encoder         a seq2seq model's encoder, else null
  * @param decoder         a seq2seq model's decoder, else null
  * @param maxOutputLength the most tokens to generate ({@code max_output_length}), 0 for a classifier
- * @param pytorch         the {@code pytorch} object as read (what training recorded: accuracy, PyTorch version), or a missing node
+ * @param pytorch         the {@code pytorch} object's entries as text (what training recorded: accuracy, PyTorch version), empty when none
  */
 public record ModelConfig(Path file, String name, Structure structure, String description, List<String> vocab,
                           List<String> outputVocab, int pad, int bos, int eos, int inputSize, List<String> labels,
-                          Part main, Part encoder, Part decoder, int maxOutputLength, JsonNode pytorch) {
+                          Part main, Part encoder, Part decoder, int maxOutputLength, Map<String, String> pytorch) {
 
     /** The application structures. {@code lm} serves both N-vs-N (scoring) and 1-vs-N (generation). */
     public enum Structure {
@@ -91,10 +94,10 @@ public record ModelConfig(Path file, String name, Structure structure, String de
         return used < a.length ? a : Arrays.copyOf(a, (int) Math.min(max, Math.max(16L, 2L * a.length)));
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+    private static final JsonFactory JSON = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
-            .build());
+            .build();
 
     /**
      * Reads and checks {@code file}.
@@ -115,14 +118,18 @@ public record ModelConfig(Path file, String name, Structure structure, String de
      * seam for fuzzing without the file system.
      */
     static ModelConfig parse(Path file, byte[] json) throws IOException {
-        JsonNode root;
+        Object value;
+        Map<String, String> pytorch = Map.of();
         try (JsonParser p = JSON.createParser(TextFiles.utf8(file, json, "; a config is UTF-8 JSON"))) {
-            root = JSON.readTree(p);
+            value = p.nextToken() == null ? null : JsonTree.read(p);
             if (p.nextToken() != null) throw new IOException(file + ": trailing content after the JSON object");
+            if (value instanceof Map<?, ?> m && m.get("pytorch") instanceof Map<?, ?> pt) pytorch = JsonTree.texts(pt, JSON);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IOException(file + ": not valid JSON: " + Text.escape(e.getOriginalMessage(), 4 * Text.MAX_SHOWN), e); // may quote the file
         }
-        if (root == null || !root.isObject()) throw new IOException(file + ": must hold a JSON object");
+        if (!(value instanceof Map<?, ?>)) throw new IOException(file + ": must hold a JSON object");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> root = (Map<String, Object>) value;
         Reader r = new Reader(file, root);
         String s = r.str(root, "structure");
         Structure st = switch (s) {
@@ -131,24 +138,24 @@ public record ModelConfig(Path file, String name, Structure structure, String de
             case "seq2seq" -> Structure.SEQ2SEQ;
             default -> throw new IOException(file + ": \"structure\" must be n_vs_1, lm or seq2seq, got " + Text.quote(s));
         };
-        List<String> vocab = root.has("vocab") ? r.strings(root, "vocab") : root.has("input_vocab") ? r.strings(root, "input_vocab") : null;
-        List<String> outVocab = root.has("output_vocab") ? r.strings(root, "output_vocab") : vocab;
-        int pad = root.has("pad") ? r.integer(root, "pad") : 0;
-        int bos = root.has("bos") ? r.integer(root, "bos") : -1;
-        int eos = root.has("eos") ? r.integer(root, "eos") : -1;
+        List<String> vocab = root.containsKey("vocab") ? r.strings(root, "vocab") : root.containsKey("input_vocab") ? r.strings(root, "input_vocab") : null;
+        List<String> outVocab = root.containsKey("output_vocab") ? r.strings(root, "output_vocab") : vocab;
+        int pad = root.containsKey("pad") ? r.integer(root, "pad") : 0;
+        int bos = root.containsKey("bos") ? r.integer(root, "bos") : -1;
+        int eos = root.containsKey("eos") ? r.integer(root, "eos") : -1;
         String d = r.optStr(root, "description");
         String description = d == null ? "" : d;
         ModelConfig cfg = switch (st) {
             case N_VS_1 -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos,
-                    root.has("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
-                    null, null, 0, root.path("pytorch"));
+                    root.containsKey("input_size") ? r.integer(root, "input_size") : 0, r.strings(root, "labels"), r.part(root, false),
+                    null, null, 0, pytorch);
             case LM -> new ModelConfig(file, r.str(root, "name"), st, description, r.strings(root, "vocab"), outVocab,
-                    pad, bos, eos, 0, null, r.part(root, false), null, null, root.has("max_output_length") ? r.integer(root, "max_output_length")
-                            : root.has("max_generate") ? r.integer(root, "max_generate") : 200,
-                    root.path("pytorch"));
+                    pad, bos, eos, 0, null, r.part(root, false), null, null, root.containsKey("max_output_length") ? r.integer(root, "max_output_length")
+                            : root.containsKey("max_generate") ? r.integer(root, "max_generate") : 200,
+                    pytorch);
             case SEQ2SEQ -> new ModelConfig(file, r.str(root, "name"), st, description, vocab, outVocab, pad, bos, eos, 0,
                     null, null, r.part(r.obj(root, "encoder"), false), r.part(r.obj(root, "decoder"), true),
-                    r.integer(root, "max_output_length"), root.path("pytorch"));
+                    r.integer(root, "max_output_length"), pytorch);
         };
         cfg.check();
         return cfg;
@@ -192,52 +199,53 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     }
 
     /** Reads typed values, naming the file and key on error. */
-    private record Reader(Path file, JsonNode root) {
-        JsonNode obj(JsonNode n, String key) throws IOException {
-            JsonNode v = n.get(key);
-            if (v == null || !v.isObject()) throw new IOException(file + ": \"" + key + "\" must be an object");
-            return v;
+    private record Reader(Path file, Map<String, Object> root) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> obj(Map<String, Object> n, String key) throws IOException {
+            Object v = n.get(key);
+            if (!(v instanceof Map<?, ?>)) throw new IOException(file + ": \"" + key + "\" must be an object");
+            return (Map<String, Object>) v;
         }
 
-        String str(JsonNode n, String key) throws IOException {
-            JsonNode v = n.get(key);
-            if (v == null || !v.isTextual()) throw new IOException(file + ": \"" + key + "\" must be a string");
-            return v.asText();
+        String str(Map<String, Object> n, String key) throws IOException {
+            Object v = n.get(key);
+            if (!(v instanceof String s)) throw new IOException(file + ": \"" + key + "\" must be a string");
+            return s;
         }
 
-        String optStr(JsonNode n, String key) throws IOException {
-            JsonNode v = n.get(key);
-            if (v == null || v.isNull()) return null;
-            if (!v.isTextual()) throw new IOException(file + ": \"" + key + "\" must be a string or null");
-            return v.asText();
+        String optStr(Map<String, Object> n, String key) throws IOException {
+            Object v = n.get(key);
+            if (v == null || v == JsonTree.NULL) return null;
+            if (!(v instanceof String s)) throw new IOException(file + ": \"" + key + "\" must be a string or null");
+            return s;
         }
 
-        int integer(JsonNode n, String key) throws IOException {
-            JsonNode v = n.get(key);
-            if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) throw new IOException(file + ": \"" + key + "\" must be an integer");
-            return v.asInt();
+        int integer(Map<String, Object> n, String key) throws IOException {
+            Object v = n.get(key);
+            if (!(v instanceof JsonTree.Num num) || num.intValue() == null) throw new IOException(file + ": \"" + key + "\" must be an integer");
+            return num.intValue();
         }
 
-        boolean bool(JsonNode n, String key, boolean absent) throws IOException {
-            JsonNode v = n.get(key);
+        boolean bool(Map<String, Object> n, String key, boolean absent) throws IOException {
+            Object v = n.get(key);
             if (v == null) return absent;
-            if (!v.isBoolean()) throw new IOException(file + ": \"" + key + "\" must be true or false");
-            return v.booleanValue();
+            if (!(v instanceof Boolean b)) throw new IOException(file + ": \"" + key + "\" must be true or false");
+            return b;
         }
 
-        List<String> strings(JsonNode n, String key) throws IOException {
-            JsonNode v = n.get(key);
-            if (v == null || !v.isArray()) throw new IOException(file + ": \"" + key + "\" must be an array of strings");
+        List<String> strings(Map<String, Object> n, String key) throws IOException {
+            Object v = n.get(key);
+            if (!(v instanceof List<?> l)) throw new IOException(file + ": \"" + key + "\" must be an array of strings");
             List<String> out = new ArrayList<>();
-            for (JsonNode e : v) {
-                if (!e.isTextual()) throw new IOException(file + ": \"" + key + "\" must contain only strings");
-                out.add(e.asText());
+            for (Object e : l) {
+                if (!(e instanceof String s)) throw new IOException(file + ": \"" + key + "\" must contain only strings");
+                out.add(s);
             }
             return List.copyOf(out);
         }
 
-        Part part(JsonNode n, boolean needHead) throws IOException {
-            JsonNode rnn = obj(n, "rnn");
+        Part part(Map<String, Object> n, boolean needHead) throws IOException {
+            Map<String, Object> rnn = obj(n, "rnn");
             Mode mode;
             try {
                 mode = Mode.parse(str(rnn, "mode"));

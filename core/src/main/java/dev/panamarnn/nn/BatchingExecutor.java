@@ -165,6 +165,38 @@ public final class BatchingExecutor implements AutoCloseable {
     }
 
     /**
+     * As {@link RecurrentLayer#forward(Tensor, Forward)}: into the buffers the request names, with its
+     * initial states and lengths. The executor takes its scratch from the layer's pool, so the request's
+     * {@link Forward#workspace} must be unset.
+     */
+    public void forward(Tensor input, Forward request) {
+        checkRequest(request);
+        if (!request.hasOutput()) {
+            throw new IllegalArgumentException("forward: the request has no output buffer; give one with Forward.into(output, hN, cN), "
+                    + "or call forward(arena, input, request) to have the results allocated");
+        }
+        forward(input, request.h0(), request.c0(), request.lengths(), request.output(), request.hN(), request.cN());
+    }
+
+    /** As {@link RecurrentLayer#forward(Arena, Tensor, Forward)}: results allocated in {@code arena}; the request names no buffers and no workspace. */
+    public RecurrentLayer.Result forward(Arena arena, Tensor input, Forward request) {
+        if (request == null) return forward(arena, input);
+        checkRequest(request);
+        if (request.hasOutput() || request.hN() != null || request.cN() != null) {
+            throw new IllegalArgumentException("forward: the request names output buffers (Forward.into) but the results are to be allocated in "
+                    + "the arena; call forward(input, request) to write into them");
+        }
+        return forward(arena, input, request.h0(), request.c0(), request.lengths());
+    }
+
+    private static void checkRequest(Forward request) {
+        Objects.requireNonNull(request, "request");
+        if (request.workspace() != null) {
+            throw new IllegalArgumentException("forward: a BatchingExecutor takes its scratch from the layer's pool; leave the request's workspace unset");
+        }
+    }
+
+    /**
      * What the batch has done since the executor was made: steps run, sample-steps (the sum of the batch
      * sizes), the largest batch (rows) and the most calls in one step's batch, the step parts a second
      * caller ran, and the time steps took (wall clock, summed). Exact once calls have returned; while they

@@ -159,6 +159,19 @@ public final class RecurrentCell implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #step(Tensor, Tensor, Tensor)} on plain arrays, row-major: {@code x} is {@code batch × input_size}
+     * floats, {@code h} {@code batch × hidden_size}, and for LSTM {@code c} {@code batch × hidden_size} (null
+     * otherwise); {@code h} and {@code c} are overwritten with the next state. The same bits as the tensor
+     * step. Each call copies into native memory of its own (an arena closed before it returns) and back:
+     * for a hot loop, use the tensor step.
+     *
+     * @throws IllegalArgumentException naming the array and the length it must have; the state is then untouched
+     */
+    public void step(float[] x, float[] h, float[] c, int batch) {
+        ArrayCalls.step(this, x, h, c, batch);
+    }
+
     /** Waits for running calls, then frees the weights. Idempotent. */
     @Override
     public void close() {

@@ -443,6 +443,121 @@ public final class RecurrentLayer implements AutoCloseable {
                 inName, in.segment(), in.offset(), Tensor.requiredFloats(in.rows(), in.cols(), in.ld()));
     }
 
+    // ---- Named options, the preferred style (LayerLoader, Forward); the positional overloads above stay ----
+
+    /**
+     * A loader with every setting at its default, to set by name and load:
+     * <pre>{@code
+     * RecurrentLayer rnn = RecurrentLayer.loader().prefix("rnn.").mode(Mode.RNN_TANH).batchFirst(true)
+     *         .weightFormat(WeightFormat.BF16).loadOptions(LoadOptions.lenient(ignored::addAll)).load(stateDict);
+     * }</pre>
+     * The preferred way to load; the positional {@code load} and {@code create} overloads do the same.
+     */
+    public static LayerLoader loader() {
+        return LayerLoader.defaults();
+    }
+
+    /** {@code loader().load(weights)}: no prefix, structure and mode from the weights (not for an Elman RNN, which needs {@link LayerLoader#mode}). */
+    public static RecurrentLayer load(StateDict weights) {
+        return loader().load(weights);
+    }
+
+    /**
+     * {@code loader().load(file)}: opens the safetensors file, loads the layer (no prefix: every tensor of
+     * the file must be the layer's) and closes the file. See {@link LayerLoader#load(java.nio.file.Path)}.
+     *
+     * @throws java.io.IOException if the file cannot be read or is not valid safetensors, naming it
+     * @throws IllegalArgumentException if its tensors do not make a layer; the message starts with the path
+     */
+    public static RecurrentLayer load(java.nio.file.Path file) throws java.io.IOException {
+        return loader().load(file);
+    }
+
+    /** {@code options.load(file)}: {@link #load(java.nio.file.Path)} with the settings of {@code options}, a {@link #loader()} kept for reuse. */
+    public static RecurrentLayer load(java.nio.file.Path file, LayerLoader options) throws java.io.IOException {
+        return Objects.requireNonNull(options, "options").load(file);
+    }
+
+    /**
+     * Forward into the buffers the request names ({@link Forward#into}, required), with its optional
+     * initial states, lengths and workspace:
+     * <pre>{@code
+     * layer.forward(input, Forward.with().h0(h).lengths(l).into(out, hN, cN));
+     * }</pre>
+     * Exactly {@link #forward(Tensor, Tensor, Tensor, int[], Tensor, Tensor, Tensor, Workspace)} with the
+     * request's parts, the same checks and bits. A request kept and reused (its parts set again between
+     * calls) allocates nothing: with a {@link Workspace} and full lengths a warm call takes no heap, the
+     * zero-allocation path the positional overload also is.
+     *
+     * @throws IllegalArgumentException if the request has no output buffer, or as the positional overload
+     */
+    public void forward(Tensor input, Forward request) {
+        Objects.requireNonNull(request, "request");
+        if (!request.hasOutput()) {
+            throw new IllegalArgumentException("forward: the request has no output buffer; give one with Forward.into(output, hN, cN), "
+                    + "or call forward(arena, input, request) to have the results allocated");
+        }
+        forward(input, request.h0(), request.c0(), request.lengths(), request.output(), request.hN(), request.cN(), request.workspace());
+    }
+
+    /**
+     * Forward with the request's initial states, lengths and workspace; the results are allocated in
+     * {@code arena}. The request must name no output buffers (for those, {@link #forward(Tensor, Forward)}).
+     * A null request is the same as an empty one.
+     */
+    public Result forward(Arena arena, Tensor input, Forward request) {
+        if (request == null) return forward(arena, input);
+        if (request.hasOutput() || request.hN() != null || request.cN() != null) {
+            throw new IllegalArgumentException("forward: the request names output buffers (Forward.into) but the results are to be allocated in "
+                    + "the arena; call forward(input, request) to write into them");
+        }
+        Result r = allocateResult(arena, input);
+        forward(input, request.h0(), request.c0(), request.lengths(), r.output(), r.hN(), r.cN(), request.workspace());
+        return r;
+    }
+
+    /**
+     * The results of a forward pass on {@code float[]}s, row-major in the shapes of {@link Result}:
+     * {@code output} {@code (seq_len, batch, directions·P)} (batch-first {@code (batch, seq_len, directions·P)}),
+     * {@code hN} {@code (num_layers·directions, batch, P)}, {@code cN} {@code (num_layers·directions, batch, hidden_size)}
+     * for LSTM, else null. Fresh arrays, the caller's.
+     */
+    public record ArrayResult(float[] output, float[] hN, float[] cN) {}
+
+    /**
+     * Forward on plain arrays, for callers who do not want to manage native memory: {@code input} is
+     * {@code seq_len × batch × input_size} floats, row-major ({@code batch × seq_len × input_size} when
+     * batch-first); zero initial state, every sample full length; returns the output, laid out the same way
+     * with {@code directions·P} per step and sample. The same bits as the {@link Tensor} forward.
+     * Each call copies the input into native memory of its own (an arena closed before it returns) and the
+     * results out, and allocates the result arrays: for a hot loop, use the tensor overloads.
+     *
+     * @throws IllegalArgumentException naming the array and the length it must have, or as the tensor forward
+     */
+    public float[] forward(float[] input, int seqLen, int batch) {
+        return forward(input, seqLen, batch, null, null, null).output();
+    }
+
+    /**
+     * {@link #forward(float[], int, int)} with initial states and returning the final ones too. {@code h0}
+     * is {@code num_layers·directions × batch × P} floats, {@code c0} (LSTM) {@code num_layers·directions ×
+     * batch × hidden_size}; either may be null for zeros. To carry state across calls, pass the last
+     * result's {@code hN()} and {@code cN()}.
+     */
+    public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0) {
+        return forward(input, seqLen, batch, h0, c0, null);
+    }
+
+    /** {@link #forward(float[], int, int, float[], float[])} with per-sample {@code lengths} (null for all full length). */
+    public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0, int[] lengths) {
+        return ArrayCalls.forward(this, input, seqLen, batch, h0, c0, lengths);
+    }
+
+    /** Whether a call of {@code T} steps and {@code B} samples is large enough to be cut in two when a second thread is allowed. */
+    boolean splitsWork(int T, int B) {
+        return dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
+    }
+
     /** Waits for running calls, then frees the weights and pooled scratch. Idempotent. */
     @Override
     public void close() {

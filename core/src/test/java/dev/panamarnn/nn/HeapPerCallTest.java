@@ -153,6 +153,45 @@ public class HeapPerCallTest {
     }
 
     /**
+     * The named-options call, {@code layer.forward(input, request)}, with one {@link Forward} kept and its
+     * parts set again before every call (initial states, buffers, workspace), allocates nothing either.
+     */
+    @TestFactory
+    Stream<DynamicTest> warmRequestForwardAllocatesNothing() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Backend.Status s : Backend.list()) {
+            if (!s.available() || !runsOn(s.name())) continue;
+            tests.add(DynamicTest.dynamicTest(s.name() + " LSTM B=1 with h0/c0 carried, request reused, 1 thread",
+                    () -> checkRequest(s.name(), new LayerSpec(Mode.LSTM, 48, 64, 1, false, true, false, 0), 1, 64, 1)));
+            tests.add(DynamicTest.dynamicTest(s.name() + " GRU 2 layers bidirectional B=4, request reused, 2 threads",
+                    () -> checkRequest(s.name(), new LayerSpec(Mode.GRU, 32, 48, 2, true, true, false, 0), 4, 24, 2)));
+        }
+        return tests.stream();
+    }
+
+    private static void checkRequest(String backendName, LayerSpec spec, int B, int T, int threads) {
+        Random r = new Random(41 + B);
+        Map<String, int[]> shapes = new HashMap<>();
+        StateDict sd = StateDict.of(randomWeights(spec, r, shapes), shapes);
+        int before = Parallelism.threads();
+        Parallelism.setThreads(threads);
+        try (Arena arena = Arena.ofShared();
+             RecurrentLayer layer = RecurrentLayer.loader().spec(spec).backend(Backend.get(backendName)).load(sd);
+             Workspace ws = new Workspace()) {
+            int D = spec.directions(), LD = spec.numLayers() * D;
+            Tensor input = Tensor.of(arena, flat(rand(r, T, B, spec.inputSize(), 1)), T, B, spec.inputSize());
+            Tensor output = Tensor.allocate(arena, T, B, D * spec.outputSize());
+            Tensor h = Tensor.allocate(arena, LD, B, spec.outputSize()); // h0 and h_n at once: the state carried from call to call
+            Tensor c = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, LD, B, spec.hiddenSize()) : null;
+            Forward request = new Forward();
+            assertWarmCallsAllocateNothing(backendName + " " + spec + " B=" + B + " request at " + threads + " thread(s)",
+                    () -> layer.forward(input, request.clear().h0(h).c0(c).into(output, h, c).workspace(ws)));
+        } finally {
+            Parallelism.setThreads(before);
+        }
+    }
+
+    /**
      * Rounds of {@code call} until one allocates no byte on this thread; fails after {@link #WARM_UP_NANOS}.
      * The lambda is made once, before the rounds: calling it allocates nothing.
      */
