@@ -167,7 +167,13 @@ public final class BatchingExecutor implements AutoCloseable {
     /**
      * As {@link RecurrentLayer#forward(Tensor, Forward)}: into the buffers the request names, with its
      * initial states and lengths. The executor takes its scratch from the layer's pool, so the request's
-     * {@link Forward#workspace} must be unset.
+     * {@link Forward#workspace} must be unset. Blocks until this call's samples have run through every layer.
+     *
+     * @param input   {@code (seq_len, batch, input_size)}, or {@code (batch, seq_len, input_size)} batch-first
+     * @param request the initial states, lengths and (required) output buffers, with no workspace; not null
+     * @throws IllegalArgumentException if the request has no output buffer or sets a workspace, if a shape or
+     *     length does not fit the layer, or outputs overlap inputs
+     * @throws IllegalStateException if the executor or the layer was closed, or a step of this call's batch failed
      */
     public void forward(Tensor input, Forward request) {
         checkRequest(request);
@@ -178,7 +184,18 @@ public final class BatchingExecutor implements AutoCloseable {
         forward(input, request.h0(), request.c0(), request.lengths(), request.output(), request.hN(), request.cN());
     }
 
-    /** As {@link RecurrentLayer#forward(Arena, Tensor, Forward)}: results allocated in {@code arena}; the request names no buffers and no workspace. */
+    /**
+     * As {@link RecurrentLayer#forward(Arena, Tensor, Forward)}: results allocated in {@code arena}; the
+     * request names no buffers and no workspace. A null request is the same as an empty one.
+     *
+     * @param arena   the arena the results are allocated in
+     * @param input   {@code (seq_len, batch, input_size)}, or {@code (batch, seq_len, input_size)} batch-first
+     * @param request the initial states and lengths, with no output buffers and no workspace; or null
+     * @return output, h_n and (LSTM) c_n, allocated in {@code arena}
+     * @throws IllegalArgumentException if the request names output buffers or sets a workspace, or a shape or
+     *     length does not fit the layer
+     * @throws IllegalStateException if the executor or the layer was closed, or a step of this call's batch failed
+     */
     public RecurrentLayer.Result forward(Arena arena, Tensor input, Forward request) {
         if (request == null) return forward(arena, input);
         checkRequest(request);

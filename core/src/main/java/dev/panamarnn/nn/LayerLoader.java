@@ -49,7 +49,12 @@ public final class LayerLoader {
         return DEFAULTS;
     }
 
-    /** Prepended to every PyTorch name, e.g. {@code "encoder.rnn."}; {@code ""} (the default) for none. */
+    /**
+     * Prepended to every PyTorch name, e.g. {@code "encoder.rnn."}; {@code ""} (the default) for none.
+     *
+     * @param prefix the prefix, not null; {@code ""} for none
+     * @return a new loader with this prefix and the other settings of this one
+     */
     public LayerLoader prefix(String prefix) {
         return new LayerLoader(Objects.requireNonNull(prefix, "prefix"), mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
@@ -58,12 +63,21 @@ public final class LayerLoader {
      * The cell type. Needed only for an Elman RNN ({@link Mode#RNN_TANH} or {@link Mode#RNN_RELU}: the
      * weights do not tell tanh from ReLU); for LSTM and GRU the weights' shapes tell, and a mode given is
      * insisted on. Null (the default) to read it from the weights.
+     *
+     * @param mode the cell type, or null to read it from the weights
+     * @return a new loader with this mode and the other settings of this one
      */
     public LayerLoader mode(Mode mode) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
 
-    /** Inputs and outputs {@code (batch, seq_len, …)} as PyTorch's {@code batch_first=True}; false (the default) for {@code (seq_len, batch, …)}. */
+    /**
+     * Inputs and outputs {@code (batch, seq_len, …)} as PyTorch's {@code batch_first=True}; false (the default)
+     * for {@code (seq_len, batch, …)}.
+     *
+     * @param batchFirst true for {@code (batch, seq_len, …)}, false for {@code (seq_len, batch, …)}
+     * @return a new loader with this setting and the other settings of this one
+     */
     public LayerLoader batchFirst(boolean batchFirst) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
@@ -73,17 +87,30 @@ public final class LayerLoader {
      * it needs must then be there with its shape. The spec's mode and batch-first are the layer's; a
      * {@link #mode} or {@link #batchFirst} set as well must agree with them. Null (the default) to read
      * the structure from the weights.
+     *
+     * @param spec the layer's structure, or null to read it from the weights
+     * @return a new loader with this spec and the other settings of this one
      */
     public LayerLoader spec(LayerSpec spec) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
 
-    /** The kernels to run on; null (the default) for {@link Backend#defaultBackend()}. */
+    /**
+     * The kernels to run on; null (the default) for {@link Backend#defaultBackend()}.
+     *
+     * @param backend the backend, or null for {@link Backend#defaultBackend()}
+     * @return a new loader with this backend and the other settings of this one
+     */
     public LayerLoader backend(Backend backend) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
 
-    /** How the weight matrices are stored; null (the default) for {@link WeightFormat#fromProperty()}, read at load. */
+    /**
+     * How the weight matrices are stored; null (the default) for {@link WeightFormat#fromProperty()}, read at load.
+     *
+     * @param weightFormat {@link WeightFormat#F32} or {@link WeightFormat#BF16}, or null for the property's
+     * @return a new loader with this weight format and the other settings of this one
+     */
     public LayerLoader weightFormat(WeightFormat weightFormat) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
     }
@@ -91,40 +118,73 @@ public final class LayerLoader {
     /**
      * What to do with tensors under the prefix that the layer does not use: {@link LoadOptions#strict()}
      * (the default) refuses them by name, {@link LoadOptions#lenient} skips and reports them.
+     *
+     * @param loadOptions the options, not null
+     * @return a new loader with these options and the other settings of this one
      */
     public LayerLoader loadOptions(LoadOptions loadOptions) {
         return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, Objects.requireNonNull(loadOptions, "loadOptions"));
     }
 
+    /**
+     * The prefix set.
+     *
+     * @return the prefix prepended to every PyTorch name; {@code ""} for none (the default)
+     */
     public String prefix() {
         return prefix;
     }
 
-    /** The mode set, or null. */
+    /**
+     * The mode set, or null.
+     *
+     * @return the mode, or null (read from the weights)
+     */
     public Mode mode() {
         return mode;
     }
 
-    /** Batch-first as set, else the spec's, else false. */
+    /**
+     * Batch-first as set, else the spec's, else false.
+     *
+     * @return whether the layer's inputs and outputs are {@code (batch, seq_len, …)}
+     */
     public boolean batchFirst() {
         return batchFirst != null ? batchFirst : spec != null && spec.batchFirst();
     }
 
-    /** The spec set, or null. */
+    /**
+     * The spec set, or null.
+     *
+     * @return the spec, or null (the structure read from the weights)
+     */
     public LayerSpec spec() {
         return spec;
     }
 
-    /** The backend set, or null (the default backend). */
+    /**
+     * The backend set, or null (the default backend).
+     *
+     * @return the backend, or null ({@link Backend#defaultBackend()} at load)
+     */
     public Backend backend() {
         return backend;
     }
 
-    /** The weight format set, or null ({@link WeightFormat#fromProperty()} at load). */
+    /**
+     * The weight format set, or null ({@link WeightFormat#fromProperty()} at load).
+     *
+     * @return the weight format, or null
+     */
     public WeightFormat weightFormat() {
         return weightFormat;
     }
 
+    /**
+     * The options for unused tensors.
+     *
+     * @return the options set; {@link LoadOptions#strict()} by default, never null
+     */
     public LoadOptions loadOptions() {
         return loadOptions;
     }
@@ -133,8 +193,11 @@ public final class LayerLoader {
      * Loads the layer from {@code weights} (a safetensors file's {@link SafeTensors#asStateDict()}, or
      * {@link StateDict#of} arrays). The weights are copied: {@code weights} may be closed afterwards.
      *
+     * @param weights the tensors, by PyTorch's names ({@code weight_ih_l0}, …) under the prefix; copied
+     * @return the layer, to close
      * @throws IllegalArgumentException if the weights do not make such a layer (missing, misshapen,
-     *     non-float or, under {@link LoadOptions#strict()}, unused tensors), naming the tensor
+     *     non-float or, under {@link LoadOptions#strict()}, unused tensors), naming the tensor; or if a
+     *     {@link #mode} or {@link #batchFirst} set disagrees with the {@link #spec}'s
      */
     public RecurrentLayer load(StateDict weights) {
         Objects.requireNonNull(weights, "weights");
@@ -157,6 +220,8 @@ public final class LayerLoader {
      * the layer's; give the layer's {@link #prefix} when the file holds other tensors too, or
      * {@link LoadOptions#lenient} options.
      *
+     * @param file the safetensors file
+     * @return the layer, to close
      * @throws IOException if the file cannot be read or is not a valid safetensors file; the message names it
      * @throws IllegalArgumentException if its tensors do not make such a layer; the message starts with the
      *     file's path

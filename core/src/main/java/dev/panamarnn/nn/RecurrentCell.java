@@ -166,7 +166,14 @@ public final class RecurrentCell implements AutoCloseable {
      * step. Each call copies into native memory of its own (an arena closed before it returns) and back:
      * for a hot loop, use the tensor step.
      *
-     * @throws IllegalArgumentException naming the array and the length it must have; the state is then untouched
+     * @param x     the input, {@code batch × input_size} floats, row-major
+     * @param h     the hidden state, {@code batch × hidden_size} floats, read and overwritten
+     * @param c     the cell state for LSTM, {@code batch × hidden_size} floats, read and overwritten; else null
+     * @param batch the number of samples (rows), {@code batch ≥ 1}
+     * @throws IllegalArgumentException if {@code batch} is below 1, if an array is null or not of the length its
+     *     shape needs (the message names the array and that length), or if {@code c} is given to a cell that is
+     *     not an LSTM; the state is then untouched
+     * @throws IllegalStateException if the cell was closed; the state is then untouched
      */
     public void step(float[] x, float[] h, float[] c, int batch) {
         ArrayCalls.step(this, x, h, c, batch);

@@ -452,12 +452,22 @@ public final class RecurrentLayer implements AutoCloseable {
      *         .weightFormat(WeightFormat.BF16).loadOptions(LoadOptions.lenient(ignored::addAll)).load(stateDict);
      * }</pre>
      * The preferred way to load; the positional {@code load} and {@code create} overloads do the same.
+     *
+     * @return the loader with every setting at its default (immutable, shareable)
      */
     public static LayerLoader loader() {
         return LayerLoader.defaults();
     }
 
-    /** {@code loader().load(weights)}: no prefix, structure and mode from the weights (not for an Elman RNN, which needs {@link LayerLoader#mode}). */
+    /**
+     * {@code loader().load(weights)}: no prefix, structure and mode from the weights (not for an Elman RNN,
+     * which needs {@link LayerLoader#mode}).
+     *
+     * @param weights the tensors, by PyTorch's names ({@code weight_ih_l0}, …); copied at load
+     * @return the layer, to close
+     * @throws IllegalArgumentException if the weights do not make a layer (a tensor missing, of the wrong
+     *     shape, not floating-point or unused, or an Elman RNN's mode not given); the message names it
+     */
     public static RecurrentLayer load(StateDict weights) {
         return loader().load(weights);
     }
@@ -466,6 +476,8 @@ public final class RecurrentLayer implements AutoCloseable {
      * {@code loader().load(file)}: opens the safetensors file, loads the layer (no prefix: every tensor of
      * the file must be the layer's) and closes the file. See {@link LayerLoader#load(java.nio.file.Path)}.
      *
+     * @param file the safetensors file
+     * @return the layer, to close
      * @throws java.io.IOException if the file cannot be read or is not valid safetensors, naming it
      * @throws IllegalArgumentException if its tensors do not make a layer; the message starts with the path
      */
@@ -473,7 +485,16 @@ public final class RecurrentLayer implements AutoCloseable {
         return loader().load(file);
     }
 
-    /** {@code options.load(file)}: {@link #load(java.nio.file.Path)} with the settings of {@code options}, a {@link #loader()} kept for reuse. */
+    /**
+     * {@code options.load(file)}: {@link #load(java.nio.file.Path)} with the settings of {@code options}, a
+     * {@link #loader()} kept for reuse.
+     *
+     * @param file    the safetensors file
+     * @param options the settings (prefix, mode, batch-first, spec, backend, weight format, load options); not null
+     * @return the layer, to close
+     * @throws java.io.IOException if the file cannot be read or is not valid safetensors, naming it
+     * @throws IllegalArgumentException if its tensors do not make such a layer; the message starts with the path
+     */
     public static RecurrentLayer load(java.nio.file.Path file, LayerLoader options) throws java.io.IOException {
         return Objects.requireNonNull(options, "options").load(file);
     }
@@ -489,7 +510,11 @@ public final class RecurrentLayer implements AutoCloseable {
      * calls) allocates nothing: with a {@link Workspace} and full lengths a warm call takes no heap, the
      * zero-allocation path the positional overload also is.
      *
-     * @throws IllegalArgumentException if the request has no output buffer, or as the positional overload
+     * @param input   {@code (seq_len, batch, input_size)}, or {@code (batch, seq_len, input_size)} batch-first
+     * @param request the initial states, lengths, workspace and (required) output buffers; not null
+     * @throws IllegalArgumentException if the request has no output buffer, or as the positional overload (a
+     *     shape or length does not fit the layer, or outputs overlap inputs)
+     * @throws IllegalStateException if the layer was closed or a tensor's arena is
      */
     public void forward(Tensor input, Forward request) {
         Objects.requireNonNull(request, "request");
@@ -504,6 +529,14 @@ public final class RecurrentLayer implements AutoCloseable {
      * Forward with the request's initial states, lengths and workspace; the results are allocated in
      * {@code arena}. The request must name no output buffers (for those, {@link #forward(Tensor, Forward)}).
      * A null request is the same as an empty one.
+     *
+     * @param arena   the arena the results are allocated in
+     * @param input   {@code (seq_len, batch, input_size)}, or {@code (batch, seq_len, input_size)} batch-first
+     * @param request the initial states, lengths and workspace, with no output buffers; or null
+     * @return output, h_n and (LSTM) c_n, allocated in {@code arena}
+     * @throws IllegalArgumentException if the request names output buffers, or a shape or length does not fit
+     *     the layer
+     * @throws IllegalStateException if the layer was closed or a tensor's arena is
      */
     public Result forward(Arena arena, Tensor input, Forward request) {
         if (request == null) return forward(arena, input);
@@ -521,6 +554,12 @@ public final class RecurrentLayer implements AutoCloseable {
      * {@code output} {@code (seq_len, batch, directions·P)} (batch-first {@code (batch, seq_len, directions·P)}),
      * {@code hN} {@code (num_layers·directions, batch, P)}, {@code cN} {@code (num_layers·directions, batch, hidden_size)}
      * for LSTM, else null. Fresh arrays, the caller's.
+     *
+     * @param output the last layer's hidden state at every step: {@code seq_len × batch × directions·P} floats
+     *               ({@code batch × seq_len × directions·P} batch-first)
+     * @param hN     the final hidden states: {@code num_layers·directions × batch × P} floats
+     * @param cN     the final cell states: {@code num_layers·directions × batch × hidden_size} floats, for LSTM;
+     *               else null
      */
     public record ArrayResult(float[] output, float[] hN, float[] cN) {}
 
@@ -532,7 +571,15 @@ public final class RecurrentLayer implements AutoCloseable {
      * Each call copies the input into native memory of its own (an arena closed before it returns) and the
      * results out, and allocates the result arrays: for a hot loop, use the tensor overloads.
      *
-     * @throws IllegalArgumentException naming the array and the length it must have, or as the tensor forward
+     * @param input  {@code seq_len × batch × input_size} floats, row-major ({@code batch × seq_len × input_size}
+     *               batch-first)
+     * @param seqLen the number of steps, {@code seq_len ≥ 1}
+     * @param batch  the number of samples, {@code batch ≥ 1}
+     * @return the output, {@code seq_len × batch × directions·P} floats ({@code batch × seq_len × directions·P}
+     *     batch-first); a fresh array
+     * @throws IllegalArgumentException if {@code seqLen} or {@code batch} is below 1, if {@code input} is null or
+     *     not of the length its shape needs (the message names the array and that length), or as the tensor forward
+     * @throws IllegalStateException if the layer was closed
      */
     public float[] forward(float[] input, int seqLen, int batch) {
         return forward(input, seqLen, batch, null, null, null).output();
@@ -543,12 +590,43 @@ public final class RecurrentLayer implements AutoCloseable {
      * is {@code num_layers·directions × batch × P} floats, {@code c0} (LSTM) {@code num_layers·directions ×
      * batch × hidden_size}; either may be null for zeros. To carry state across calls, pass the last
      * result's {@code hN()} and {@code cN()}.
+     *
+     * @param input  {@code seq_len × batch × input_size} floats, row-major ({@code batch × seq_len × input_size}
+     *               batch-first)
+     * @param seqLen the number of steps, {@code seq_len ≥ 1}
+     * @param batch  the number of samples, {@code batch ≥ 1}
+     * @param h0     the initial hidden states, {@code num_layers·directions × batch × P} floats, or null for zeros
+     * @param c0     the initial cell states (LSTM only), {@code num_layers·directions × batch × hidden_size}
+     *               floats, or null for zeros
+     * @return the output and the final states, in fresh arrays
+     * @throws IllegalArgumentException if {@code seqLen} or {@code batch} is below 1, if an array is not of the
+     *     length its shape needs (the message names the array and that length), if {@code c0} is given to a
+     *     layer that is not an LSTM, or as the tensor forward
+     * @throws IllegalStateException if the layer was closed
      */
     public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0) {
         return forward(input, seqLen, batch, h0, c0, null);
     }
 
-    /** {@link #forward(float[], int, int, float[], float[])} with per-sample {@code lengths} (null for all full length). */
+    /**
+     * {@link #forward(float[], int, int, float[], float[])} with per-sample {@code lengths} (null for all full
+     * length): outputs past a sample's length are zero, and its final state is the one at its last step.
+     *
+     * @param input   {@code seq_len × batch × input_size} floats, row-major ({@code batch × seq_len × input_size}
+     *                batch-first)
+     * @param seqLen  the number of steps, {@code seq_len ≥ 1}
+     * @param batch   the number of samples, {@code batch ≥ 1}
+     * @param h0      the initial hidden states, {@code num_layers·directions × batch × P} floats, or null for zeros
+     * @param c0      the initial cell states (LSTM only), {@code num_layers·directions × batch × hidden_size}
+     *                floats, or null for zeros
+     * @param lengths one length per sample, each in {@code 1..seq_len}, or null for every sample full length
+     * @return the output and the final states, in fresh arrays
+     * @throws IllegalArgumentException if {@code seqLen} or {@code batch} is below 1, if an array is not of the
+     *     length its shape needs (the message names the array and that length), if {@code c0} is given to a
+     *     layer that is not an LSTM, if {@code lengths} has not one entry per sample or one is out of range,
+     *     or as the tensor forward
+     * @throws IllegalStateException if the layer was closed
+     */
     public ArrayResult forward(float[] input, int seqLen, int batch, float[] h0, float[] c0, int[] lengths) {
         return ArrayCalls.forward(this, input, seqLen, batch, h0, c0, lengths);
     }
