@@ -23,7 +23,8 @@ public final class Text {
     }
 
     /**
-     * {@code s} with every control character (C0, DEL, C1, and the Unicode line and paragraph separators)
+     * {@code s} with every control character (C0, DEL, C1, the Unicode line and paragraph separators, and
+     * the bidirectional and zero-width formatting characters)
      * written as {@code \n}, {@code \r}, {@code \t} or {@code \}{@code uXXXX}, and backslashes doubled; past
      * {@code max} characters of the original the rest is replaced by {@code "…(N more)"}.
      *
@@ -43,7 +44,7 @@ public final class Text {
                 case '\t' -> b.append("\\t");
                 case '\\' -> b.append("\\\\");
                 default -> {
-                    if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+                    if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029' || invisible(c)) {
                         b.append(String.format("\\u%04x", (int) c));
                     } else {
                         b.append(c);
@@ -53,5 +54,13 @@ public final class Text {
         }
         if (s.length() > n) b.append("…(").append(s.length() - n).append(" more)");
         return b.toString();
+    }
+
+    /**
+     * Characters that reorder or hide text on a terminal: the bidirectional embeddings, overrides and
+     * isolates (U+202A–202E, U+2066–2069), the zero-width ones and marks (U+200B–200F), the byte order mark.
+     */
+    private static boolean invisible(char c) {
+        return (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069') || (c >= '\u200b' && c <= '\u200f') || c == '\ufeff';
     }
 }

@@ -69,7 +69,7 @@ final class ClassifyCommand implements Callable<Integer> {
             int[] pred = SequenceClassifier.argmax(logits);
             for (int i = 0; i < pred.length; i++) {
                 float[] p = SequenceClassifier.probabilities(logits[i]);
-                out.printf(Locale.ROOT, "%d\t%s\t%.4f%n", i, c.labels().get(pred[i]), p[pred[i]]);
+                out.printf(Locale.ROOT, "%d\t%s\t%.4f%n", i, dev.panamarnn.Text.escape(c.labels().get(pred[i]), 200), p[pred[i]]); // labels come from model.json
             }
             if (output != null) {
                 try (Arena a = Arena.ofConfined()) {

@@ -63,14 +63,29 @@ final class ForwardCommand implements Callable<Integer> {
         // The output is checked (a regular file or none, not an input, in a writable directory) before
         // anything is loaded or computed.
         try (OutputFile target = OutputFile.prepare("--output", output, weights, input).deleteTemporaryOnExit();
-             SafeTensors w = SafeTensors.open(weights); SafeTensors in = SafeTensors.open(input); Arena arena = Arena.ofConfined();
-             RecurrentLayer layer = RecurrentLayer.load(w.asStateDict(), prefix, hint, batchFirst, be)) {
+             SafeTensors w = SafeTensors.open(weights); SafeTensors in = SafeTensors.open(input); Arena arena = Arena.ofConfined()) {
+            // What the input file's header alone can show is checked before the weights are loaded.
             for (String n : in.names()) {
                 if (!List.of("input", "h0", "c0", "lengths").contains(n)) {
                     throw new IllegalArgumentException(Inputs.show(input) + ": unexpected tensor " + Text.quote(n) + " (expected input, h0, c0, lengths)");
                 }
             }
             if (!in.contains("input")) throw new IllegalArgumentException(Inputs.show(input) + ": no tensor 'input'");
+            for (String n : new String[] {"input", "h0", "c0"}) {
+                if (in.contains(n) && in.info(n).dtype() != DType.F32) {
+                    throw new IllegalArgumentException(Inputs.show(input) + ": '" + n + "' must be F32, got " + in.info(n).dtype());
+                }
+            }
+            if (in.contains("lengths") && in.info("lengths").dtype() != DType.I64 && in.info("lengths").dtype() != DType.I32) {
+                throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' must be I64 or I32, got " + in.info("lengths").dtype());
+            }
+            run(be, hint, target, w, in, arena);
+        }
+        return 0;
+    }
+
+    private void run(Backend be, Mode hint, OutputFile target, SafeTensors w, SafeTensors in, Arena arena) throws Exception {
+        try (RecurrentLayer layer = RecurrentLayer.load(w.asStateDict(), prefix, hint, batchFirst, be)) {
             // Shapes from the file's header against the layer before any tensor is copied: a wrong shape
             // is refused at once, whatever size the header claims.
             layer.checkShapes(in.info("input").shape(), in.contains("h0") ? in.info("h0").shape() : null,
@@ -112,7 +127,6 @@ final class ForwardCommand implements Callable<Integer> {
                     r.cN() != null ? ", c_n " + r.cN().shapeString() : "");
             pw.flush();
         }
-        return 0;
     }
 
     private Tensor f32(SafeTensors st, String name, Arena arena) {

@@ -68,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
                 for (int k = 0; k < samples; k++) batch[i * samples + k] = prompt;
             }
             int[][] gen = lm.generate(batch, d, n);
-            for (int i = 0; i < gen.length; i++) out.println(ps.get(i / samples) + lm.vocabulary().decode(gen[i]));
+            for (int i = 0; i < gen.length; i++) out.println(dev.panamarnn.Text.escape(ps.get(i / samples) + lm.vocabulary().decode(gen[i]), Integer.MAX_VALUE)); // tokens come from model.json
             out.flush();
         }
         return 0;

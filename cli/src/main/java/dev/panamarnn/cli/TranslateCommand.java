@@ -67,7 +67,7 @@ final class TranslateCommand implements Callable<Integer> {
                 res = new int[src.length][];
                 for (int i = 0; i < src.length; i++) res[i] = m.beamSearch(src[i], beam, n).tokens();
             }
-            for (int i = 0; i < res.length; i++) out.println(in.get(i) + "\t" + m.targetVocabulary().decode(res[i]));
+            for (int i = 0; i < res.length; i++) out.println(dev.panamarnn.Text.escape(in.get(i), Integer.MAX_VALUE) + "\t" + dev.panamarnn.Text.escape(m.targetVocabulary().decode(res[i]), Integer.MAX_VALUE));
             out.flush();
         }
         return 0;

@@ -193,8 +193,18 @@ public final class OutputFile implements AutoCloseable {
                 throw failure(name + ": cannot rename the temporary file " + show(temp) + " over " + show(target), e);
             }
             committed = true;
+            syncDirectory(target.getParent()); // the rename itself survives a crash only once the directory is on disk
         } finally {
             if (!committed) close();
+        }
+    }
+
+    /** Flushes a directory's entries (the rename); where the file system cannot, nothing more is possible. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // not supported here (some file systems refuse fsync on a directory): the data itself was forced
         }
     }
 
@@ -229,6 +239,32 @@ public final class OutputFile implements AutoCloseable {
     }
 
     /**
+     * Linux's {@code fs.protected_symlinks} rule, applied whether or not the kernel has it on: in a sticky,
+     * world-writable directory (such as /tmp) a link is followed only when its owner is this user or the
+     * directory's owner. Else anyone could plant a link there and have a privileged writer replace a file
+     * of its choosing.
+     */
+    private static void refuseForeignLinkInStickyDirectory(String name, Path link) throws IOException {
+        Path dir = link.getParent();
+        if (dir == null || !dir.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+        Object mode;
+        try {
+            mode = Files.getAttribute(dir, "unix:mode");
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return; // no unix view: no sticky bit to read
+        }
+        int m = (Integer) mode;
+        boolean sticky = (m & 01000) != 0, worldWritable = (m & 0002) != 0;
+        if (!sticky || !worldWritable) return;
+        java.nio.file.attribute.UserPrincipal linkOwner = Files.getOwner(link, LinkOption.NOFOLLOW_LINKS);
+        java.nio.file.attribute.UserPrincipal dirOwner = Files.getOwner(dir);
+        String me = System.getProperty("user.name");
+        if (linkOwner.getName().equals(me) || linkOwner.equals(dirOwner)) return;
+        throw new IOException(name + ": refusing to write: it is a symbolic link owned by " + linkOwner.getName() + " in the shared directory "
+                + show(dir) + " (sticky and world-writable); following it could replace another user's file (give the real path)");
+    }
+
+    /**
      * The regular file to replace for {@code p} (absolute): {@code p} itself when it is missing or a
      * regular file, the file a symbolic link names when that is a regular file; anything else is refused.
      */
@@ -236,6 +272,7 @@ public final class OutputFile implements AutoCloseable {
         BasicFileAttributes a = attributes(p, LinkOption.NOFOLLOW_LINKS);
         Path target = p;
         if (a != null && a.isSymbolicLink()) {
+            refuseForeignLinkInStickyDirectory(name, p);
             BasicFileAttributes t = attributes(p);
             if (t == null) {
                 throw new IOException(name + ": refusing to write: it is a symbolic link to " + show(Files.readSymbolicLink(p))
@@ -295,6 +332,24 @@ public final class OutputFile implements AutoCloseable {
      * the owner only, and gets that file's permissions before the rename; a new file gets the default
      * permissions any new file gets.
      */
+    /**
+     * A file name cut so that the temporary file's name (22 characters longer) stays within the 255 bytes
+     * a file name may have: at most 200 bytes of UTF-8, cut on a character boundary.
+     */
+    static String shortened(String fileName) {
+        byte[] b = fileName.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length <= 200) return fileName;
+        int n = 0, bytes = 0;
+        while (n < fileName.length()) {
+            int cp = fileName.codePointAt(n);
+            int len = new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes + len > 200) break;
+            bytes += len;
+            n += Character.charCount(cp);
+        }
+        return fileName.substring(0, n);
+    }
+
     private static Path createTemp(String name, Path target, boolean replacing) throws IOException {
         Path dir = target.getParent();
         FileAttribute<?>[] attrs = {};
@@ -303,7 +358,7 @@ public final class OutputFile implements AutoCloseable {
             attrs = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(ownerOnly)};
         }
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+            Path tmp = dir.resolve("." + shortened(target.getFileName().toString()) + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
             try {
                 Files.createFile(tmp, attrs);
                 return tmp;

@@ -174,6 +174,10 @@ public final class SafeTensorsWriter {
      */
     public void write(OutputFile out) throws IOException {
         byte[] header = header();
+        if (header.length > SafeTensors.MAX_HEADER_BYTES) { // a file SafeTensors.open would refuse
+            throw new IllegalArgumentException("safetensors header of " + header.length + " bytes (" + entries.size() + " tensors and the metadata) is over the "
+                    + SafeTensors.MAX_HEADER_BYTES + " bytes a reader accepts: write fewer tensors or less metadata per file");
+        }
         out.replace(ch -> {
             ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
             buf.putLong(header.length);

@@ -69,9 +69,9 @@ public final class BatchingExecutor implements AutoCloseable {
             throw new IllegalArgumentException("BatchingExecutor: the layer's weights are bfloat16; the executor packs float32 panels, "
                     + "so load the layer with WeightFormat.F32");
         }
-        Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
-        recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()];
+        recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()]; // before the layer is entered: nothing to undo
         wih = new PreparedWeights[spec.numLayers()];
+        Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
             Kernels k = layer.backend().kernels();
             for (int l = 0; l < spec.numLayers(); l++) {

@@ -328,12 +328,14 @@ public final class RecurrentLayer implements AutoCloseable {
             disjoint("h_n", hN, "output", output);
             disjoint("h_n", hN, "input", input);
             if (h0 != null && !sameView(h0, hN)) disjoint("h_n", hN, "h0", h0);
+            if (c0 != null) disjoint("h_n", hN, "c0", c0); // an initial state is read when its layer-direction starts
         }
         if (cN != null) {
             disjoint("c_n", cN, "output", output);
             disjoint("c_n", cN, "input", input);
             if (hN != null) disjoint("c_n", cN, "h_n", hN);
             if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
+            if (h0 != null) disjoint("c_n", cN, "h0", h0);
         }
         return lens;
     }
@@ -424,9 +426,20 @@ public final class RecurrentLayer implements AutoCloseable {
             }
         }
         for (int len : lengths) {
-            if (len != T) return lengths.clone(); // a copy: the caller's array may change while the call runs
+            if (len != T) {
+                // A copy, checked again: the caller's array may change while the call runs (another thread),
+                // and only the copy is read from here on.
+                int[] copy = lengths.clone();
+                for (int b = 0; b < B; b++) {
+                    if (copy[b] < 1 || copy[b] > T) {
+                        throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + copy[b]
+                                + " (the array changed during the call)");
+                    }
+                }
+                return copy;
+            }
         }
-        return null;
+        return null; // every sample full length when checked: the call runs all T steps whatever the array holds later
     }
 
     /**

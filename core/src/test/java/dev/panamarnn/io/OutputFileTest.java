@@ -192,4 +192,38 @@ class OutputFileTest {
         e = assertThrows(IllegalArgumentException.class, () -> w.add(longName, new float[] {1, 2}, 3));
         assertTrue(e.getMessage().length() < 400 && e.getMessage().contains("more)"), e.getMessage());
     }
+
+    /** A long but valid file name (243 characters): its temporary file's name is cut, not refused as too long. */
+    @Test
+    void aLongFileNameIsWritten() throws IOException {
+        Path p = dir.resolve("a".repeat(238) + ".safe");
+        small().write(p);
+        assertTrue(Files.isRegularFile(p));
+        small().write(p); // and replaced
+        assertEquals(List.of(p.getFileName().toString()), names(dir));
+    }
+
+    /**
+     * In a sticky, world-writable directory (like /tmp), a link someone else planted is not followed: as
+     * root it would replace any file it names (Linux's fs.protected_symlinks rule, which may be off).
+     */
+    @Test
+    void aForeignLinkInASharedDirectoryIsNotFollowed() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give the link away");
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setAttribute(shared, "unix:mode", 01777);
+        Path victim = dir.resolve("victim");
+        Files.writeString(victim, "precious");
+        Path link = Files.createSymbolicLink(shared.resolve("out.safetensors"), victim);
+        var nobody = shared.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+        Files.getFileAttributeView(link, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setOwner(nobody);
+        refused(link, "symbolic link owned by nobody", "shared directory");
+        assertEquals("precious", Files.readString(victim));
+        // A link of this user's own is written through as anywhere else.
+        Files.delete(link);
+        Files.createSymbolicLink(link, victim);
+        small().write(link);
+        assertTrue(Files.isSymbolicLink(link));
+        assertTrue(Files.size(victim) > 8);
+    }
 }

@@ -108,6 +108,10 @@ public class LayerValidationTest {
             new Rule("h_n aliasing output", IllegalArgumentException.class, c -> c.hN = Tensor.wrap(c.output.segment(), c.output.offset(), H, 4, B, H),
                     "h_n", "output", "overlap"),
             new Rule("c_n aliasing h_n", IllegalArgumentException.class, c -> c.cN = c.hN, "c_n", "h_n", "overlap"),
+            // h0 and c0 are read when their layer-direction starts: an output overlapping the other state
+            // would be overwritten first (h0 and c0 have the same shape here: no projection).
+            new Rule("c_n is h0", IllegalArgumentException.class, c -> c.cN = c.h0, "c_n", "h0", "overlap"),
+            new Rule("h_n is c0", IllegalArgumentException.class, c -> c.hN = c.c0, "h_n", "c0", "overlap"),
             new Rule("closed workspace", IllegalStateException.class, c -> {
                 c.workspace = new Workspace();
                 c.workspace.close();
