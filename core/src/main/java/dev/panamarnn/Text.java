@@ -33,6 +33,23 @@ public final class Text {
      * @return the escaped text
      */
     public static String escape(String s, int max) {
+        return escape(s, max, true, " more");
+    }
+
+    /**
+     * {@code s} as one line for a terminal: control and formatting characters escaped as {@link #escape}
+     * does, but backslashes left as they are (so text already escaped is not escaped twice); past
+     * {@code max} characters the rest is replaced by {@code "…(N more characters)"}.
+     *
+     * @param s   the text, or null (gives {@code "null"})
+     * @param max how many of its characters to show
+     * @return the text on one line
+     */
+    public static String oneLine(String s, int max) {
+        return escape(s, max, false, " more characters");
+    }
+
+    private static String escape(String s, int max, boolean backslashes, String more) {
         if (s == null) return "null";
         int n = Math.min(s.length(), Math.max(0, max));
         StringBuilder b = new StringBuilder(n + 16);
@@ -42,7 +59,7 @@ public final class Text {
                 case '\n' -> b.append("\\n");
                 case '\r' -> b.append("\\r");
                 case '\t' -> b.append("\\t");
-                case '\\' -> b.append("\\\\");
+                case '\\' -> b.append(backslashes ? "\\\\" : "\\");
                 default -> {
                     if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029' || invisible(c)) {
                         b.append(String.format("\\u%04x", (int) c));
@@ -52,7 +69,7 @@ public final class Text {
                 }
             }
         }
-        if (s.length() > n) b.append("…(").append(s.length() - n).append(" more)");
+        if (s.length() > n) b.append("…(").append(s.length() - n).append(more).append(')');
         return b.toString();
     }
 

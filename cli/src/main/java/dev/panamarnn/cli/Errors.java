@@ -171,28 +171,8 @@ final class Errors {
         return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
-    /**
-     * {@code s} as one line: control characters (C0, DEL, C1, U+2028/9) written as {@code \n}, {@code \r},
-     * {@code \t} or {@code \}{@code uXXXX}, cut past {@link #MAX_MESSAGE} characters. Backslashes are left
-     * alone, so text that {@link dev.panamarnn.Text} already escaped is not escaped twice.
-     */
+    /** {@code s} as one line, cut past {@link #MAX_MESSAGE} characters ({@link dev.panamarnn.Text#oneLine}). */
     static String oneLine(String s) {
-        if (s == null) return "null";
-        int n = Math.min(s.length(), MAX_MESSAGE);
-        StringBuilder b = new StringBuilder(n + 16);
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == '\u2028' || c == '\u2029') b.append(String.format("\\u%04x", (int) c));
-                    else b.append(c);
-                }
-            }
-        }
-        if (s.length() > n) b.append("…(").append(s.length() - n).append(" more characters)");
-        return b.toString();
+        return dev.panamarnn.Text.oneLine(s, MAX_MESSAGE);
     }
 }

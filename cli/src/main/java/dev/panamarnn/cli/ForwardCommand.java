@@ -98,13 +98,11 @@ final class ForwardCommand implements Callable<Integer> {
                             + java.util.Arrays.toString(ls));
                 }
             }
-            Tensor x = f32(in, "input", arena);
-            Tensor h0 = in.contains("h0") ? f32(in, "h0", arena) : null;
-            Tensor c0 = in.contains("c0") ? f32(in, "c0", arena) : null;
+            Tensor x = in.toTensor("input", arena); // dtypes and shapes checked above, from the header
+            Tensor h0 = in.contains("h0") ? in.toTensor("h0", arena) : null;
+            Tensor c0 = in.contains("c0") ? in.toTensor("c0", arena) : null;
             int[] lengths = null;
             if (in.contains("lengths")) {
-                DType t = in.info("lengths").dtype();
-                if (t != DType.I64 && t != DType.I32) throw new IllegalArgumentException(Inputs.show(input) + ": 'lengths' must be I64 or I32, got " + t);
                 long[] l = in.toLongArray("lengths");
                 lengths = new int[l.length];
                 for (int i = 0; i < l.length; i++) {
@@ -127,11 +125,5 @@ final class ForwardCommand implements Callable<Integer> {
                     r.cN() != null ? ", c_n " + r.cN().shapeString() : "");
             pw.flush();
         }
-    }
-
-    private Tensor f32(SafeTensors st, String name, Arena arena) {
-        DType t = st.info(name).dtype();
-        if (t != DType.F32) throw new IllegalArgumentException(Inputs.show(input) + ": '" + name + "' must be F32, got " + t);
-        return st.toTensor(name, arena);
     }
 }

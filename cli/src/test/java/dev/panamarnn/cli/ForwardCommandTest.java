@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panamarnn.io.SafeTensors;
 import dev.panamarnn.io.SafeTensorsWriter;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,27 +24,9 @@ class ForwardCommandTest {
         return CliRun.of(args);
     }
 
-    /** Splits a fixture into the weights file and the input file the CLI takes. */
+    /** Splits a fixture into the weights file and the input file the CLI takes ({@link LayerFiles#split}). */
     private Path[] split(String fixture) throws Exception {
-        Path src = dir.resolve(fixture);
-        try (InputStream in = getClass().getResourceAsStream("/fixtures/layers/" + fixture)) {
-            Files.copy(in, src);
-        }
-        Path w = dir.resolve("w.safetensors"), x = dir.resolve("in.safetensors");
-        try (SafeTensors st = SafeTensors.open(src)) {
-            SafeTensorsWriter ww = new SafeTensorsWriter(), xw = new SafeTensorsWriter();
-            for (String n : st.names()) {
-                if (n.startsWith("expected_")) continue;
-                boolean io = List.of("input", "h0", "c0", "lengths").contains(n);
-                SafeTensorsWriter target = io ? xw : ww;
-                int[] shape = st.info(n).shape();
-                if (n.equals("lengths")) target.add(n, st.toLongArray(n), shape);
-                else target.add(n, st.toFloatArray(n), shape);
-            }
-            ww.write(w);
-            xw.write(x);
-        }
-        return new Path[] {src, w, x};
+        return LayerFiles.split(dir, fixture);
     }
 
     @ParameterizedTest

@@ -11,7 +11,18 @@ import java.util.List;
 record LayerFiles(Path weights, Path input) {
     /** An Elman RNN (tanh, batch-first, with h0): run with {@code --mode rnn_tanh --batch-first}. */
     static LayerFiles rnnTanh(Path dir) throws Exception {
-        String fixture = "layer_rnn_tanh_l1_bf_h0_i3h17t5b3.safetensors";
+        Path[] f = split(dir, "layer_rnn_tanh_l1_bf_h0_i3h17t5b3.safetensors");
+        Files.delete(f[0]);
+        return new LayerFiles(f[1], f[2]);
+    }
+
+    /**
+     * The fixture copied into {@code dir} and split into weights ({@code w.safetensors}) and inputs
+     * ({@code in.safetensors}: input, h0, c0, lengths); the expected outputs are left out.
+     *
+     * @return the fixture's copy, the weights file and the input file
+     */
+    static Path[] split(Path dir, String fixture) throws Exception {
         Path src = dir.resolve("fixture-" + fixture);
         try (InputStream in = LayerFiles.class.getResourceAsStream("/fixtures/layers/" + fixture)) {
             Files.copy(in, src);
@@ -29,8 +40,7 @@ record LayerFiles(Path weights, Path input) {
             ww.write(w);
             xw.write(x);
         }
-        Files.delete(src);
-        return new LayerFiles(w, x);
+        return new Path[] {src, w, x};
     }
 
     /** The arguments of {@code forward} on these files, writing {@code output}. */

@@ -420,26 +420,20 @@ public final class RecurrentLayer implements AutoCloseable {
         if (lengths.length != B) {
             throw new IllegalArgumentException("forward: lengths must have one entry per sample (" + B + "), got " + lengths.length);
         }
-        for (int b = 0; b < B; b++) {
-            if (lengths[b] < 1 || lengths[b] > T) {
-                throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + lengths[b]);
-            }
-        }
         for (int len : lengths) {
             if (len != T) {
-                // A copy, checked again: the caller's array may change while the call runs (another thread),
-                // and only the copy is read from here on.
+                // A copy, and the checks on it: the caller's array may change while the call runs (another
+                // thread), and only the copy is read from here on.
                 int[] copy = lengths.clone();
                 for (int b = 0; b < B; b++) {
                     if (copy[b] < 1 || copy[b] > T) {
-                        throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + copy[b]
-                                + " (the array changed during the call)");
+                        throw new IllegalArgumentException("forward: lengths[" + b + "] must be in 1.." + T + " (seq_len), got " + copy[b]);
                     }
                 }
                 return copy;
             }
         }
-        return null; // every sample full length when checked: the call runs all T steps whatever the array holds later
+        return null; // every sample full length: the call runs all T steps whatever the array holds later
     }
 
     /**

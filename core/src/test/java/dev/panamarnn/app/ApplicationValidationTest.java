@@ -1,5 +1,6 @@
 package dev.panamarnn.app;
 
+import static dev.panamarnn.HeapCounter.heapAllocatedBy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,14 +50,6 @@ class ApplicationValidationTest {
         assertMessage(IllegalArgumentException.class, () -> Decoding.temperature(Double.NaN, 1), "temperature");
         assertMessage(IllegalArgumentException.class, () -> lm.newState(0), "batch");
         assertMessage(IllegalArgumentException.class, () -> lm.generate("Thé", Decoding.greedy(), 5), "'T'", "position 0");
-    }
-
-    /** Heap bytes this thread allocates while {@code r} runs (HotSpot's per-thread counter). */
-    static long heapAllocatedBy(Runnable r) {
-        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long before = mx.getCurrentThreadAllocatedBytes();
-        r.run();
-        return mx.getCurrentThreadAllocatedBytes() - before;
     }
 
     @Test

@@ -163,7 +163,7 @@ public class FaultInjectionTest {
 
             public void check(Loaded t, boolean failed) {
                 if (failed) t.layer = RecurrentLayer.create(spec, sd, "", b, format); // a failed load leaves nothing behind: load again
-                assertSame("after a failed load", want, referenceOf(t.layer, spec));
+                assertSame("after a failed load", want, reference(t.layer, spec, null));
             }
 
             public void close(Loaded t) {
@@ -171,10 +171,6 @@ public class FaultInjectionTest {
             }
         });
         assertTrue(n > 0, "a load allocates native memory");
-    }
-
-    private static float[][] referenceOf(RecurrentLayer layer, LayerSpec spec) {
-        return reference(layer, spec, null);
     }
 
     // ---------------------------------------------------------------- forward

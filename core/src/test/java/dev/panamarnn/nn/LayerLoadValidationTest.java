@@ -1,5 +1,6 @@
 package dev.panamarnn.nn;
 
+import static dev.panamarnn.HeapCounter.heapAllocatedBy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,14 +57,6 @@ class LayerLoadValidationTest {
         // A layer's name the layer has no place for stays an error when lenient.
         assertThrows(IllegalArgumentException.class, () -> RecurrentLayer.load(gruWith("bias_ih_l1"), "", null, false, Backend.get("scalar"),
                 WeightFormat.F32, LoadOptions.lenient(ignored::addAll)).close());
-    }
-
-    /** Heap bytes this thread allocates while {@code r} runs (HotSpot's per-thread counter). */
-    static long heapAllocatedBy(Runnable r) {
-        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long before = mx.getCurrentThreadAllocatedBytes();
-        r.run();
-        return mx.getCurrentThreadAllocatedBytes() - before;
     }
 
     @Test
