@@ -28,8 +28,7 @@ import java.util.function.Supplier;
  * against the config and against each other. Immutable and thread-safe.
  */
 final class Network implements AutoCloseable {
-    private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
-    private boolean closed;
+    private final dev.panamarnn.engine.Lifecycle lifecycle = new dev.panamarnn.engine.Lifecycle("the model");
     final Embedding embedding;
     final RecurrentLayer rnn;
     final Linear head;
@@ -192,30 +191,21 @@ final class Network implements AutoCloseable {
 
     /** Starts a call: close() waits until {@link #exit()}; a closed network throws IllegalStateException. */
     void enter(String op) {
-        lifecycle.readLock().lock();
-        if (closed) {
-            lifecycle.readLock().unlock();
-            throw new IllegalStateException(op + ": the model is closed");
-        }
+        lifecycle.enter(op);
     }
 
     void exit() {
-        lifecycle.readLock().unlock();
+        lifecycle.exit();
     }
 
     /** Waits for running calls, then frees the weights. Idempotent. */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) return;
-            closed = true;
+        lifecycle.close(() -> {
             if (embedding != null) embedding.close();
             rnn.close();
             if (head != null) head.close();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        });
     }
 
     /** Reads {@code dir/model.json}, checks its structure, and opens {@code dir/weights.safetensors}. */

@@ -1,12 +1,12 @@
 package dev.panamarnn.nn;
 
 import dev.panamarnn.Tensor;
-import dev.panamarnn.kernel.Kernels;
-import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.engine.Batching;
+import dev.panamarnn.engine.Lifecycle;
+import dev.panamarnn.engine.Resources;
+import dev.panamarnn.engine.Scratch;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs {@link RecurrentLayer#forward} for many concurrent callers by batching their steps: a call's
@@ -15,10 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * waiting for a batch to form. A lone caller runs alone at batch 1.
  *
  * <p>The callers are the compute threads; there is no pool. A call projects the first steps of its input
- * ({@code X·W_ihᵀ + b}, {@link BatchProjection}) and joins the recurrence; one caller leads each step for
+ * ({@code X·W_ihᵀ + b}) and joins the recurrence; one caller leads each step for
  * the whole batch; waiting callers compute the rest of the projections in chunks and, while no more
- * callers compete for cores than the machine has, one of them runs parts of each step on its core. See
- * {@link BatchRecurrence}. Each layer and direction is a recurrence of its own: a call runs layer by
+ * callers compete for cores than the machine has, one of them runs parts of each step on its core. Each layer and direction is a recurrence of its own: a call runs layer by
  * layer, forward direction then reverse.
  *
  * <p>Semantics, shapes and argument checks are exactly those of {@link RecurrentLayer#forward} (every
@@ -26,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * argument is checked before anything is read or written. Results agree with {@code forward}'s within
  * float32 rounding (the step sums in another order). A sample's result does not depend on the other
  * samples in the batch, on every backend: it is bit-identical to what the executor gives for that sample
- * alone, because the step's and the projection's products are {@link Kernels#gemmPrepared}, and it and
+ * alone, because the step's and the projection's products are products over weights prepared once, and they and
  * the row-wise gate kernels treat each row alike whatever the others and whoever computes it (on
  * OpenBLAS too: those products run on its gate kernels, see {@code OpenBlasKernels}).
  *
@@ -42,16 +41,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Workspace} from the layer's pool) and the per-sample bookkeeping are reused.
  */
 public final class BatchingExecutor implements AutoCloseable {
-    // Workspace slots of a call.
-    private static final int S_XP = 0, S_OUT0 = 1, S_OUT1 = 2, S_H0 = 3, S_C0 = 4, S_HN = 5, S_CN = 6, S_X = 7;
-
     private final RecurrentLayer layer;
-    private final LayerSpec spec;
-    private final BatchRecurrence[][] recurrences;
-    /** Per layer: W_ih of both directions ({@code [D·G·H × I_l]}), prepared for the projection's chunks. */
-    private final PreparedWeights[] wih;
-    private final AtomicInteger inside = new AtomicInteger(), parked = new AtomicInteger();
-    private final int cores = Runtime.getRuntime().availableProcessors();
+    private final Batching engine;
     private final Lifecycle lifecycle = new Lifecycle("batching executor");
 
     /**
@@ -63,35 +54,16 @@ public final class BatchingExecutor implements AutoCloseable {
      */
     public BatchingExecutor(RecurrentLayer layer) {
         this.layer = Objects.requireNonNull(layer, "layer");
-        this.spec = layer.spec();
         Resources res = layer.resources();
-        if (res.weights.bf16) {
+        if (res.weights().bf16()) {
             throw new IllegalArgumentException("BatchingExecutor: the layer's weights are bfloat16; the executor packs float32 panels, "
                     + "so load the layer with WeightFormat.F32");
         }
-        recurrences = new BatchRecurrence[spec.numLayers()][spec.directions()]; // before the layer is entered: nothing to undo
-        wih = new PreparedWeights[spec.numLayers()];
-        Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
+        Scratch probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
-            Kernels k = layer.backend().kernels();
-            for (int l = 0; l < spec.numLayers(); l++) {
-                int in = spec.layerInputSize(l);
-                wih[l] = k.prepare(res.weights.wih[l], 0, in, spec.directions() * spec.mode().gates() * spec.hiddenSize(), in);
-                for (int d = 0; d < spec.directions(); d++) recurrences[l][d] = new BatchRecurrence(this, spec, res.weights, k, l, d);
-            }
-        } catch (Throwable e) {
-            closeRecurrences(); // the ones made before the failure
-            throw e;
+            engine = new Batching(res.weights(), layer.backend().kernels());
         } finally {
             res.exit(probe, null);
-        }
-    }
-
-    private void closeRecurrences() {
-        for (BatchRecurrence[] byDir : recurrences) {
-            for (BatchRecurrence r : byDir) {
-                if (r != null) r.close();
-            }
         }
     }
 
@@ -151,12 +123,10 @@ public final class BatchingExecutor implements AutoCloseable {
         lifecycle.enter("forward");
         try {
             Resources res = layer.resources();
-            Workspace ws = res.enter("forward", null);
-            inside.incrementAndGet();
+            Scratch ws = res.enter("forward", null);
             try {
-                run(ws, layer.steps(input), layer.batch(input), lens, input, h0, c0, output, hN, cN);
+                engine.run(ws, layer.steps(input), layer.batch(input), lens, input, h0, c0, output, hN, cN);
             } finally {
-                inside.decrementAndGet();
                 res.exit(ws, null);
             }
         } finally {
@@ -258,119 +228,14 @@ public final class BatchingExecutor implements AutoCloseable {
      * @return a snapshot
      */
     public Stats stats() {
-        long steps = 0, rows = 0, helped = 0, nanos = 0;
-        int maxRows = 0, maxCalls = 0;
-        for (BatchRecurrence[] byDir : recurrences) {
-            for (BatchRecurrence r : byDir) {
-                steps += r.steps;
-                rows += r.rowSteps;
-                helped += r.helperParts;
-                nanos += r.stepNanos;
-                maxRows = Math.max(maxRows, r.maxRows);
-                maxCalls = Math.max(maxCalls, r.maxCalls);
-            }
-        }
-        return new Stats(steps, rows, maxRows, maxCalls, helped, nanos);
-    }
-
-    /**
-     * Whether a waiting caller may spin as a step's second thread: only while the callers that compete for
-     * cores (inside a call and not parked: leaders, helpers, callers projecting) are no more than the cores.
-     */
-    boolean maySpin() {
-        return inside.get() - parked.get() <= cores;
-    }
-
-    void parked(int delta) {
-        parked.addAndGet(delta);
-    }
-
-    private void run(Workspace ws, int T, int B, int[] lengths, Tensor input, Tensor h0, Tensor c0,
-                     Tensor output, Tensor hN, Tensor cN) {
-        int L = spec.numLayers(), D = spec.directions(), P = spec.outputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
-        int I = spec.inputSize();
-        boolean lstm = spec.mode() == Mode.LSTM;
-        long rows = (long) T * B, states = (long) L * D * B;
-        ws.reserve(rows * D * GH, rows * D * P, L > 1 ? rows * D * P : 0, h0 != null ? states * P : 0,
-                c0 != null ? states * H : 0, states * P, lstm ? states * H : 0, rows * I);
-        // The input and initial states into scratch: other threads compute steps and projection chunks,
-        // and they touch only executor-owned memory.
-        copyRows(input.segment(), input.offset(), input.ld(), ws.slot(S_X), 0, I, rows, I);
-        if (h0 != null) copyRows(h0.segment(), h0.offset(), h0.ld(), ws.slot(S_H0), 0, P, states, P);
-        if (c0 != null) copyRows(c0.segment(), c0.offset(), c0.ld(), ws.slot(S_C0), 0, H, states, H);
-        Kernels k = layer.backend().kernels();
-        LayerWeights w = layer.resources().weights;
-        BatchCall call = ws.batchCall();
-        MemorySegment x = ws.slot(S_X);
-        int xLd = I, steps = T;
-        if (lengths != null) {
-            steps = 0;
-            for (int len : lengths) steps = Math.max(steps, len);
-        }
-        long stride = spec.batchFirst() ? 1 : B; // rows between a sample's consecutive steps
-        for (int l = 0; l < L; l++) {
-            MemorySegment out = ws.slot(l % 2 == 0 ? S_OUT0 : S_OUT1), xp = ws.slot(S_XP);
-            if (lengths != null) SequenceForward.fillZero(out, 0, rows * D * P); // rows past a length stay zero
-            // The first chunk of the projection here, the others by whoever is idle while the samples step
-            // (the reverse direction starts once the forward one is through, every chunk done by then).
-            call.projection.begin(k, wih[l], w.bias[l], x, 0, xLd, xp, T, B, spec.batchFirst(), steps, inside.get() == 1);
-            try {
-                call.projection.runNext();
-                for (int d = 0; d < D; d++) {
-                    int li = l * D + d;
-                    BatchCall.Entry[] es = call.begin(B, h0 != null);
-                    for (int b = 0; b < B; b++) {
-                        BatchCall.Entry e = es[b];
-                        long first = spec.batchFirst() ? (long) b * T : b; // the row of step 0
-                        int len = lengths == null ? T : lengths[b];
-                        e.xp = xp;
-                        e.xpOff = first * D * GH + (long) d * GH;
-                        e.xpStride = stride * D * GH;
-                        e.out = out;
-                        e.outOff = first * D * P + (long) d * P;
-                        e.outStride = stride * D * P;
-                        e.t = d == 0 ? 0 : len - 1;
-                        e.dir = d == 0 ? 1 : -1;
-                        e.left = len;
-                        long st = (long) li * B + b;
-                        e.h0 = h0 != null ? ws.slot(S_H0) : null;
-                        e.h0Off = st * P;
-                        e.c0 = c0 != null ? ws.slot(S_C0) : null;
-                        e.c0Off = st * H;
-                        e.hN = ws.slot(S_HN);
-                        e.hNOff = st * P;
-                        e.cN = lstm ? ws.slot(S_CN) : null;
-                        e.cNOff = st * H;
-                    }
-                    recurrences[l][d].run(call);
-                    Throwable f = call.failure;
-                    if (f != null) throw new IllegalStateException("forward: the batched step failed: " + f, f);
-                }
-            } finally {
-                call.projection.finish();
-            }
-            x = out;
-            xLd = D * P;
-        }
-        copyRows(x, 0, D * P, output.segment(), output.offset(), output.ld(), rows, D * P);
-        if (hN != null) copyRows(ws.slot(S_HN), 0, P, hN.segment(), hN.offset(), hN.ld(), states, P);
-        if (cN != null) copyRows(ws.slot(S_CN), 0, H, cN.segment(), cN.offset(), cN.ld(), states, H);
-    }
-
-    private static void copyRows(MemorySegment src, long srcOff, int srcLd, MemorySegment dst, long dstOff, int dstLd, long rows, int width) {
-        if (srcLd == width && dstLd == width) {
-            MemorySegment.copy(src, srcOff * Float.BYTES, dst, dstOff * Float.BYTES, rows * width * Float.BYTES);
-            return;
-        }
-        for (long r = 0; r < rows; r++) {
-            MemorySegment.copy(src, (srcOff + r * srcLd) * Float.BYTES, dst, (dstOff + r * dstLd) * Float.BYTES, (long) width * Float.BYTES);
-        }
+        Batching.Counts c = engine.counts();
+        return new Stats(c.steps(), c.sampleSteps(), c.maxBatch(), c.maxCalls(), c.helperParts(), c.stepNanos());
     }
 
     /** Waits for calls in flight to finish, then frees the batch state; later calls throw. Idempotent. */
     @Override
     public void close() {
-        lifecycle.close(this::closeRecurrences);
+        lifecycle.close(engine::close);
     }
 
     @Override

@@ -13,7 +13,7 @@ import java.util.Set;
 /** PyTorch's {@code nn.Embedding}: row {@code id} of {@code weight [num_embeddings × embedding_dim]}. Thread-safe. */
 public final class Embedding implements AutoCloseable {
     private final Arena arena;
-    private final Lifecycle lifecycle = new Lifecycle("embedding");
+    private final dev.panamarnn.engine.Lifecycle lifecycle = new dev.panamarnn.engine.Lifecycle("embedding");
     private final MemorySegment weight;
     private final int count, dim;
 

@@ -18,7 +18,7 @@ import java.util.Set;
  */
 public final class Linear implements AutoCloseable {
     private final Arena arena;
-    private final Lifecycle lifecycle = new Lifecycle("linear layer");
+    private final dev.panamarnn.engine.Lifecycle lifecycle = new dev.panamarnn.engine.Lifecycle("linear layer");
     private final MemorySegment weight, bias;
     private final int in, out;
     private final Backend backend;

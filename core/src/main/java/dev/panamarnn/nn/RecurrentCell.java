@@ -3,8 +3,10 @@ package dev.panamarnn.nn;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
-import dev.panamarnn.kernel.Kernels;
-import java.lang.foreign.MemorySegment;
+import dev.panamarnn.engine.CellRun;
+import dev.panamarnn.engine.Resources;
+import dev.panamarnn.engine.Scratch;
+import dev.panamarnn.engine.Weights;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -21,13 +23,12 @@ import java.util.stream.Collectors;
 public final class RecurrentCell implements AutoCloseable {
     private final LayerSpec spec;
     private final Resources resources;
-    private final LayerWeights weights;
     private final Backend backend;
 
-    private RecurrentCell(LayerSpec spec, LayerWeights weights, Backend backend) {
+    private RecurrentCell(LayerSpec spec, Weights weights, Backend backend) {
         this.spec = spec;
+        weights.prepare(backend.kernels(), false); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "cell");
-        this.weights = weights;
         this.backend = backend;
     }
 
@@ -56,7 +57,14 @@ public final class RecurrentCell implements AutoCloseable {
         StateDict asLayer = new LayerNames(weights, prefix);
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
-        return new RecurrentCell(spec, LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict()), backend == null ? Backend.defaultBackend() : backend);
+        Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
+        Weights w = LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict());
+        try {
+            return new RecurrentCell(spec, w, be);
+        } catch (Throwable e) {
+            w.close();
+            throw e;
+        }
     }
 
     /**
@@ -110,52 +118,11 @@ public final class RecurrentCell implements AutoCloseable {
             Checks.disjoint("step", "c", c.segment(), c.offset(), Tensor.requiredFloats(B, H, c.ld()), "h", h.segment(), h.offset(),
                     Tensor.requiredFloats(B, H, h.ld()));
         }
-        Workspace ws = resources.enter("step", null);
+        Scratch ws = resources.enter("step", null);
         try {
-            long[] want = ws.request(); // not varargs: no array per step
-            want[0] = (long) B * GH;
-            want[1] = spec.mode() == Mode.GRU ? (long) B * GH : 0;
-            ws.reserve(want);
-            run(backend.kernels(), ws, B, x, h, c);
+            CellRun.step(resources.weights(), backend.kernels(), ws, B, x, h, c);
         } finally {
             resources.exit(ws, null);
-        }
-    }
-
-    private void run(Kernels k, Workspace ws, int B, Tensor x, Tensor h, Tensor c) {
-        int I = spec.inputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
-        MemorySegment g = ws.slot(0);
-        MemorySegment bias = weights.bias[0];
-        for (int b = 0; b < B; b++) {
-            if (bias != null) MemorySegment.copy(bias, 0, g, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
-        }
-        weights.gemm(k, B, GH, I, x.segment(), x.offset(), x.ld(), weights.wih[0], 0, bias != null ? 1f : 0f, g, 0, GH);
-        MemorySegment whh = weights.whh[0][0];
-        switch (spec.mode()) {
-            case LSTM -> {
-                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, g, 0, GH);
-                int[] cut = weights.cut; // gate rows are stored by partition of the units (LayerWeights)
-                for (int q = 0; q + 1 < cut.length; q++) {
-                    int a = cut[q], hq = cut[q + 1] - a;
-                    k.lstmCell(B, hq, g, 4L * a, GH, c.segment(), c.offset() + a, c.ld(), h.segment(), h.offset() + a, h.ld());
-                }
-            }
-            case GRU -> {
-                MemorySegment gh = ws.slot(1);
-                for (int b = 0; b < B; b++) {
-                    MemorySegment.copy(weights.hnBias[0][0], 0, gh, (long) b * GH * Float.BYTES, (long) GH * Float.BYTES);
-                }
-                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, gh, 0, GH);
-                int[] cut = weights.cut;
-                for (int q = 0; q + 1 < cut.length; q++) {
-                    int a = cut[q], hq = cut[q + 1] - a;
-                    k.gruCell(B, hq, g, 3L * a, GH, gh, 3L * a, GH, h.segment(), h.offset() + a, h.ld(), h.segment(), h.offset() + a, h.ld());
-                }
-            }
-            case RNN_TANH, RNN_RELU -> {
-                weights.gemm(k, B, GH, H, h.segment(), h.offset(), h.ld(), whh, 0, 1f, g, 0, GH);
-                k.rnnCell(B, H, spec.mode().activation(), g, 0, GH, h.segment(), h.offset(), h.ld());
-            }
         }
     }
 

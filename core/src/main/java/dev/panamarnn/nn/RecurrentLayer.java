@@ -3,6 +3,12 @@ package dev.panamarnn.nn;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.engine.Helper;
+import dev.panamarnn.engine.Resources;
+import dev.panamarnn.engine.Scratch;
+import dev.panamarnn.engine.SequenceRun;
+import dev.panamarnn.engine.Shape;
+import dev.panamarnn.engine.Weights;
 import java.lang.foreign.Arena;
 import java.util.Objects;
 
@@ -39,19 +45,22 @@ import java.util.Objects;
  */
 public final class RecurrentLayer implements AutoCloseable {
     private final LayerSpec spec;
+    private final Shape shape;
     private final Resources resources;
     private final Backend backend;
     /** The shapes the checks name, built once (a message string per call would be heap per call). */
     private final String inputShape, stateShape, cellShape, outputShape;
 
-    private RecurrentLayer(LayerSpec spec, LayerWeights weights, Backend backend) {
+    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend) {
         this.spec = spec;
+        this.shape = LayerWeights.shape(spec);
         String p = spec.projSize() > 0 ? "proj_size" : "hidden_size";
         this.inputShape = spec.batchFirst() ? "(batch, seq_len, input_size=" + spec.inputSize() + ")" : "(seq_len, batch, input_size=" + spec.inputSize() + ")";
         this.stateShape = "(num_layers·directions, batch, " + p + ")";
         this.cellShape = "(num_layers·directions, batch, hidden_size)";
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
-        weights.preparePanels(backend.kernels()); // before the weights are published through resources' final field
+        // before the weights are published through resources' final field; the property is for side-by-side benchmarks
+        weights.prepare(backend.kernels(), Boolean.parseBoolean(System.getProperty("panama.rnn.stepPanels", "true")));
         this.resources = new Resources(weights, "layer");
         this.backend = backend;
     }
@@ -160,7 +169,7 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(format, "format");
         Objects.requireNonNull(options, "options");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
-        LayerWeights w = LayerWeights.load(weights, prefix, spec, format, options);
+        Weights w = LayerWeights.load(weights, prefix, spec, format, options);
         try {
             return new RecurrentLayer(spec, w, be);
         } catch (Throwable e) {
@@ -175,7 +184,7 @@ public final class RecurrentLayer implements AutoCloseable {
      * @return {@link WeightFormat#F32} or {@link WeightFormat#BF16}
      */
     public WeightFormat weightFormat() {
-        return resources.weights.bf16 ? WeightFormat.BF16 : WeightFormat.F32;
+        return resources.weights().bf16() ? WeightFormat.BF16 : WeightFormat.F32;
     }
 
     /**
@@ -272,27 +281,26 @@ public final class RecurrentLayer implements AutoCloseable {
         int[] lens = check(input, h0, c0, lengths, output, hN, cN);
         int T = steps(input), B = batch(input);
         boolean split = dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
-        Workspace ws = resources.enter("forward", workspace);
-        Team team = null;
+        Scratch explicit = workspace == null ? null : workspace.scratch();
+        Scratch ws = resources.enter("forward", explicit);
+        Helper helper = null;
         try {
             // With two threads per call, the work is cut in two whenever it is large enough; the helper runs
-            // half when it is free and may touch the tensors (a confined arena's belong to their owner),
+            // some of it when it is free and may touch the tensors (a confined arena's belong to their owner),
             // else the caller runs both halves. The cut, and so every bit of the result, never depends on it.
-            Halves pair = null;
             if (split) {
-                pair = Halves.ALONE;
-                Team t = Team.shared(); // may fail to start its thread: then nothing is held but what finally releases
+                Helper t = Helper.shared(); // may fail to start its thread: then nothing is held but what finally releases
                 boolean shared = t.canAccess(input.segment()) && t.canAccess(output.segment()) && (h0 == null || t.canAccess(h0.segment()))
                         && (c0 == null || t.canAccess(c0.segment())) && (hN == null || t.canAccess(hN.segment()))
                         && (cN == null || t.canAccess(cN.segment()));
-                if (shared && t.tryAcquire()) pair = team = t;
+                if (shared && t.tryAcquire()) helper = t;
             }
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, input, h0, c0, lens, output, hN, cN);
+            SequenceRun.forward(shape, resources.weights(), backend.kernels(), ws, split, helper, T, B, input, h0, c0, lens, output, hN, cN);
         } finally {
             try {
-                if (team != null) team.release();
+                if (helper != null) helper.release();
             } finally {
-                resources.exit(ws, workspace);
+                resources.exit(ws, explicit);
             }
         }
     }
@@ -327,14 +335,14 @@ public final class RecurrentLayer implements AutoCloseable {
         if (hN != null) {
             disjoint("h_n", hN, "output", output);
             disjoint("h_n", hN, "input", input);
-            if (h0 != null && !sameView(h0, hN)) disjoint("h_n", hN, "h0", h0);
+            if (h0 != null && !SequenceRun.sameView(h0, hN)) disjoint("h_n", hN, "h0", h0);
             if (c0 != null) disjoint("h_n", hN, "c0", c0); // an initial state is read when its layer-direction starts
         }
         if (cN != null) {
             disjoint("c_n", cN, "output", output);
             disjoint("c_n", cN, "input", input);
             if (hN != null) disjoint("c_n", cN, "h_n", hN);
-            if (c0 != null && !sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
+            if (c0 != null && !SequenceRun.sameView(c0, cN)) disjoint("c_n", cN, "c0", c0);
             if (h0 != null) disjoint("c_n", cN, "h0", h0);
         }
         return lens;
@@ -434,15 +442,6 @@ public final class RecurrentLayer implements AutoCloseable {
             }
         }
         return null; // every sample full length: the call runs all T steps whatever the array holds later
-    }
-
-    /**
-     * h_n may be the very tensor h0 was (and c_n c0), to carry state across calls: layer-direction li's
-     * final state is written only after its initial state was read, and the later ones are untouched.
-     */
-    static boolean sameView(Tensor a, Tensor b) {
-        if (a == null || b == null) return false;
-        return a.segment().address() + a.offset() * Float.BYTES == b.segment().address() + b.offset() * Float.BYTES && a.ld() == b.ld();
     }
 
     private static void disjoint(String outName, Tensor out, String inName, Tensor in) {
@@ -651,6 +650,6 @@ public final class RecurrentLayer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "RecurrentLayer" + spec + " on " + backend.name() + (resources.weights.bf16 ? ", bf16 weights" : "");
+        return "RecurrentLayer" + spec + " on " + backend.name() + (resources.weights().bf16() ? ", bf16 weights" : "");
     }
 }

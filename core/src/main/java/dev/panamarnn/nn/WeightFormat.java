@@ -42,8 +42,6 @@ public enum WeightFormat {
      * @return its bfloat16 bits
      */
     public static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (f != f) return (short) ((bits >>> 16) | 0x40); // keep a NaN a NaN
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        return dev.panamarnn.engine.Weights.toBf16(f);
     }
 }

@@ -135,31 +135,6 @@ public class BatchingExecutorTest {
         }
     }
 
-    /** The step's parts cover the units in order, stay inside the layer's partitions, and start on multiples of 8. */
-    @org.junit.jupiter.api.Test
-    void partsCutTheLayersPartitions() {
-        for (int H : new int[] {1, 7, 64, 67, 130, 200, 512, 1000}) {
-            for (Mode mode : new Mode[] {Mode.LSTM, Mode.RNN_TANH}) {
-                LayerSpec spec = new LayerSpec(mode, 3, H, 1, false, true, false, 0);
-                int[] cut = LayerWeights.cuts(spec);
-                Map<String, int[]> shapes = new HashMap<>();
-                Map<String, float[]> w = randomWeights(spec, new Random(H), shapes);
-                try (RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", Backend.get("scalar"));
-                     BatchParts parts = new BatchParts(spec, layer.resources().weights, layer.backend().kernels(), 0, 0)) {
-                    assertEquals(0, parts.from[0]);
-                    assertEquals(H, parts.from[parts.count]);
-                    for (int s = 0, q = 0; s < parts.count; s++) {
-                        while (parts.from[s] >= cut[q + 1]) q++;
-                        int a = parts.from[s], b = parts.from[s + 1];
-                        org.junit.jupiter.api.Assertions.assertTrue(a < b && b <= cut[q + 1] && (a - cut[q]) % 8 == 0,
-                                "H=" + H + " part " + s + " [" + a + ", " + b + ") in partition [" + cut[q] + ", " + cut[q + 1] + ")");
-                    }
-                    org.junit.jupiter.api.Assertions.assertTrue(parts.count <= 2 + H / BatchParts.UNITS, "H=" + H + ": " + parts.count + " parts");
-                }
-            }
-        }
-    }
-
     static void close(String what, float[] expected, float[] actual, String ctx) {
         assertEquals(expected.length, actual.length, what + " length " + ctx);
         for (int i = 0; i < expected.length; i++) {

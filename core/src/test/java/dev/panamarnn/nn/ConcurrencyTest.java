@@ -95,7 +95,7 @@ public class ConcurrencyTest {
             try (Workspace ws = new Workspace()) {
                 for (CallSpec c : calls) expected.add(call(layers.get(c.model()), c, ownWorkspace ? ws : null));
             }
-            long helperJobs = Team.shared().jobs();
+            long helperJobs = dev.panamarnn.engine.Helper.shared().jobs();
             ExecutorService pool = Executors.newFixedThreadPool(THREADS);
             try {
                 List<Future<Integer>> done = new ArrayList<>();
@@ -127,7 +127,7 @@ public class ConcurrencyTest {
             } finally {
                 pool.shutdownNow();
             }
-            if (threadsPerCall == 2) assertTrue(Team.shared().jobs() > helperJobs, "some calls used the helper thread");
+            if (threadsPerCall == 2) assertTrue(dev.panamarnn.engine.Helper.shared().jobs() > helperJobs, "some calls used the helper thread");
         } finally {
             Parallelism.setThreads(before);
             for (RecurrentLayer l : layers) l.close();

@@ -194,7 +194,7 @@ public class FaultInjectionTest {
             String what = "forward " + spec + " " + b.name() + " threads=" + threads + (ownWorkspace ? " own workspace" : "");
             int n = sweep(what, kind, new FaultSweep.Trial<Fwd>() {
                 public Fwd setUp() {
-                    if (kind == Kind.THREAD_START) Team.forgetShared(); // so this call starts the helper thread
+                    if (kind == Kind.THREAD_START) dev.panamarnn.engine.Helper.forgetShared(); // so this call starts the helper thread
                     Fwd f = new Fwd();
                     f.layer = RecurrentLayer.create(spec, sd, "", b); // fresh: the call's scratch is allocated in it
                     f.ws = ownWorkspace ? new Workspace() : null;

@@ -118,7 +118,7 @@ public class LayerValidationTest {
             }, "workspace is closed"),
             new Rule("workspace in use by another call", IllegalStateException.class, c -> {
                 c.workspace = new Workspace();
-                c.workspace.acquire();
+                c.workspace.scratch().acquire();
             }, "already in use", "one workspace per thread"),
             new Rule("closed layer", IllegalStateException.class, c -> c.layer.close(), "forward", "closed"));
 
@@ -149,7 +149,7 @@ public class LayerValidationTest {
                 for (int i = 0; i < before.size(); i++) {
                     if (before.get(i) != null && after.get(i) != null) assertArrayEquals(before.get(i), after.get(i), rule.name() + ": tensor " + i + " was written");
                 }
-                if (c.workspace != null && !rule.name().contains("closed")) c.workspace.release();
+                if (c.workspace != null && !rule.name().contains("closed")) c.workspace.scratch().release();
                 // The model is unchanged: the valid call again gives the same bits.
                 if (!rule.name().equals("closed layer")) {
                     Call again = new Call(backend);

@@ -70,16 +70,16 @@ public class TwoThreadForwardTest {
         int before = Parallelism.threads();
         // A shared arena: the helper thread may touch it (with a confined one the call runs alone).
         try (Arena arena = Arena.ofShared(); RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", backend)) {
-            assertEquals(2, LayerWeights.cuts(spec).length - 1, "two partitions at hidden " + H);
+            assertEquals(2, dev.panamarnn.engine.Weights.cuts(LayerWeights.shape(spec)).length - 1, "two partitions at hidden " + H);
             Tensor in = spec.batchFirst() ? Tensor.of(arena, flatBatchFirst(x), B, T, spec.inputSize()) : Tensor.of(arena, flat(x), T, B, spec.inputSize());
             Tensor th0 = h0 == null ? null : Tensor.of(arena, flat(h0), LD, B, P);
             Tensor tc0 = c0 == null ? null : Tensor.of(arena, flat(c0), LD, B, H);
             Parallelism.setThreads(1);
             RecurrentLayer.Result one = layer.forward(arena, in, th0, tc0, lengths);
             Parallelism.setThreads(2);
-            long jobs = Team.shared().jobs();
+            long jobs = dev.panamarnn.engine.Helper.shared().jobs();
             RecurrentLayer.Result two = layer.forward(arena, in, th0, tc0, lengths);
-            org.junit.jupiter.api.Assertions.assertTrue(Team.shared().jobs() > jobs, "the second thread took part");
+            org.junit.jupiter.api.Assertions.assertTrue(dev.panamarnn.engine.Helper.shared().jobs() > jobs, "the second thread took part");
             double[][][] expOut = spec.batchFirst() ? transpose01(ref[0]) : ref[0];
             for (RecurrentLayer.Result res : List.of(one, two)) {
                 String c = ctx + (res == one ? " (1 thread)" : " (2 threads)");
@@ -106,9 +106,9 @@ public class TwoThreadForwardTest {
             Parallelism.setThreads(1);
             float[] one = layer.forward(arena, in).output().toArray();
             Parallelism.setThreads(2);
-            long jobs = Team.shared().jobs();
+            long jobs = dev.panamarnn.engine.Helper.shared().jobs();
             float[] two = layer.forward(arena, in).output().toArray();
-            assertEquals(jobs, Team.shared().jobs(), "the helper must not touch a confined arena");
+            assertEquals(jobs, dev.panamarnn.engine.Helper.shared().jobs(), "the helper must not touch a confined arena");
             org.junit.jupiter.api.Assertions.assertArrayEquals(one, two);
         } finally {
             Parallelism.setThreads(before);

@@ -1,4 +1,4 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
@@ -27,7 +27,7 @@ final class BatchProjection {
     private Kernels k;
     private PreparedWeights wih;
     private MemorySegment bias, x, xp;
-    private long xOff;
+    private long xOff, xpOff;
     private int xLd, width, T, B;
     private boolean batchFirst;
     private int chunks, chunkSteps;
@@ -44,7 +44,7 @@ final class BatchProjection {
      * over W_ih costs less than several); nothing is computed yet.
      */
     void begin(Kernels k, PreparedWeights wih, MemorySegment bias, MemorySegment x, long xOff, int xLd, MemorySegment xp,
-               int T, int B, boolean batchFirst, int steps, boolean alone) {
+               long xpOff, int T, int B, boolean batchFirst, int steps, boolean alone) {
         this.k = k;
         this.wih = wih;
         this.bias = bias;
@@ -52,6 +52,7 @@ final class BatchProjection {
         this.xOff = xOff;
         this.xLd = xLd;
         this.xp = xp;
+        this.xpOff = xpOff;
         this.width = wih.n();
         this.T = T;
         this.B = B;
@@ -130,8 +131,8 @@ final class BatchProjection {
     /** Rows [r, r + n) of XP = X·W_ihᵀ + b. */
     private void rows(long r, int n) {
         if (bias != null) {
-            for (long i = r; i < r + n; i++) MemorySegment.copy(bias, 0, xp, i * width * Float.BYTES, (long) width * Float.BYTES);
+            for (long i = r; i < r + n; i++) MemorySegment.copy(bias, 0, xp, (xpOff + i * width) * Float.BYTES, (long) width * Float.BYTES);
         }
-        k.gemmPrepared(n, wih, x, xOff + r * xLd, xLd, bias != null ? 1f : 0f, xp, r * width, width);
+        k.gemmPrepared(n, wih, x, xOff + r * xLd, xLd, bias != null ? 1f : 0f, xp, xpOff + r * width, width);
     }
 }

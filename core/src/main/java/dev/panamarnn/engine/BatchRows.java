@@ -1,4 +1,4 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
@@ -18,12 +18,14 @@ import java.lang.foreign.MemorySegment;
  * {@link Kernels#gemmPrepared} adds {@code h·W_hhᵀ} for all rows at once over W_hh prepared once (packed,
  * on simd), reading it once; the fused gate kernel runs over all rows; each row's new h goes to its call's
  * output row. Rows that joined with zero state are kept last and skip the product on their first step, as
- * {@link SequenceForward} skips it. Every kernel computes each row by the same arithmetic whatever the
+ * {@link SequenceRun} skips it. Every kernel computes each row by the same arithmetic whatever the
  * other rows: a sample's bits do not depend on the batch it ran in.
  */
 final class BatchRows implements AutoCloseable {
-    private final LayerSpec spec;
+    private final Shape spec;
     private final Kernels k;
+    /** The step's arithmetic over {@link #parts}. */
+    private final CellStep step;
     private final int G, H, P, GH;
     /** The step's parts, with their rows of W_hh prepared; W_hr prepared (LSTM projection). */
     private final BatchParts parts;
@@ -36,21 +38,24 @@ final class BatchRows implements AutoCloseable {
     /** Per row: gate pre-activations [cap × GH]; GRU's W_hh·h + b_hn [cap × GH]; h twice [cap × P]; c and raw h [cap × H]. */
     private MemorySegment gates, gh, c, raw;
     private final MemorySegment[] h = new MemorySegment[2];
+    /** The buffers as the step reads them: set by the leader before a step's parts run ({@link #beginStep}). */
+    private final Mat hPrev = new Mat(), hNext = new Mat(), gatesM = new Mat(), ghM = new Mat(), cM = new Mat(), rawM = new Mat();
 
-    BatchRows(LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
-        this.spec = spec;
+    BatchRows(Weights w, Kernels k, int l, int d) {
+        this.spec = w.shape;
         this.k = k;
-        G = spec.mode().gates();
-        H = spec.hiddenSize();
-        P = spec.outputSize();
+        G = spec.gates();
+        H = spec.hidden();
+        P = spec.output();
         GH = G * H;
-        parts = new BatchParts(spec, w, k, l, d);
+        parts = new BatchParts(w, k, l, d);
         try {
-            whr = spec.projSize() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
+            whr = spec.proj() > 0 ? k.prepare(w.whr[l][d], 0, H, P, H) : null;
         } catch (Throwable e) {
             parts.close();
             throw e;
         }
+        step = CellStep.ofParts(spec, parts, whr);
     }
 
     /** Parts of a step. */
@@ -73,44 +78,30 @@ final class BatchRows implements AutoCloseable {
         return rows[r].call.owner;
     }
 
-    /** Makes sure every row's input projection for its current step is there (computing a chunk if nobody has). */
-    void ensureInputs() {
+    /**
+     * Before a step's parts (on the leader): makes sure every row's input projection for its current step
+     * is there (computing a chunk if nobody has), and points the step's buffers at the current h.
+     */
+    void beginStep() {
         for (int r = 0; r < nb; r++) rows[r].call.projection.ensure(rows[r].t);
+        hPrev.set(h[cur], 0, P);
+        hNext.set(h[cur ^ 1], 0, P);
+        gatesM.set(gates, 0, GH);
+        ghM.set(gh, 0, GH);
+        cM.set(c, 0, H);
+        rawM.set(raw, 0, H);
     }
 
     /** Part s of the step: its units for every row (all units when there is one part). */
     void runPart(int s) {
-        int a = parts.from[s], hs = parts.from[s + 1] - a, rowsS = G * hs, n = nb, stale = nb - nFresh;
-        long col = (long) G * a;
-        MemorySegment hc = h[cur], hn = h[cur ^ 1];
-        PreparedWeights ws = parts.whh[s];
+        int a = parts.from[s], hs = parts.from[s + 1] - a, n = nb;
         for (int r = 0; r < n; r++) {
             BatchCall.Entry e = rows[r];
             parts.gather(s, G, e.xp, e.xpOff + e.t * e.xpStride, gates, (long) r * GH);
         }
-        switch (spec.mode()) {
-            case LSTM -> {
-                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gates, col, GH);
-                if (spec.projSize() > 0) { // one part: the whole h, then its projection
-                    k.lstmCell(n, H, gates, 0, GH, c, 0, H, raw, 0, H);
-                    k.gemmPrepared(n, whr, raw, 0, H, 0f, hn, 0, P);
-                } else {
-                    k.lstmCell(n, hs, gates, col, GH, c, a, H, hn, a, P);
-                }
-            }
-            case GRU -> {
-                for (int r = 0; r < n; r++) {
-                    MemorySegment.copy(parts.hnBias, col * Float.BYTES, gh, ((long) r * GH + col) * Float.BYTES, (long) rowsS * Float.BYTES);
-                }
-                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gh, col, GH);
-                k.gruCell(n, hs, gates, col, GH, gh, col, GH, hc, a, P, hn, a, P);
-            }
-            case RNN_TANH, RNN_RELU -> {
-                if (stale > 0) k.gemmPrepared(stale, ws, hc, 0, P, 1f, gates, col, GH);
-                k.rnnCell(n, hs, spec.mode().activation(), gates, col, GH, hn, a, P);
-            }
-        }
-        int from = spec.projSize() > 0 ? 0 : a, width = spec.projSize() > 0 ? P : hs;
+        step.run(k, s, s + 1, n, nb - nFresh, hPrev, hNext, gatesM, ghM, cM, rawM);
+        int from = spec.proj() > 0 ? 0 : a, width = spec.proj() > 0 ? P : hs;
+        MemorySegment hn = h[cur ^ 1];
         for (int r = 0; r < n; r++) {
             BatchCall.Entry e = rows[r];
             MemorySegment.copy(hn, ((long) r * P + from) * Float.BYTES, e.out, (e.outOff + e.t * e.outStride + from) * Float.BYTES,
@@ -168,10 +159,10 @@ final class BatchRows implements AutoCloseable {
             }
             rows[r] = e;
             if (e.h0 != null) MemorySegment.copy(e.h0, e.h0Off * Float.BYTES, hc, (long) r * P * Float.BYTES, (long) P * Float.BYTES);
-            else SequenceForward.fillZero(hc, (long) r * P, P);
+            else Rows.fillZero(hc, (long) r * P, P);
             if (c != null) {
                 if (e.c0 != null) MemorySegment.copy(e.c0, e.c0Off * Float.BYTES, c, (long) r * H * Float.BYTES, (long) H * Float.BYTES);
-                else SequenceForward.fillZero(c, (long) r * H, H);
+                else Rows.fillZero(c, (long) r * H, H);
             }
             if (!call.fromH0) nFresh++;
         }
@@ -209,10 +200,10 @@ final class BatchRows implements AutoCloseable {
         int next = Math.max(n, Math.max(4, 2 * cap));
         Arena a = dev.panamarnn.Arenas.shared();
         try {
-            MemorySegment g2 = alloc(a, (long) next * GH), gh2 = spec.mode() == Mode.GRU ? alloc(a, (long) next * GH) : null;
+            MemorySegment g2 = alloc(a, (long) next * GH), gh2 = spec.cell() == Cell.GRU ? alloc(a, (long) next * GH) : null;
             MemorySegment h0 = alloc(a, (long) next * P), h1 = alloc(a, (long) next * P);
-            MemorySegment c2 = spec.mode() == Mode.LSTM ? alloc(a, (long) next * H) : null;
-            MemorySegment raw2 = spec.projSize() > 0 ? alloc(a, (long) next * H) : null;
+            MemorySegment c2 = spec.cell() == Cell.LSTM ? alloc(a, (long) next * H) : null;
+            MemorySegment raw2 = spec.proj() > 0 ? alloc(a, (long) next * H) : null;
             if (nb > 0) {
                 MemorySegment.copy(h[cur], 0, h0, 0, (long) nb * P * Float.BYTES);
                 if (c2 != null) MemorySegment.copy(c, 0, c2, 0, (long) nb * H * Float.BYTES);

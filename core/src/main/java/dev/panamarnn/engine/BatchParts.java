@@ -1,4 +1,4 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * runs). A part's gate columns are contiguous in the batch's gate matrix, gate-major within the part
  * (its i, f, g, o blocks of its width), which is the layout the cell kernels read.
  *
- * <p>Parts never straddle the layer's own partitions ({@link LayerWeights#cut}), so in the layer's order
+ * <p>Parts never straddle the layer's own partitions ({@link Weights#cuts}), so in the layer's order
  * (of W_hh's rows and of the projection's columns) a part's gate block g starts at
  * {@code srcCol[s] + g·srcStride[s]}. An LSTM with a projection is one part (the projection needs all of h).
  * How the units are cut changes no element's arithmetic.
@@ -36,15 +36,16 @@ final class BatchParts implements AutoCloseable {
     /** Gathered copies of W_hh's rows where a part's rows are not contiguous (prepare may keep a view). */
     private final Arena arena;
 
-    BatchParts(LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
-        int G = spec.mode().gates(), H = spec.hiddenSize(), P = spec.outputSize();
-        int[] cut = spec.projSize() > 0 ? new int[] {0, H} : w.cut;
+    BatchParts(Weights w, Kernels k, int l, int d) {
+        Shape spec = w.shape;
+        int G = spec.gates(), H = spec.hidden(), P = spec.output();
+        int[] cut = spec.proj() > 0 ? new int[] {0, H} : w.cut;
         int units = Math.max(UNITS, (H / 128 + 7) / 8 * 8); // at most ~128 parts: a step's ticket counts them in 8 bits
         int n = 0;
         int[] bounds = new int[H + 1];
         bounds[0] = 0;
         for (int q = 0; q + 1 < cut.length; q++) {
-            int c0 = cut[q], c1 = cut[q + 1], pieces = spec.projSize() > 0 ? 1 : Math.max(1, (c1 - c0 + units / 2) / units);
+            int c0 = cut[q], c1 = cut[q + 1], pieces = spec.proj() > 0 ? 1 : Math.max(1, (c1 - c0 + units / 2) / units);
             for (int i = 1; i <= pieces; i++) bounds[++n] = i == pieces ? c1 : c0 + ((c1 - c0) * i / pieces + 7) / 8 * 8;
         }
         count = n;
@@ -72,7 +73,7 @@ final class BatchParts implements AutoCloseable {
                     whh[s] = k.prepare(rows, 0, P, G * hs, P);
                 }
             }
-            hnBias = spec.mode() == Mode.GRU ? arena.allocate((long) G * H * Float.BYTES, Tensor.ALIGNMENT) : null;
+            hnBias = spec.cell() == Cell.GRU ? arena.allocate((long) G * H * Float.BYTES, Tensor.ALIGNMENT) : null;
             if (hnBias != null) {
                 for (int s = 0; s < n; s++) {
                     int hs = from[s + 1] - from[s];

@@ -1,10 +1,10 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One call of a {@link BatchingExecutor} as a {@link BatchRecurrence} sees it: the caller's thread, its
+ * One call of the batching engine ({@link Batching}) as a {@link BatchRecurrence} sees it: the caller's thread, its
  * samples ({@link Entry}, one per sample of the call's batch), and whether they have all finished. One
  * per workspace, reused from call to call, so a call allocates no entries once warm.
  *

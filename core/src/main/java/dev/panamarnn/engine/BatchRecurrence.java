@@ -1,16 +1,14 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import dev.panamarnn.kernel.Kernels;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One recurrence of a {@link BatchingExecutor}: layer l, direction d, and the samples running through it
+ * One recurrence of the batching engine ({@link Batching}): layer l, direction d, and the samples running through it
  * now (the <em>active set</em>, {@link BatchRows}: one row each, their state and the step's arithmetic).
  * Calls join at a step boundary and leave when their samples end; the set advances one step at a time,
  * all rows at once.
@@ -19,8 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * admits the calls that are waiting to join, runs the step for every row, retires finished samples
  * (swapping the last row into the hole) and wakes their callers. A step is cut into parts by hidden units
  * ({@link BatchParts}: eight at S1's size); one other waiting caller, the <em>helper</em>, claims parts
- * too and runs them on its own core, one at a time, as the leader does, h double-buffered (as in the
- * two-thread mode of {@link SequenceForward}, but balanced however late the helper comes). A waiting caller spins as helper only while the callers
+ * too ({@link StepParts}) and runs them on its own core, one at a time, as the leader does, h
+ * double-buffered (as in the two-thread mode of {@link SequenceRun}, but balanced however late the helper
+ * comes). A waiting caller spins as helper only while the callers
  * that compete for cores (all but the parked ones) are no more than the cores; otherwise it parks, and
  * the leader runs the whole step while the other cores serve callers that are projecting their input
  * (when every caller waits in a batch, one of them helps). When the leader's own
@@ -30,10 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
 final class BatchRecurrence implements AutoCloseable {
     /** Spins of an idle helper (no step posted) before it parks; a step comes every ~50-100 µs. */
     private static final int HELPER_SPINS = 1 << 14;
-    /** Spins of a leader waiting for the helper's part before it yields instead. */
-    private static final int LEADER_SPINS = 1 << 11;
 
-    private final BatchingExecutor executor;
+    private final Batching executor;
     private final BatchRows rows;
     private final int parts;
 
@@ -44,22 +41,20 @@ final class BatchRecurrence implements AutoCloseable {
     private volatile int pendingCount;
     private volatile Thread leader;
 
-    /** The step posted, shifted left 8, plus the next part to claim; nothing to claim before the first post. */
-    private final AtomicLong ticket = new AtomicLong(0xff);
-    private final AtomicInteger partsDone = new AtomicInteger();
+    /** The step's parts, shared with the helper; the work of a part, made once. */
+    private final StepParts stepParts = new StepParts();
+    private final StepParts.Work part;
     private final AtomicReference<Thread> helper = new AtomicReference<>();
-    private volatile boolean helperParked;
-    private volatile Throwable partFailure;
-    private long step;
 
     // Statistics, written by leaders (and helperParts by the helper); read after the calls, or roughly.
     long steps, rowSteps, helperParts, stepNanos;
     int maxRows, maxCalls;
 
-    BatchRecurrence(BatchingExecutor executor, LayerSpec spec, LayerWeights w, Kernels k, int l, int d) {
+    BatchRecurrence(Batching executor, Weights w, Kernels k, int l, int d) {
         this.executor = executor;
-        this.rows = new BatchRows(spec, w, k, l, d);
+        this.rows = new BatchRows(w, k, l, d);
         this.parts = rows.parts();
+        this.part = rows::runPart;
     }
 
     /** Runs the call's entries (set up by the caller) to their ends; returns when all have finished or failed. */
@@ -97,9 +92,9 @@ final class BatchRecurrence implements AutoCloseable {
                     continue;
                 }
                 idle = 0;
-                helperParked = true;
-                if (!call.done && leader != me && (ticket.get() & 0xff) >= parts && projecting.isEmpty()) park();
-                helperParked = false;
+                stepParts.sleeping();
+                if (!call.done && leader != me && !stepParts.hasWork() && projecting.isEmpty()) park();
+                stepParts.awake();
             } else {
                 park();
             }
@@ -118,7 +113,7 @@ final class BatchRecurrence implements AutoCloseable {
         return false;
     }
 
-    /** Parks, counted as not competing for a core (see {@link BatchingExecutor#maySpin}). */
+    /** Parks, counted as not competing for a core (see {@link Batching#maySpin}). */
     private void park() {
         executor.parked(1);
         LockSupport.park(this);
@@ -149,64 +144,22 @@ final class BatchRecurrence implements AutoCloseable {
         }
     }
 
-    /** One step for every row: the parts (one claimed by the helper, if it is quick), then the boundary. */
+    /** One step for every row: the parts (some claimed by the helper, if there is one), then the boundary. */
     private void step() {
-        rows.ensureInputs(); // every row's projection for its step, before any part reads it
-        long s = ++step;
+        rows.beginStep(); // every row's projection for its step, before any part reads it
         steps++;
         rowSteps += rows.size();
         maxRows = Math.max(maxRows, rows.size());
         maxCalls = Math.max(maxCalls, rows.calls());
-        Thread hp = helper.get();
-        if (parts > 1 && hp != null) {
-            partFailure = null;
-            partsDone.set(0);
-            ticket.set(s << 8);
-            if (helperParked) LockSupport.unpark(hp);
-            Throwable mine = null;
-            for (int p; (p = claim(s)) >= 0; ) {
-                try {
-                    rows.runPart(p);
-                } catch (Throwable e) {
-                    mine = e;
-                }
-                partsDone.incrementAndGet();
-            }
-            // The helper is running its part (~30 µs at S1); if it was preempted, give the core back.
-            for (int spins = 0; partsDone.get() < parts; spins++) {
-                if (spins < LEADER_SPINS) Thread.onSpinWait();
-                else Thread.yield();
-            }
-            if (mine != null) throw sneaky(mine);
-            if (partFailure != null) throw sneaky(partFailure);
-        } else {
-            for (int p = 0; p < parts; p++) rows.runPart(p);
-        }
+        if (parts > 1 && helper.get() != null) stepParts.run(part, parts);
+        else StepParts.runAlone(part, parts);
         rows.advance();
-    }
-
-    /** The next unclaimed part of step s, or -1. */
-    private int claim(long s) {
-        while (true) {
-            long t = ticket.get();
-            int p = (int) (t & 0xff);
-            if ((t >>> 8) != s || p >= parts) return -1;
-            if (ticket.compareAndSet(t, t + 1)) return p;
-        }
     }
 
     /** A helper's turn: claims and runs a part of the posted step if one is left. */
     private boolean help() {
-        long t = ticket.get();
-        int p = (int) (t & 0xff);
-        if (p >= parts || !ticket.compareAndSet(t, t + 1)) return false;
-        try {
-            rows.runPart(p);
-        } catch (Throwable e) {
-            partFailure = e;
-        }
+        if (!stepParts.help()) return false;
         helperParts++;
-        partsDone.incrementAndGet();
         return true;
     }
 
@@ -261,8 +214,4 @@ final class BatchRecurrence implements AutoCloseable {
         rows.close();
     }
 
-    @SuppressWarnings("unchecked")
-    private static <E extends Throwable> RuntimeException sneaky(Throwable e) throws E {
-        throw (E) e;
-    }
 }

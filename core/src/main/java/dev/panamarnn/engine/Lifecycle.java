@@ -1,4 +1,4 @@
-package dev.panamarnn.nn;
+package dev.panamarnn.engine;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -10,17 +10,27 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Not for calls that close their own object from inside a call (the read lock cannot be upgraded).
  */
-final class Lifecycle {
+public final class Lifecycle {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final String what;
     private volatile boolean closed;
 
-    Lifecycle(String what) {
+    /**
+     * Open.
+     *
+     * @param what the object, for error messages ("layer", "classifier")
+     */
+    public Lifecycle(String what) {
         this.what = what;
     }
 
-    /** Starts a call; throws if closed. Pair with {@link #exit()} in a finally block. */
-    void enter(String op) {
+    /**
+     * Starts a call. Pair with {@link #exit()} in a finally block.
+     *
+     * @param op the operation, for the error message
+     * @throws IllegalStateException if closed
+     */
+    public void enter(String op) {
         lock.readLock().lock();
         if (closed) {
             lock.readLock().unlock();
@@ -28,16 +38,26 @@ final class Lifecycle {
         }
     }
 
-    void exit() {
+    /** Ends a call begun by {@link #enter}. */
+    public void exit() {
         lock.readLock().unlock();
     }
 
-    boolean isClosed() {
+    /**
+     * Whether {@link #close} has run.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
         return closed;
     }
 
-    /** Waits for running calls, then runs {@code release} the first time only. */
-    void close(Runnable release) {
+    /**
+     * Waits for running calls, then runs {@code release} the first time only.
+     *
+     * @param release what to free
+     */
+    public void close(Runnable release) {
         lock.writeLock().lock();
         try {
             if (closed) return;

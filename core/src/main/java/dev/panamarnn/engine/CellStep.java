@@ -1,0 +1,129 @@
+package dev.panamarnn.engine;
+
+import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One recurrent step's arithmetic for one (layer, direction): the product {@code h·W_hhᵀ}, GRU's
+ * {@code b_hn}, the fused gate kernel and, for an LSTM with projection, {@code h = raw·W_hrᵀ}. Written once
+ * here, for any range of partitions {@code [q0, q1)} of the hidden units: all of them (a whole step on one
+ * thread), one (a thread's share of a step, or a batched step's part).
+ *
+ * <p>Partition q holds units {@code [from[q], from[q+1])}; its gate pre-activations are the columns from
+ * {@code G·from[q]} of a row, gate-major (the layout of {@link Weights}, or of the batching engine's own
+ * finer parts, {@link BatchParts}). The product over partitions {@code [q0, q1)} is one GEMM over their
+ * W_hh rows, which are contiguous, or one prepared-weights product per partition when the backend prefers
+ * those ({@link Kernels#prefersPreparedSteps}); the gate kernels run per partition (an Elman cell, whose
+ * layout does not depend on the cut, in one call over the range).
+ */
+final class CellStep {
+    private final Cell cell;
+    private final int G, H, P;
+    private final int[] from;
+    /** The layer's weights (float32 or bfloat16) and its W_hh rows, for the GEMM; null when always prepared. */
+    private final Weights w;
+    private final MemorySegment whh, whr;
+    /** W_hh prepared per partition, or null; whether to use them for any number of rows. */
+    private final PreparedWeights[] panels;
+    private final boolean alwaysPrepared;
+    /** GRU: b_hn in the partitions' column order ({@code [G·H]}), else null. */
+    private final MemorySegment hnBias;
+    /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}). */
+    private final PreparedWeights whrPrepared;
+
+    private CellStep(Shape shape, int[] from, Weights w, MemorySegment whh, MemorySegment whr, PreparedWeights[] panels,
+                     boolean alwaysPrepared, MemorySegment hnBias, PreparedWeights whrPrepared) {
+        this.cell = shape.cell();
+        this.G = shape.gates();
+        this.H = shape.hidden();
+        this.P = shape.output();
+        this.from = from;
+        this.w = w;
+        this.whh = whh;
+        this.whr = whr;
+        this.panels = panels;
+        this.alwaysPrepared = alwaysPrepared;
+        this.hnBias = hnBias;
+        this.whrPrepared = whrPrepared;
+    }
+
+    /** Layer l, direction d of {@code w}, over its partitions; {@code panels} W_hh prepared per partition, or null. */
+    static CellStep ofLayer(Weights w, int l, int d, PreparedWeights[] panels) {
+        return new CellStep(w.shape, w.cut, w, w.whh[l][d], w.whr[l][d], panels, false, w.hnBias[l][d], null);
+    }
+
+    /** The batching engine's step: its finer parts, their W_hh rows and W_hr prepared, their b_hn. */
+    static CellStep ofParts(Shape shape, BatchParts parts, PreparedWeights whr) {
+        return new CellStep(shape, parts.from, null, null, null, parts.whh, true, parts.hnBias, whr);
+    }
+
+    /** The partitions. */
+    int parts() {
+        return from.length - 1;
+    }
+
+    /** The first unit of partition q ({@code q = parts()}: H). */
+    int unit(int q) {
+        return from[q];
+    }
+
+    /**
+     * Partitions {@code [q0, q1)} of a step for rows {@code [0, n)}. {@code gates} holds each row's
+     * pre-activations ({@code W_ih·x} plus the folded bias) and is used in place; the first {@code stale}
+     * rows have the product {@code h·W_hhᵀ} added, the others start from zero state and skip it. The new h
+     * goes to {@code hOut}, which may be {@code hPrev} (each partition reads only its own units of h, after
+     * the product has read all of them). {@code gh} (GRU: {@code W_hh·h + b_hn}), {@code c} (LSTM) and
+     * {@code raw} (LSTM with projection: h before it) are scratch or state of the same rows; null when
+     * the cell has none.
+     */
+    void run(Kernels k, int q0, int q1, int n, int stale, Mat hPrev, Mat hOut, Mat gates, Mat gh, Mat c, Mat raw) {
+        switch (cell) {
+            case LSTM -> {
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, gates.off, gates.ld);
+                if (whr != null || whrPrepared != null) { // one partition: the whole h, then its projection
+                    k.lstmCell(n, H, gates.seg, gates.off, gates.ld, c.seg, c.off, c.ld, raw.seg, raw.off, raw.ld);
+                    if (whrPrepared != null) k.gemmPrepared(n, whrPrepared, raw.seg, raw.off, raw.ld, 0f, hOut.seg, hOut.off, hOut.ld);
+                    else w.gemm(k, n, P, H, raw.seg, raw.off, raw.ld, whr, 0, 0f, hOut.seg, hOut.off, hOut.ld);
+                    return;
+                }
+                for (int q = q0; q < q1; q++) {
+                    int a = from[q], hq = from[q + 1] - a;
+                    k.lstmCell(n, hq, gates.seg, gates.off + (long) G * a, gates.ld, c.seg, c.off + a, c.ld, hOut.seg, hOut.off + a, hOut.ld);
+                }
+            }
+            case GRU -> {
+                long col = (long) G * from[q0], width = (long) G * (from[q1] - from[q0]);
+                for (int r = 0; r < n; r++) {
+                    MemorySegment.copy(hnBias, col * Float.BYTES, gh.seg, (gh.row(r) + col) * Float.BYTES, width * Float.BYTES);
+                }
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gh.seg, gh.off, gh.ld);
+                for (int q = q0; q < q1; q++) {
+                    int a = from[q], hq = from[q + 1] - a;
+                    long g = (long) G * a;
+                    k.gruCell(n, hq, gates.seg, gates.off + g, gates.ld, gh.seg, gh.off + g, gh.ld,
+                            hPrev.seg, hPrev.off + a, hPrev.ld, hOut.seg, hOut.off + a, hOut.ld);
+                }
+            }
+            case RNN_TANH, RNN_RELU -> {
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, gates.off, gates.ld);
+                int a = from[q0];
+                k.rnnCell(n, from[q1] - a, cell.activation(), gates.seg, gates.off + a, gates.ld, hOut.seg, hOut.off + a, hOut.ld);
+            }
+        }
+    }
+
+    /**
+     * {@code C += h·W_hhᵀ} for the first m rows and partitions {@code [q0, q1)}; C's row starts at
+     * {@code cOff} and the partitions' columns at {@code G·from[q]} in it. Prepared, each element is the
+     * same arithmetic however the partitions are grouped; otherwise one GEMM over the range's rows.
+     */
+    private void product(Kernels k, int q0, int q1, int m, Mat h, MemorySegment c, long cOff, int ldc) {
+        if (panels != null && (alwaysPrepared || k.prefersPreparedSteps(m))) {
+            for (int q = q0; q < q1; q++) k.gemmPrepared(m, panels[q], h.seg, h.off, h.ld, 1f, c, cOff + (long) G * from[q], ldc);
+            return;
+        }
+        long first = (long) G * from[q0];
+        w.gemm(k, m, (int) (G * (from[q1] - (long) from[q0])), P, h.seg, h.off, h.ld, whh, first * P, 1f, c, cOff + first, ldc);
+    }
+}
