@@ -13,6 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  * closed under it.
  */
 final class BatchCall {
+    /** One per scratch. */
+    static final Scratch.Key<BatchCall> STATE = new Scratch.Key<>(BatchCall::new);
+
     /** One sample in one recurrence: where its rows are and how far it has got. Offsets in floats. */
     static final class Entry {
         BatchCall call;

@@ -30,7 +30,7 @@ final class BatchRecurrence implements AutoCloseable {
     /** Spins of an idle helper (no step posted) before it parks; a step comes every ~50-100 µs. */
     private static final int HELPER_SPINS = 1 << 14;
 
-    private final Batching executor;
+    private final Callers executor;
     private final BatchRows rows;
     private final int parts;
 
@@ -50,7 +50,7 @@ final class BatchRecurrence implements AutoCloseable {
     long steps, rowSteps, helperParts, stepNanos;
     int maxRows, maxCalls;
 
-    BatchRecurrence(Batching executor, Weights w, Kernels k, int l, int d) {
+    BatchRecurrence(Callers executor, Weights w, Kernels k, int l, int d) {
         this.executor = executor;
         this.rows = new BatchRows(w, k, l, d);
         this.parts = rows.parts();
@@ -113,7 +113,7 @@ final class BatchRecurrence implements AutoCloseable {
         return false;
     }
 
-    /** Parks, counted as not competing for a core (see {@link Batching#maySpin}). */
+    /** Parks, counted as not competing for a core (see {@link Callers#maySpin}). */
     private void park() {
         executor.parked(1);
         LockSupport.park(this);

@@ -55,7 +55,7 @@ final class BatchRows implements AutoCloseable {
             parts.close();
             throw e;
         }
-        step = CellStep.ofParts(spec, parts, whr);
+        step = new CellStep(spec, parts.from, false, null, null, parts.whh, true, parts.hnBias, whr);
     }
 
     /** Parts of a step. */

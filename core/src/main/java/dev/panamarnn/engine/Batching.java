@@ -4,7 +4,6 @@ import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The batching engine behind the public {@code BatchingExecutor}: concurrent callers' samples share each
@@ -23,8 +22,7 @@ public final class Batching implements AutoCloseable {
     private final BatchRecurrence[][] recurrences;
     /** Per layer: W_ih of both directions ({@code [D·G·H × I_l]}), prepared for the projection's chunks. */
     private final PreparedWeights[] wih;
-    private final AtomicInteger inside = new AtomicInteger(), parked = new AtomicInteger();
-    private final int cores = Runtime.getRuntime().availableProcessors();
+    private final Callers callers = new Callers();
 
     /**
      * Prepares the weights and the recurrences; on failure, frees what it made.
@@ -43,7 +41,7 @@ public final class Batching implements AutoCloseable {
             for (int l = 0; l < L; l++) {
                 int in = shape.layerInput(l);
                 wih[l] = k.prepare(w.wih[l], 0, in, D * shape.gates() * shape.hidden(), in);
-                for (int d = 0; d < D; d++) recurrences[l][d] = new BatchRecurrence(this, w, k, l, d);
+                for (int d = 0; d < D; d++) recurrences[l][d] = new BatchRecurrence(callers, w, k, l, d);
             }
         } catch (Throwable e) {
             close(); // the recurrences made before the failure
@@ -86,18 +84,6 @@ public final class Batching implements AutoCloseable {
     }
 
     /**
-     * Whether a waiting caller may spin as a step's second thread: only while the callers that compete for
-     * cores (inside a call and not parked: leaders, helpers, callers projecting) are no more than the cores.
-     */
-    boolean maySpin() {
-        return inside.get() - parked.get() <= cores;
-    }
-
-    void parked(int delta) {
-        parked.addAndGet(delta);
-    }
-
-    /**
      * One call, on validated arguments; blocks until its samples have run through every layer.
      *
      * @param ws      the call's scratch (acquired)
@@ -113,11 +99,11 @@ public final class Batching implements AutoCloseable {
      * @throws IllegalStateException if a step of this call's batch failed
      */
     public void run(Scratch ws, int T, int B, int[] lengths, Tensor input, Tensor h0, Tensor c0, Tensor output, Tensor hN, Tensor cN) {
-        inside.incrementAndGet();
+        callers.enter();
         try {
             runCall(ws, T, B, lengths, input, h0, c0, output, hN, cN);
         } finally {
-            inside.decrementAndGet();
+            callers.exit();
         }
     }
 
@@ -136,7 +122,7 @@ public final class Batching implements AutoCloseable {
         Rows.copy(input.segment(), input.offset(), input.ld(), mem, xAt, I, rows, I);
         if (h0 != null) Rows.copy(h0.segment(), h0.offset(), h0.ld(), mem, h0At, P, states, P);
         if (c0 != null) Rows.copy(c0.segment(), c0.offset(), c0.ld(), mem, c0At, H, states, H);
-        BatchCall call = ws.batchCall();
+        BatchCall call = ws.state(BatchCall.STATE);
         long x = xAt;
         int xLd = I, steps = T;
         if (lengths != null) {
@@ -149,7 +135,7 @@ public final class Batching implements AutoCloseable {
             if (lengths != null) Rows.fillZero(mem, out, rows * D * P); // rows past a length stay zero
             // The first chunk of the projection here, the others by whoever is idle while the samples step
             // (the reverse direction starts once the forward one is through, every chunk done by then).
-            call.projection.begin(k, wih[l], w.bias[l], mem, x, xLd, mem, xpAt, T, B, batchFirst, steps, inside.get() == 1);
+            call.projection.begin(k, wih[l], w.bias[l], mem, x, xLd, mem, xpAt, T, B, batchFirst, steps, callers.inside() == 1);
             try {
                 call.projection.runNext();
                 for (int d = 0; d < D; d++) {

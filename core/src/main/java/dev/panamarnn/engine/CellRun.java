@@ -12,7 +12,10 @@ import java.lang.foreign.MemorySegment;
 public final class CellRun {
     private final Mat x = new Mat(), h = new Mat(), c = new Mat(), gates = new Mat(), gh = new Mat();
 
-    CellRun() {}
+    /** One per scratch. */
+    private static final Scratch.Key<CellRun> STATE = new Scratch.Key<>(CellRun::new);
+
+    private CellRun() {}
 
     /**
      * Advances {@code h} (and {@code c}) one step on validated arguments.
@@ -26,7 +29,7 @@ public final class CellRun {
      * @param cT the cell state {@code [B × H]} (LSTM), read and overwritten; else null
      */
     public static void step(Weights w, Kernels k, Scratch ws, int B, Tensor xT, Tensor hT, Tensor cT) {
-        ws.cell().run(w, k, ws, B, xT, hT, cT);
+        ws.state(STATE).run(w, k, ws, B, xT, hT, cT);
     }
 
     private void run(Weights w, Kernels k, Scratch ws, int B, Tensor xT, Tensor hT, Tensor cT) {

@@ -21,8 +21,8 @@ final class CellStep {
     private final Cell cell;
     private final int G, H, P;
     private final int[] from;
-    /** The layer's weights (float32 or bfloat16) and its W_hh rows, for the GEMM; null when always prepared. */
-    private final Weights w;
+    /** W_hh's and W_hr's rows for the GEMM (bfloat16 when {@link #bf16}); null when always prepared. */
+    private final boolean bf16;
     private final MemorySegment whh, whr;
     /** W_hh prepared per partition, or null; whether to use them for any number of rows. */
     private final PreparedWeights[] panels;
@@ -32,30 +32,26 @@ final class CellStep {
     /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}). */
     private final PreparedWeights whrPrepared;
 
-    private CellStep(Shape shape, int[] from, Weights w, MemorySegment whh, MemorySegment whr, PreparedWeights[] panels,
-                     boolean alwaysPrepared, MemorySegment hnBias, PreparedWeights whrPrepared) {
+    /**
+     * A step over partitions {@code from}: the product over W_hh's rows {@code whh} (float32, or bfloat16 when
+     * {@code bf16}) by GEMM, or over {@code panels} (W_hh prepared per partition, or null) when the backend
+     * prefers them for the step's rows or {@code alwaysPrepared}; GRU's b_hn in the partitions' order; an LSTM
+     * projection's W_hr as rows ({@code whr}) or prepared ({@code whrPrepared}), else both null.
+     */
+    CellStep(Shape shape, int[] from, boolean bf16, MemorySegment whh, MemorySegment whr, PreparedWeights[] panels,
+             boolean alwaysPrepared, MemorySegment hnBias, PreparedWeights whrPrepared) {
         this.cell = shape.cell();
         this.G = shape.gates();
         this.H = shape.hidden();
         this.P = shape.output();
         this.from = from;
-        this.w = w;
+        this.bf16 = bf16;
         this.whh = whh;
         this.whr = whr;
         this.panels = panels;
         this.alwaysPrepared = alwaysPrepared;
         this.hnBias = hnBias;
         this.whrPrepared = whrPrepared;
-    }
-
-    /** Layer l, direction d of {@code w}, over its partitions; {@code panels} W_hh prepared per partition, or null. */
-    static CellStep ofLayer(Weights w, int l, int d, PreparedWeights[] panels) {
-        return new CellStep(w.shape, w.cut, w, w.whh[l][d], w.whr[l][d], panels, false, w.hnBias[l][d], null);
-    }
-
-    /** The batching engine's step: its finer parts, their W_hh rows and W_hr prepared, their b_hn. */
-    static CellStep ofParts(Shape shape, BatchParts parts, PreparedWeights whr) {
-        return new CellStep(shape, parts.from, null, null, null, parts.whh, true, parts.hnBias, whr);
     }
 
     /** The partitions. */
@@ -84,7 +80,7 @@ final class CellStep {
                 if (whr != null || whrPrepared != null) { // one partition: the whole h, then its projection
                     k.lstmCell(n, H, gates.seg, gates.off, gates.ld, c.seg, c.off, c.ld, raw.seg, raw.off, raw.ld);
                     if (whrPrepared != null) k.gemmPrepared(n, whrPrepared, raw.seg, raw.off, raw.ld, 0f, hOut.seg, hOut.off, hOut.ld);
-                    else w.gemm(k, n, P, H, raw.seg, raw.off, raw.ld, whr, 0, 0f, hOut.seg, hOut.off, hOut.ld);
+                    else Products.gemm(k, bf16, n, P, H, raw.seg, raw.off, raw.ld, whr, 0, 0f, hOut.seg, hOut.off, hOut.ld);
                     return;
                 }
                 for (int q = q0; q < q1; q++) {
@@ -124,6 +120,6 @@ final class CellStep {
             return;
         }
         long first = (long) G * from[q0];
-        w.gemm(k, m, (int) (G * (from[q1] - (long) from[q0])), P, h.seg, h.off, h.ld, whh, first * P, 1f, c, cOff + first, ldc);
+        Products.gemm(k, bf16, m, G * (from[q1] - from[q0]), P, h.seg, h.off, h.ld, whh, first * P, 1f, c, cOff + first, ldc);
     }
 }

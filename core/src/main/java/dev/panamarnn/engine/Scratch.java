@@ -25,9 +25,7 @@ public final class Scratch implements AutoCloseable {
     private final AtomicBoolean inUse = new AtomicBoolean();
     private boolean closed;
     private int[] perm = new int[0], running = new int[0];
-    private SequenceRun sequence;
-    private CellRun cell;
-    private BatchCall batchCall;
+    private final Object[] states = new Object[Key.COUNT];
 
     /** Empty: allocates on first use. */
     public Scratch() {}
@@ -105,22 +103,28 @@ public final class Scratch implements AutoCloseable {
         return running;
     }
 
-    /** The reusable state of a forward pass over a sequence. */
-    SequenceRun sequence() {
-        if (sequence == null) sequence = new SequenceRun();
-        return sequence;
+    /**
+     * A kind of state that a call keeps in its scratch to reuse (its argument holders, its bookkeeping),
+     * made on first use. The kinds are few and fixed: each is a constant of the class that uses it.
+     */
+    static final class Key<T> {
+        private static final int COUNT = 3;
+        private static final java.util.concurrent.atomic.AtomicInteger NEXT = new java.util.concurrent.atomic.AtomicInteger();
+        private final int index = NEXT.getAndIncrement();
+        private final java.util.function.Supplier<T> make;
+
+        Key(java.util.function.Supplier<T> make) {
+            if (index >= COUNT) throw new IllegalStateException("Scratch.Key.COUNT is " + COUNT + ": raise it");
+            this.make = make;
+        }
     }
 
-    /** The reusable state of a cell step. */
-    CellRun cell() {
-        if (cell == null) cell = new CellRun();
-        return cell;
-    }
-
-    /** A batching call's bookkeeping, reused from call to call. */
-    BatchCall batchCall() {
-        if (batchCall == null) batchCall = new BatchCall();
-        return batchCall;
+    /** This scratch's state of kind {@code key}, made on first use. */
+    @SuppressWarnings("unchecked")
+    <T> T state(Key<T> key) {
+        Object o = states[key.index];
+        if (o == null) states[key.index] = o = key.make.get();
+        return (T) o;
     }
 
     /**

@@ -50,7 +50,10 @@ public final class SequenceRun {
     private final StepParts.Work projectHalf = this::projectHalf, direction = d -> direction(d, false), stepHalf = this::stepHalf;
     private int splitDir;
 
-    SequenceRun() {}
+    /** One per scratch. */
+    private static final Scratch.Key<SequenceRun> STATE = new Scratch.Key<>(SequenceRun::new);
+
+    private SequenceRun() {}
 
     /** A direction's state and current step. */
     private static final class Dir {
@@ -90,7 +93,7 @@ public final class SequenceRun {
      */
     public static void forward(Shape shape, Weights w, Kernels k, Scratch ws, boolean halves, Helper helper, int T, int B,
                                Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
-        ws.sequence().run(shape, w, k, ws, halves, helper, T, B, input, h0, c0, lengths, output, hN, cN);
+        ws.state(STATE).run(shape, w, k, ws, halves, helper, T, B, input, h0, c0, lengths, output, hN, cN);
     }
 
     private void run(Shape shape, Weights w, Kernels k, Scratch ws, boolean halves, Helper helper, int T, int B,

@@ -253,7 +253,7 @@ public final class Weights implements AutoCloseable {
                     p = new PreparedWeights[parts()];
                     for (int q = 0; q < parts(); q++) p[q] = k.prepare(whh[l][d], (long) G * cut[q] * P, P, G * (cut[q + 1] - cut[q]), P);
                 }
-                s[l][d] = CellStep.ofLayer(this, l, d, p);
+                s[l][d] = new CellStep(shape, cut, bf16, whh[l][d], whr[l][d], p, false, hnBias[l][d], null);
             }
         }
         this.panels = use;
@@ -271,8 +271,7 @@ public final class Weights implements AutoCloseable {
      */
     void gemm(Kernels k, int m, int n, int kk, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff,
               float beta, MemorySegment c, long cOff, int ldc) {
-        if (bf16) k.sgemmBf16(m, n, kk, 1f, a, aOff, lda, w, wOff, kk, beta, c, cOff, ldc);
-        else k.sgemm(false, true, m, n, kk, 1f, a, aOff, lda, w, wOff, kk, beta, c, cOff, ldc);
+        Products.gemm(k, bf16, m, n, kk, a, aOff, lda, w, wOff, beta, c, cOff, ldc);
     }
 
     /**
