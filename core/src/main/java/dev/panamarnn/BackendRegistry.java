@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /** Finds the providers once, creates each backend once, and chooses the default once. */
 final class BackendRegistry {
-    static final String PROPERTY = "panama.rnn.backend";
+    static final String PROPERTY = Config.BACKEND;
     private static final System.Logger LOG = System.getLogger("dev.panamarnn");
 
     private BackendRegistry() {}
@@ -83,8 +83,8 @@ final class BackendRegistry {
                 LOG.log(System.Logger.Level.WARNING, "panama-rnn: the JVM was started without --add-modules jdk.incubator.vector, so the gate math "
                         + "runs on the scalar reference (9-28x slower); add that flag to the java command line");
             }
-            String requested = System.getProperty(PROPERTY);
-            if (requested != null && !requested.isBlank() && !requested.equals("auto")) {
+            String requested = Config.defaults().backend();
+            if (!requested.equals("auto")) {
                 Backend chosen = BackendRegistry.get(requested.trim());
                 Backend named = new Backend(chosen.kernels(), "chosen by -D" + PROPERTY + "=" + requested.trim());
                 LOG.log(System.Logger.Level.INFO, "panama-rnn: backend " + named.name() + " (" + named.selectionReason() + ")");

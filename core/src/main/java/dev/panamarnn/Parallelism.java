@@ -15,45 +15,27 @@ package dev.panamarnn;
 public final class Parallelism {
     private Parallelism() {}
 
-    /** The system property that sets the threads per call: {@value}. */
-    public static final String PROPERTY = "panama.rnn.threads";
-    /** 0 until read: the property is read at first use, and a bad value fails that use (and each later one) with a clear message, not class initialisation. */
+    /** The system property that sets the threads per call: {@value} (read by {@link Config}). */
+    public static final String PROPERTY = Config.THREADS;
+    /** 0 until set by {@link #setThreads}: until then, {@link Config#defaults()}. */
     private static volatile int threads;
 
-    private static int parse(String v) {
-        if (v == null || v.isBlank()) return 1;
-        int n;
-        try {
-            n = Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            n = 0;
-        }
-        if (n < 1 || n > 2) throw new IllegalArgumentException("-D" + PROPERTY + " must be 1 or 2, got '" + Text.escape(v, 40) + "'");
-        return n;
-    }
-
-    private static int check(int n) {
-        if (n < 1 || n > 2) throw new IllegalArgumentException(PROPERTY + " must be 1 or 2, got " + n);
-        return n;
-    }
-
     /**
-     * Threads per call; throws {@link IllegalArgumentException} naming the property when {@code -Dpanama.rnn.threads} is not 1 or 2.
+     * Threads per call: what {@link #setThreads} set, else {@link Config#defaults()}'s.
      *
      * @return 1 or 2
+     * @throws IllegalArgumentException naming the property when {@code -Dpanama.rnn.threads} (or another
+     *     setting's property, all being read at once) holds a value it does not take
      */
     public static int threads() {
         int n = threads;
-        if (n == 0) {
-            n = parse(System.getProperty(PROPERTY));
-            threads = n;
-        }
-        return n;
+        return n != 0 ? n : Config.defaults().threadsPerCall();
     }
 
-    /** Tests only: the next {@link #threads()} reads the property again. */
+    /** Tests only: forget {@link #setThreads} and the properties read, so that the next {@link #threads()} reads them again. */
     static void forgetForTests() {
         threads = 0;
+        Config.forgetDefaults();
     }
 
     /**
@@ -63,6 +45,7 @@ public final class Parallelism {
      * @throws IllegalArgumentException for any other value
      */
     public static void setThreads(int n) {
-        threads = check(n);
+        if (n < 1 || n > 2) throw new IllegalArgumentException(PROPERTY + " must be 1 or 2, got " + n);
+        threads = n;
     }
 }

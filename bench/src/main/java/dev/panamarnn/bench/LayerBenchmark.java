@@ -79,8 +79,8 @@ public class LayerBenchmark {
                 case "bf16" -> WeightFormat.BF16;
                 default -> throw new IllegalArgumentException("weights must be f32 or bf16, got " + this.weights);
             };
-            System.setProperty("panama.rnn.stepPanels", Boolean.toString(!panels.equals("off")));
-            layer = RecurrentLayer.create(c.spec(), weights.asStateDict(), "", be, format);
+            dev.panamarnn.Config settings = dev.panamarnn.Config.defaults().withThreadsPerCall(team ? threads : 1).withStepPanels(!panels.equals("off"));
+            layer = RecurrentLayer.loader().spec(c.spec()).backend(be).weightFormat(format).config(settings).load(weights.asStateDict());
             input = Tensor.of(arena, io.toFloatArray("input"), c.steps, c.batch, c.inputSize);
             output = Tensor.allocate(arena, c.outputShape());
             hN = Tensor.allocate(arena, c.stateShape());

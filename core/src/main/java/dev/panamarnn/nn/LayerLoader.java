@@ -1,6 +1,7 @@
 package dev.panamarnn.nn;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.Config;
 import dev.panamarnn.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,7 +24,7 @@ import java.util.Objects;
  * <p>Immutable: each setter returns a new loader, so one can be kept in a constant and shared by threads.
  */
 public final class LayerLoader {
-    private static final LayerLoader DEFAULTS = new LayerLoader("", null, null, null, null, null, LoadOptions.strict());
+    private static final LayerLoader DEFAULTS = new LayerLoader("", null, null, null, null, null, LoadOptions.strict(), null);
 
     private final String prefix;
     private final Mode mode;
@@ -32,9 +33,11 @@ public final class LayerLoader {
     private final Backend backend;
     private final WeightFormat weightFormat;
     private final LoadOptions loadOptions;
+    private final Config config;
 
     private LayerLoader(String prefix, Mode mode, Boolean batchFirst, LayerSpec spec, Backend backend, WeightFormat weightFormat,
-                        LoadOptions loadOptions) {
+                        LoadOptions loadOptions, Config config) {
+        this.config = config;
         this.prefix = prefix;
         this.mode = mode;
         this.batchFirst = batchFirst;
@@ -56,7 +59,7 @@ public final class LayerLoader {
      * @return a new loader with this prefix and the other settings of this one
      */
     public LayerLoader prefix(String prefix) {
-        return new LayerLoader(Objects.requireNonNull(prefix, "prefix"), mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(Objects.requireNonNull(prefix, "prefix"), mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -68,7 +71,7 @@ public final class LayerLoader {
      * @return a new loader with this mode and the other settings of this one
      */
     public LayerLoader mode(Mode mode) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -79,7 +82,7 @@ public final class LayerLoader {
      * @return a new loader with this setting and the other settings of this one
      */
     public LayerLoader batchFirst(boolean batchFirst) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -92,7 +95,7 @@ public final class LayerLoader {
      * @return a new loader with this spec and the other settings of this one
      */
     public LayerLoader spec(LayerSpec spec) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -102,7 +105,7 @@ public final class LayerLoader {
      * @return a new loader with this backend and the other settings of this one
      */
     public LayerLoader backend(Backend backend) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -112,7 +115,7 @@ public final class LayerLoader {
      * @return a new loader with this weight format and the other settings of this one
      */
     public LayerLoader weightFormat(WeightFormat weightFormat) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions);
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, config);
     }
 
     /**
@@ -123,7 +126,20 @@ public final class LayerLoader {
      * @return a new loader with these options and the other settings of this one
      */
     public LayerLoader loadOptions(LoadOptions loadOptions) {
-        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, Objects.requireNonNull(loadOptions, "loadOptions"));
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, Objects.requireNonNull(loadOptions, "loadOptions"), config);
+    }
+
+    /**
+     * The layer's own settings ({@link Config}): its threads per call (instead of following
+     * {@link dev.panamarnn.Parallelism}), whether its steps may use prepared W_hh, and, where this loader
+     * sets none, its weight format and backend ({@link Config#backend()} unless {@code auto}). Unset (the
+     * default), the layer follows the process's: {@link Config#defaults()} and {@link dev.panamarnn.Parallelism}.
+     *
+     * @param config the settings, not null
+     * @return a new loader with these settings and the others of this one
+     */
+    public LayerLoader config(Config config) {
+        return new LayerLoader(prefix, mode, batchFirst, spec, backend, weightFormat, loadOptions, Objects.requireNonNull(config, "config"));
     }
 
     /**
@@ -201,9 +217,14 @@ public final class LayerLoader {
      */
     public RecurrentLayer load(StateDict weights) {
         Objects.requireNonNull(weights, "weights");
-        WeightFormat format = weightFormat != null ? weightFormat : WeightFormat.fromProperty();
+        WeightFormat format = weightFormat != null ? weightFormat
+                : config == null ? WeightFormat.fromProperty() : config.bf16Weights() ? WeightFormat.BF16 : WeightFormat.F32;
+        Backend be = backend != null || config == null || config.backend().equals("auto") ? backend : Backend.get(config.backend());
+        LayerSpec spec = this.spec;
         if (spec == null) {
-            return RecurrentLayer.load(weights, prefix, mode, batchFirst(), backend, format, loadOptions);
+            Objects.requireNonNull(prefix, "prefix");
+            spec = LayerWeights.infer(weights, prefix, mode, batchFirst());
+            return RecurrentLayer.create(spec, weights, prefix, be, format, loadOptions, config);
         }
         if (mode != null && mode != spec.mode()) {
             throw new IllegalArgumentException("layer loader: mode " + mode + " disagrees with the spec's " + spec.mode());
@@ -211,7 +232,7 @@ public final class LayerLoader {
         if (batchFirst != null && batchFirst != spec.batchFirst()) {
             throw new IllegalArgumentException("layer loader: batchFirst " + batchFirst + " disagrees with the spec's " + spec.batchFirst());
         }
-        return RecurrentLayer.create(spec, weights, prefix, backend, format, loadOptions);
+        return RecurrentLayer.create(spec, weights, prefix, be, format, loadOptions, config);
     }
 
     /**
@@ -241,6 +262,6 @@ public final class LayerLoader {
     public String toString() {
         return "LayerLoader[prefix=" + dev.panamarnn.Text.quote(prefix) + (mode != null ? ", mode=" + mode : "") + ", batchFirst=" + batchFirst()
                 + (spec != null ? ", spec=" + spec : "") + (backend != null ? ", backend=" + backend.name() : "")
-                + (weightFormat != null ? ", weightFormat=" + weightFormat : "") + ", " + loadOptions + "]";
+                + (weightFormat != null ? ", weightFormat=" + weightFormat : "") + ", " + loadOptions + (config != null ? ", " + config : "") + "]";
     }
 }

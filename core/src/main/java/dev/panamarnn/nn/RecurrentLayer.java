@@ -48,19 +48,21 @@ public final class RecurrentLayer implements AutoCloseable {
     private final Shape shape;
     private final Resources resources;
     private final Backend backend;
+    /** Threads per call given at load, or 0 to follow {@link dev.panamarnn.Parallelism#threads()}. */
+    private final int threads;
     /** The shapes the checks name, built once (a message string per call would be heap per call). */
     private final String inputShape, stateShape, cellShape, outputShape;
 
-    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend) {
+    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend, boolean panels, int threads) {
         this.spec = spec;
+        this.threads = threads;
         this.shape = LayerWeights.shape(spec);
         String p = spec.projSize() > 0 ? "proj_size" : "hidden_size";
         this.inputShape = spec.batchFirst() ? "(batch, seq_len, input_size=" + spec.inputSize() + ")" : "(seq_len, batch, input_size=" + spec.inputSize() + ")";
         this.stateShape = "(num_layers·directions, batch, " + p + ")";
         this.cellShape = "(num_layers·directions, batch, hidden_size)";
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
-        // before the weights are published through resources' final field; the property is for side-by-side benchmarks
-        weights.prepare(backend.kernels(), Boolean.parseBoolean(System.getProperty("panama.rnn.stepPanels", "true")));
+        weights.prepare(backend.kernels(), panels); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
         this.backend = backend;
     }
@@ -119,7 +121,7 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(prefix, "prefix");
         LayerSpec spec = LayerWeights.infer(weights, prefix, modeHint, batchFirst);
-        return create(spec, weights, prefix, backend, format, options);
+        return create(spec, weights, prefix, backend, format, options, null);
     }
 
     /**
@@ -165,13 +167,23 @@ public final class RecurrentLayer implements AutoCloseable {
      * @throws IllegalArgumentException if a tensor is missing, of the wrong shape or not floating-point, or (strict) unused
      */
     public static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format, LoadOptions options) {
+        return create(spec, weights, prefix, backend, format, options, null);
+    }
+
+    /**
+     * The one way a layer is made. {@code config}: the layer's own settings (threads per call, step panels),
+     * or null to follow the process's ({@link dev.panamarnn.Parallelism}, {@link dev.panamarnn.Config#defaults()}).
+     */
+    static RecurrentLayer create(LayerSpec spec, StateDict weights, String prefix, Backend backend, WeightFormat format, LoadOptions options,
+                                 dev.panamarnn.Config config) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(format, "format");
         Objects.requireNonNull(options, "options");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
+        boolean panels = (config != null ? config : dev.panamarnn.Config.defaults()).stepPanels();
         Weights w = LayerWeights.load(weights, prefix, spec, format, options);
         try {
-            return new RecurrentLayer(spec, w, be);
+            return new RecurrentLayer(spec, w, be, panels, config != null ? config.threadsPerCall() : 0);
         } catch (Throwable e) {
             w.close();
             throw e;
@@ -280,7 +292,7 @@ public final class RecurrentLayer implements AutoCloseable {
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN, Workspace workspace) {
         int[] lens = check(input, h0, c0, lengths, output, hN, cN);
         int T = steps(input), B = batch(input);
-        boolean split = dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
+        boolean split = splitsWork(T, B);
         Scratch explicit = workspace == null ? null : workspace.scratch();
         Scratch ws = resources.enter("forward", explicit);
         Helper helper = null;
@@ -639,7 +651,8 @@ public final class RecurrentLayer implements AutoCloseable {
 
     /** Whether a call of {@code T} steps and {@code B} samples is large enough to be cut in two when a second thread is allowed. */
     boolean splitsWork(int T, int B) {
-        return dev.panamarnn.Parallelism.threads() > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
+        int n = threads != 0 ? threads : dev.panamarnn.Parallelism.threads();
+        return n > 1 && (long) T * B * spec.hiddenSize() >= MIN_WORK_FOR_TEAM;
     }
 
     /** Waits for running calls, then frees the weights and pooled scratch. Idempotent. */

@@ -16,23 +16,18 @@ public enum WeightFormat {
     /** bfloat16, rounded at load; the arithmetic stays float32. */
     BF16;
 
-    /** The system property for models loaded without a format: {@value}. */
-    public static final String PROPERTY = "panama.rnn.weights";
+    /** The system property for models loaded without a format: {@value} (read by {@link dev.panamarnn.Config}). */
+    public static final String PROPERTY = dev.panamarnn.Config.WEIGHTS;
 
     /**
+     * The format of models loaded without one: {@link dev.panamarnn.Config#defaults()}'s, from
      * {@code -Dpanama.rnn.weights=f32|bf16}; F32 when unset.
      *
-     * @return the format the property names
-     * @throws IllegalArgumentException if it names another
+     * @return the format
+     * @throws IllegalArgumentException if the property names another (or another setting's property holds a bad value)
      */
     public static WeightFormat fromProperty() {
-        String v = System.getProperty(PROPERTY);
-        if (v == null || v.isBlank()) return F32;
-        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "f32", "float32" -> F32;
-            case "bf16", "bfloat16" -> BF16;
-            default -> throw new IllegalArgumentException("-D" + PROPERTY + " must be f32 or bf16, got '" + v + "'");
-        };
+        return dev.panamarnn.Config.defaults().bf16Weights() ? BF16 : F32;
     }
 
     /**

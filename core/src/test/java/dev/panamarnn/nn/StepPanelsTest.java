@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Step products over W_hh prepared at load ({@code Weights#prepare}), on the backends that prefer
  * them for some batch sizes ({@link dev.panamarnn.kernel.Kernels#prefersPreparedSteps}; OpenBLAS for 2 to
- * 32 rows): against the same layer with panels switched off ({@code -Dpanama.rnn.stepPanels=false}) and
+ * 32 rows): against the same layer with panels switched off ({@code Config.withStepPanels(false)}) and
  * against the scalar reference, within 1e-5 relative (float32 sums in another order; the layers' other
  * tests use the same bound), and between one and two threads (which share the partitions' panels; the
  * input projection is still split, and OpenBLAS's GEMM rounds differently for another shape). Backends
@@ -95,15 +95,10 @@ public class StepPanelsTest {
         }
     }
 
+    /** The layer with panels switched off ({@link dev.panamarnn.Config#stepPanels()}), run at one thread per call. */
     private static RecurrentLayer withoutPanels(LayerSpec spec, StateDict sd, Backend backend) {
-        String before = System.getProperty("panama.rnn.stepPanels");
-        System.setProperty("panama.rnn.stepPanels", "false");
-        try {
-            return RecurrentLayer.create(spec, sd, "", backend);
-        } finally {
-            if (before == null) System.clearProperty("panama.rnn.stepPanels");
-            else System.setProperty("panama.rnn.stepPanels", before);
-        }
+        dev.panamarnn.Config off = dev.panamarnn.Config.defaults().withStepPanels(false).withThreadsPerCall(1);
+        return RecurrentLayer.loader().spec(spec).backend(backend).config(off).load(sd);
     }
 
     private static void close(String what, float[] want, float[] got, String ctx) {

@@ -1,0 +1,152 @@
+package dev.panamarnn;
+
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The library's settings, in one object read once. Each setting can come from a system property, and
+ * these are read here and nowhere else: {@link #fromSystemProperties()} reads and checks them all at once,
+ * and {@link #defaults()} is that, read at first use. A model takes its own copy at load
+ * ({@code RecurrentLayer.loader().config(...)}), so a call depends on what its model was given, not on
+ * flags read in the middle of a computation.
+ *
+ * <table class="striped">
+ *   <caption>Settings and the properties they are read from</caption>
+ *   <thead><tr><th>setting</th><th>property</th><th>values</th><th>default</th></tr></thead>
+ *   <tbody>
+ *     <tr><td>{@link #backend()}</td><td>{@code panama.rnn.backend}</td><td>{@code auto}, {@code scalar}, {@code simd}, {@code openblas}</td><td>{@code auto}: the highest-priority available</td></tr>
+ *     <tr><td>{@link #threadsPerCall()}</td><td>{@code panama.rnn.threads}</td><td>1 or 2</td><td>1</td></tr>
+ *     <tr><td>{@link #bf16Weights()}</td><td>{@code panama.rnn.weights}</td><td>{@code f32}, {@code bf16}</td><td>{@code f32}</td></tr>
+ *     <tr><td>{@link #stepPanels()}</td><td>{@code panama.rnn.stepPanels}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
+ *     <tr><td>{@link #openblasThreads()}</td><td>{@code panama.rnn.openblas.threads}</td><td>a whole number ≥ 1</td><td>0: 1, or OpenBLAS' own choice when {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set</td></tr>
+ *   </tbody>
+ * </table>
+ *
+ * @param backend         the backend to use by default: {@code auto} or a backend's name
+ * @param threadsPerCall  threads one forward call may compute on: 1, or 2 with a shared helper thread
+ * @param bf16Weights     whether models loaded without a format store their matrices as bfloat16
+ * @param stepPanels      whether a layer's steps may multiply by W_hh prepared for its backend, where that
+ *                        backend prefers it (off only for side-by-side measurements)
+ * @param openblasThreads OpenBLAS' own threads, set once per process when it loads; 0 for its default
+ */
+public record Config(String backend, int threadsPerCall, boolean bf16Weights, boolean stepPanels, int openblasThreads) {
+    /** The property of {@link #backend()}: {@value}. */
+    public static final String BACKEND = "panama.rnn.backend";
+    /** The property of {@link #threadsPerCall()}: {@value}. */
+    public static final String THREADS = "panama.rnn.threads";
+    /** The property of {@link #bf16Weights()}: {@value}. */
+    public static final String WEIGHTS = "panama.rnn.weights";
+    /** The property of {@link #stepPanels()}: {@value}. */
+    public static final String STEP_PANELS = "panama.rnn.stepPanels";
+    /** The property of {@link #openblasThreads()}: {@value}. */
+    public static final String OPENBLAS_THREADS = "panama.rnn.openblas.threads";
+
+    /**
+     * Checks the values.
+     *
+     * @throws IllegalArgumentException if {@code threadsPerCall} is not 1 or 2, or {@code openblasThreads} is negative
+     */
+    public Config {
+        Objects.requireNonNull(backend, "backend");
+        if (threadsPerCall < 1 || threadsPerCall > 2) throw new IllegalArgumentException("threadsPerCall must be 1 or 2, got " + threadsPerCall);
+        if (openblasThreads < 0) throw new IllegalArgumentException("openblasThreads must be >= 0, got " + openblasThreads);
+    }
+
+    /** The properties as read at the first call of {@link #defaults()} that found them valid. */
+    private static volatile Config defaults;
+
+    /**
+     * The settings from the system properties, read once: at the first call of this method that finds
+     * them valid.
+     *
+     * @return the settings
+     * @throws IllegalArgumentException (at this and every later call, until the property is fixed) if a
+     *     property holds a value it does not take; the message names the property
+     */
+    public static Config defaults() {
+        Config c = defaults;
+        if (c == null) defaults = c = fromSystemProperties();
+        return c;
+    }
+
+    /** Tests only: the next {@link #defaults()} reads the properties again. */
+    static void forgetDefaults() {
+        defaults = null;
+    }
+
+    /**
+     * Reads every setting's property now (see the table in the class comment); an unset property gives the default.
+     *
+     * @return the settings
+     * @throws IllegalArgumentException if a property holds a value it does not take; the message names the property
+     */
+    public static Config fromSystemProperties() {
+        String backend = property(BACKEND);
+        int threads = switch (property(THREADS)) {
+            case "", "1" -> 1;
+            case "2" -> 2;
+            default -> throw bad(THREADS, "1 or 2");
+        };
+        boolean bf16 = switch (property(WEIGHTS).toLowerCase(Locale.ROOT)) {
+            case "", "f32", "float32" -> false;
+            case "bf16", "bfloat16" -> true;
+            default -> throw bad(WEIGHTS, "f32 or bf16");
+        };
+        boolean panels = switch (property(STEP_PANELS).toLowerCase(Locale.ROOT)) {
+            case "", "true" -> true;
+            case "false" -> false;
+            default -> throw bad(STEP_PANELS, "true or false");
+        };
+        int blas = 0;
+        String b = property(OPENBLAS_THREADS);
+        if (!b.isEmpty()) {
+            try {
+                blas = Integer.parseInt(b);
+            } catch (NumberFormatException e) {
+                blas = -1;
+            }
+            if (blas < 1) throw bad(OPENBLAS_THREADS, "a whole number >= 1");
+        }
+        return new Config(backend.isEmpty() ? "auto" : backend, threads, bf16, panels, blas);
+    }
+
+    private static String property(String name) {
+        String v = System.getProperty(name);
+        return v == null ? "" : v.trim();
+    }
+
+    private static IllegalArgumentException bad(String property, String takes) {
+        return new IllegalArgumentException("-D" + property + " must be " + takes + ", got '" + Text.escape(System.getProperty(property), 40) + "'");
+    }
+
+    /**
+     * These settings with {@link #threadsPerCall()} set.
+     *
+     * @param n 1 or 2
+     * @return the new settings
+     * @throws IllegalArgumentException for another value
+     */
+    public Config withThreadsPerCall(int n) {
+        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads);
+    }
+
+    /**
+     * These settings with {@link #bf16Weights()} set.
+     *
+     * @param bf16 whether to store weight matrices as bfloat16
+     * @return the new settings
+     */
+    public Config withBf16Weights(boolean bf16) {
+        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads);
+    }
+
+    /**
+     * These settings with {@link #stepPanels()} set.
+     *
+     * @param panels whether steps may use prepared W_hh
+     * @return the new settings
+     */
+    public Config withStepPanels(boolean panels) {
+        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads);
+    }
+}

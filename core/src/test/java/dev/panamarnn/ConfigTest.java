@@ -1,0 +1,85 @@
+package dev.panamarnn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamarnn.engine.Helper;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.Mode;
+import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.StateDict;
+import java.lang.foreign.Arena;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The settings are read from the properties in one place, and a layer loaded with its own keeps them. */
+class ConfigTest {
+
+    @Test
+    void propertiesAreReadAndCheckedInOnePlace() {
+        Map<String, String> saved = new HashMap<>();
+        for (String p : new String[] {Config.BACKEND, Config.THREADS, Config.WEIGHTS, Config.STEP_PANELS, Config.OPENBLAS_THREADS}) {
+            saved.put(p, System.getProperty(p));
+            System.clearProperty(p);
+        }
+        try {
+            assertEquals(new Config("auto", 1, false, true, 0), Config.fromSystemProperties());
+            System.setProperty(Config.THREADS, "2");
+            System.setProperty(Config.WEIGHTS, "BF16");
+            System.setProperty(Config.STEP_PANELS, "false");
+            System.setProperty(Config.OPENBLAS_THREADS, "3");
+            System.setProperty(Config.BACKEND, "simd");
+            assertEquals(new Config("simd", 2, true, false, 3), Config.fromSystemProperties());
+            for (String[] bad : new String[][] {{Config.THREADS, "3"}, {Config.WEIGHTS, "f16"}, {Config.STEP_PANELS, "yes"}, {Config.OPENBLAS_THREADS, "0"},
+                    {Config.OPENBLAS_THREADS, "x\u001b[2J"}}) {
+                String before = System.getProperty(bad[0]);
+                System.setProperty(bad[0], bad[1]);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Config::fromSystemProperties);
+                assertTrue(e.getMessage().startsWith("-D" + bad[0] + " must be"), e.getMessage());
+                assertFalse(e.getMessage().contains("\u001b"), "control characters escaped: " + e.getMessage());
+                System.setProperty(bad[0], before);
+            }
+        } finally {
+            saved.forEach((p, v) -> {
+                if (v == null) System.clearProperty(p);
+                else System.setProperty(p, v);
+            });
+            Parallelism.forgetForTests();
+        }
+        assertThrows(IllegalArgumentException.class, () -> Config.defaults().withThreadsPerCall(3));
+    }
+
+    /** A layer given its own settings uses two threads per call, and no step panels, whatever the process's. */
+    @Test
+    void aLayersOwnSettingsWinOverTheProcesss() {
+        LayerSpec spec = LayerSpec.of(Mode.LSTM, 8, 96);
+        Map<String, float[]> w = new HashMap<>();
+        Map<String, int[]> shapes = spec.stateDictShapes("");
+        Random r = new Random(3);
+        shapes.forEach((n, s) -> {
+            float[] a = new float[s.length == 1 ? s[0] : s[0] * s[1]];
+            for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() - 0.5f;
+            w.put(n, a);
+        });
+        int before = Parallelism.threads();
+        Parallelism.setThreads(1);
+        Config own = Config.defaults().withThreadsPerCall(2).withStepPanels(false);
+        try (Arena arena = Arena.ofShared();
+             RecurrentLayer mine = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).config(own).load(StateDict.of(w, shapes));
+             RecurrentLayer plain = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).load(StateDict.of(w, shapes))) {
+            Tensor x = Tensor.allocate(arena, 40, 4, 8);
+            long jobs = Helper.shared().jobs();
+            float[] one = plain.forward(arena, x).output().toArray();
+            assertEquals(jobs, Helper.shared().jobs(), "the process's setting: one thread");
+            float[] two = mine.forward(arena, x).output().toArray();
+            assertTrue(Helper.shared().jobs() > jobs, "the layer's own setting: two threads");
+            assertEquals(one.length, two.length);
+        } finally {
+            Parallelism.setThreads(before);
+        }
+    }
+}
