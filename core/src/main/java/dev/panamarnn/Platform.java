@@ -31,6 +31,29 @@ public final class Platform {
     }
 
     /**
+     * The CPU's identity from {@code /proc/cpuinfo}: vendor, family, model and stepping, e.g.
+     * {@code AuthenticAMD family 25 model 17 stepping 1}; empty where the file has none of them.
+     *
+     * @return the identity, or {@code ""}
+     */
+    public static String cpuIdentity() {
+        String vendor = cpuinfoField("vendor_id").orElse("");
+        if (vendor.isEmpty()) return "";
+        return vendor + " family " + cpuinfoField("cpu family").orElse("?") + " model " + cpuinfoField("model").orElse("?")
+                + " stepping " + cpuinfoField("stepping").orElse("?");
+    }
+
+    /**
+     * Whether the CPU has the AVX-512 subsets that 512-bit float kernels use (F, BW, VL, DQ: what
+     * OpenBLAS's SkylakeX kernels need).
+     *
+     * @return true on such a CPU
+     */
+    public static boolean hasAvx512() {
+        return simdFeatures().containsAll(List.of("avx512f", "avx512bw", "avx512vl", "avx512dq"));
+    }
+
+    /**
      * The SIMD-relevant CPU flags present, e.g. {@code [sse4_2, avx, avx2, fma, f16c]}.
      *
      * @return the features, in a fixed order
@@ -68,12 +91,13 @@ public final class Platform {
     }
 
     /**
-     * One line: model, cores, features, UseAVX, species.
+     * One line: model and identity, cores, features, UseAVX, species.
      *
      * @return the summary
      */
     public static String summary() {
-        return cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features " + simdFeatures()
+        String id = cpuIdentity();
+        return cpuModel() + (id.isEmpty() ? "" : " (" + id + ")") + ", " + Runtime.getRuntime().availableProcessors() + " cores, features " + simdFeatures()
                 + ", HotSpot UseAVX=" + hotspotUseAvx() + ", " + preferredSpecies();
     }
 
