@@ -60,7 +60,7 @@ public final class Backend {
     public static List<Status> list() {
         return BackendRegistry.providers().stream().map(p -> {
             KernelProvider.Availability a = p.availability();
-            return new Status(p.name(), p.priority(), a.available(), a.reason(), p.describe());
+            return new Status(p.name(), p.priority(), a.available(), a.reason(), BackendRegistry.describe(p, a));
         }).toList();
     }
 

@@ -32,7 +32,7 @@ public abstract class KernelConformance {
     private static final float SENTINEL = 12345.5f;
     private static final double U = 0x1p-24;
 
-    private final Kernels reference = new ScalarKernelProvider().create();
+    private final Kernels reference = Kernels.of(new ScalarKernelProvider());
     private Kernels kernels;
 
     /** The provider under test; tests are skipped, with its reason, when it cannot run here. */
@@ -43,7 +43,7 @@ public abstract class KernelConformance {
         KernelProvider p = provider();
         KernelProvider.Availability a = p.availability();
         assumeTrue(a.available(), () -> p.name() + " backend not available: " + a.reason());
-        kernels = p.create();
+        kernels = Kernels.of(p);
     }
 
     /** Shows up as skipped, with the provider's reason, when the backend cannot run here. */
