@@ -1,6 +1,6 @@
 package dev.panamarnn;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.GateLayout;
 import dev.panamarnn.kernel.KernelProvider;
 import dev.panamarnn.kernel.Kernels;
@@ -22,6 +22,10 @@ import java.util.Objects;
  * and the reason are logged once. Backends are thread-safe.
  */
 public final class Backend {
+    static {
+        KernelAccess.grant(Backend::kernels);
+    }
+
     private final Kernels kernels;
     private final String reason;
 
@@ -93,12 +97,8 @@ public final class Backend {
         return reason;
     }
 
-    /**
-     * The unchecked kernels, for callers that validated their arguments themselves.
-     *
-     * @return the kernels
-     */
-    public Kernels kernels() {
+    /** The unchecked kernels: not API; the model layer reaches them through {@link KernelAccess}. */
+    Kernels kernels() {
         return kernels;
     }
 

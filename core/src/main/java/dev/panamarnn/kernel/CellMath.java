@@ -1,5 +1,6 @@
 package dev.panamarnn.kernel;
 
+import dev.panamarnn.Activation;
 import java.lang.foreign.MemorySegment;
 
 /**

@@ -1,5 +1,6 @@
 package dev.panamarnn.kernel;
 
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
 import dev.panamarnn.kernel.simd.SimdKernelProvider;
 import java.lang.foreign.MemorySegment;

@@ -73,7 +73,7 @@ public final class BatchingExecutor implements AutoCloseable {
         wih = new PreparedWeights[spec.numLayers()];
         Workspace probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
-            Kernels k = layer.backend().kernels();
+            Kernels k = dev.panamarnn.internal.KernelAccess.of(layer.backend());
             for (int l = 0; l < spec.numLayers(); l++) {
                 int in = spec.layerInputSize(l);
                 wih[l] = k.prepare(res.weights.wih[l], 0, in, spec.directions() * spec.mode().gates() * spec.hiddenSize(), in);
@@ -298,7 +298,7 @@ public final class BatchingExecutor implements AutoCloseable {
         copyRows(input.segment(), input.offset(), input.ld(), ws.slot(S_X), 0, I, rows, I);
         if (h0 != null) copyRows(h0.segment(), h0.offset(), h0.ld(), ws.slot(S_H0), 0, P, states, P);
         if (c0 != null) copyRows(c0.segment(), c0.offset(), c0.ld(), ws.slot(S_C0), 0, H, states, H);
-        Kernels k = layer.backend().kernels();
+        Kernels k = dev.panamarnn.internal.KernelAccess.of(layer.backend());
         LayerWeights w = layer.resources().weights;
         BatchCall call = ws.batchCall();
         MemorySegment x = ws.slot(S_X);

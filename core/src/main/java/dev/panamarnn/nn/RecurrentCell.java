@@ -116,7 +116,7 @@ public final class RecurrentCell implements AutoCloseable {
             want[0] = (long) B * GH;
             want[1] = spec.mode() == Mode.GRU ? (long) B * GH : 0;
             ws.reserve(want);
-            run(backend.kernels(), ws, B, x, h, c);
+            run(dev.panamarnn.internal.KernelAccess.of(backend), ws, B, x, h, c);
         } finally {
             resources.exit(ws, null);
         }

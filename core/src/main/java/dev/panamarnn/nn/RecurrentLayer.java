@@ -51,7 +51,7 @@ public final class RecurrentLayer implements AutoCloseable {
         this.stateShape = "(num_layers·directions, batch, " + p + ")";
         this.cellShape = "(num_layers·directions, batch, hidden_size)";
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
-        weights.preparePanels(backend.kernels()); // before the weights are published through resources' final field
+        weights.preparePanels(dev.panamarnn.internal.KernelAccess.of(backend)); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
         this.backend = backend;
     }
@@ -287,7 +287,7 @@ public final class RecurrentLayer implements AutoCloseable {
                         && (cN == null || t.canAccess(cN.segment()));
                 if (shared && t.tryAcquire()) pair = team = t;
             }
-            SequenceForward.run(spec, resources.weights, backend.kernels(), ws, pair, T, B, input, h0, c0, lens, output, hN, cN);
+            SequenceForward.run(spec, resources.weights, dev.panamarnn.internal.KernelAccess.of(backend), ws, pair, T, B, input, h0, c0, lens, output, hN, cN);
         } finally {
             try {
                 if (team != null) team.release();

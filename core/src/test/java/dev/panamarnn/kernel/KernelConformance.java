@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

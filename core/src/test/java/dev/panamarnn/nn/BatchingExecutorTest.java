@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.internal.KernelAccess;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -145,7 +146,7 @@ public class BatchingExecutorTest {
                 Map<String, int[]> shapes = new HashMap<>();
                 Map<String, float[]> w = randomWeights(spec, new Random(H), shapes);
                 try (RecurrentLayer layer = RecurrentLayer.create(spec, StateDict.of(w, shapes), "", Backend.get("scalar"));
-                     BatchParts parts = new BatchParts(spec, layer.resources().weights, layer.backend().kernels(), 0, 0)) {
+                     BatchParts parts = new BatchParts(spec, layer.resources().weights, KernelAccess.of(layer.backend()), 0, 0)) {
                     assertEquals(0, parts.from[0]);
                     assertEquals(H, parts.from[parts.count]);
                     for (int s = 0, q = 0; s < parts.count; s++) {

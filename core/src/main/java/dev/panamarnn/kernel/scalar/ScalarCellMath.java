@@ -1,6 +1,6 @@
 package dev.panamarnn.kernel.scalar;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.CellMath;
 import java.lang.foreign.MemorySegment;
 

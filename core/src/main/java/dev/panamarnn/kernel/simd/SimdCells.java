@@ -1,6 +1,6 @@
 package dev.panamarnn.kernel.simd;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.CellMath;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
