@@ -1,6 +1,5 @@
 package dev.panamarnn;
 
-import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.GateLayout;
 import dev.panamarnn.kernel.KernelProvider;
 import dev.panamarnn.kernel.Kernels;
@@ -22,10 +21,6 @@ import java.util.Objects;
  * and the reason are logged once. Backends are thread-safe.
  */
 public final class Backend {
-    static {
-        KernelAccess.grant(Backend::kernels);
-    }
-
     private final Kernels kernels;
     private final String reason;
 
@@ -97,7 +92,7 @@ public final class Backend {
         return reason;
     }
 
-    /** The unchecked kernels: not API; the model layer reaches them through {@link KernelAccess}. */
+    /** The unchecked kernels: not API (the model layer reads the field through {@code dev.panamarnn.internal.KernelAccess}). */
     Kernels kernels() {
         return kernels;
     }
