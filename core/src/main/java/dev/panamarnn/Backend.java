@@ -1,6 +1,5 @@
 package dev.panamarnn;
 
-import dev.panamarnn.kernel.Activation;
 import dev.panamarnn.kernel.GateLayout;
 import dev.panamarnn.kernel.KernelProvider;
 import dev.panamarnn.kernel.Kernels;
@@ -60,7 +59,7 @@ public final class Backend {
     public static List<Status> list() {
         return BackendRegistry.providers().stream().map(p -> {
             KernelProvider.Availability a = p.availability();
-            return new Status(p.name(), p.priority(), a.available(), a.reason(), p.describe());
+            return new Status(p.name(), p.priority(), a.available(), a.reason(), BackendRegistry.describe(p, a));
         }).toList();
     }
 
@@ -93,12 +92,8 @@ public final class Backend {
         return reason;
     }
 
-    /**
-     * The unchecked kernels, for callers that validated their arguments themselves.
-     *
-     * @return the kernels
-     */
-    public Kernels kernels() {
+    /** The unchecked kernels: not API (the model layer reads the field through {@code dev.panamarnn.internal.KernelAccess}). */
+    Kernels kernels() {
         return kernels;
     }
 

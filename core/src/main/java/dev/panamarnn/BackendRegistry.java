@@ -1,6 +1,7 @@
 package dev.panamarnn;
 
 import dev.panamarnn.kernel.KernelProvider;
+import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
 import dev.panamarnn.kernel.simd.SimdKernelProvider;
 import java.util.ArrayList;
@@ -48,7 +49,7 @@ final class BackendRegistry {
         if (!a.available()) {
             throw new IllegalStateException("backend '" + name + "' is not available: " + a.reason());
         }
-        return CREATED.computeIfAbsent(name, n -> new Backend(p.create(), "requested by name"));
+        return CREATED.computeIfAbsent(name, n -> new Backend(Kernels.of(p), "requested by name"));
     }
 
     static List<String> names() {
@@ -107,6 +108,12 @@ final class BackendRegistry {
             }
             throw new IllegalStateException("no kernel backend is available: " + skipped);
         }
+    }
+
+    /** A provider's description, and whose cell math it runs when it has none of its own. */
+    static String describe(KernelProvider p, KernelProvider.Availability a) {
+        String d = p.describe();
+        return a.available() && p.cellMath().isEmpty() ? d + "; cell math: " + Kernels.coreName() : d;
     }
 
     static List<KernelProvider> providers() {

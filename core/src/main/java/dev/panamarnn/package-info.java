@@ -5,6 +5,7 @@
  * {@link dev.panamarnn.Parallelism}.
  *
  * <p>Every JVM that runs the library needs {@code --add-modules jdk.incubator.vector}, and
- * {@code --enable-native-access=ALL-UNNAMED} for the OpenBLAS backend.
+ * {@code --enable-native-access=ALL-UNNAMED} for the OpenBLAS backend ({@code =dev.panamarnn.openblas} when the
+ * jars are on the module path).
  */
 package dev.panamarnn;

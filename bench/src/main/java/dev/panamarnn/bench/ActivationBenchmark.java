@@ -4,6 +4,7 @@ import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LT;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -55,7 +56,7 @@ public class ActivationBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        simd = Backend.get("simd").kernels();
+        simd = KernelAccess.of(Backend.get("simd"));
         arena = Arena.ofShared();
         x = BenchSupport.random(arena, n, 11, 12f);
         y = arena.allocate((long) n * Float.BYTES, 64);

@@ -1,6 +1,7 @@
 package dev.panamarnn.bench;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.nn.WeightFormat;
 import java.lang.foreign.Arena;
@@ -46,7 +47,7 @@ public class Bf16GemvBenchmark {
         m = Integer.parseInt(d[0]);
         n = Integer.parseInt(d[1]);
         kk = Integer.parseInt(d[2]);
-        k = Backend.get("simd").kernels();
+        k = KernelAccess.of(Backend.get("simd"));
         arena = Arena.ofShared();
         x = BenchSupport.random(arena, (long) m * kk, 1, 1f);
         w = BenchSupport.random(arena, (long) n * kk, 2, 0.05f);

@@ -3,6 +3,7 @@ package dev.panamarnn.bench;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.RecurrentLayer;
@@ -59,7 +60,7 @@ public class BreakdownBenchmark {
         c = StudyConfig.valueOf(config);
         Backend be = BenchSupport.backend(backend, 1);
         Parallelism.setThreads(1);
-        k = be.kernels();
+        k = KernelAccess.of(be);
         arena = Arena.ofShared();
         int G = c.mode.gates(), H = c.hiddenSize, I = c.inputSize, D = c.directions(), rows = c.steps * c.batch;
         int inMax = Math.max(I, D * H);

@@ -1,7 +1,8 @@
 package dev.panamarnn.bench;
 
 import dev.panamarnn.Backend;
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,7 +42,7 @@ public class CellBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        k = BenchSupport.backend(backend, 1).kernels();
+        k = KernelAccess.of(BenchSupport.backend(backend, 1));
         String[] d = cell.split("x");
         batch = Integer.parseInt(d[0]);
         hidden = Integer.parseInt(d[1]);
@@ -55,7 +56,7 @@ public class CellBenchmark {
         c2.copyFrom(c);
         MemorySegment cRef = arena.allocate(c.byteSize(), 64), hRef = arena.allocate(h.byteSize(), 64);
         cRef.copyFrom(c);
-        Backend.get("scalar").kernels().lstmCell(batch, hidden, gates, 0, 4 * hidden, cRef, 0, hidden, hRef, 0, hidden);
+        KernelAccess.of(Backend.get("scalar")).lstmCell(batch, hidden, gates, 0, 4 * hidden, cRef, 0, hidden, hRef, 0, hidden);
         k.lstmCell(batch, hidden, gates, 0, 4 * hidden, c2, 0, hidden, h2, 0, hidden);
         double diff = Math.max(BenchSupport.maxAbsDiff(cRef, c2, (long) batch * hidden), BenchSupport.maxAbsDiff(hRef, h2, (long) batch * hidden));
         if (diff > 1e-5) throw new IllegalStateException(backend + " lstmCell differs from scalar by " + diff);

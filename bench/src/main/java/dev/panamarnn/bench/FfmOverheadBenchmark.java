@@ -1,6 +1,7 @@
 package dev.panamarnn.bench;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.openblas.OpenBlas;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -51,13 +52,13 @@ public class FfmOverheadBenchmark {
 
     @Benchmark
     public MemorySegment sgemm4x4x4OpenBlas() {
-        openblas.kernels().sgemm(false, true, 4, 4, 4, 1f, a, 0, 4, b, 0, 4, 0f, c, 0, 4);
+        KernelAccess.of(openblas).sgemm(false, true, 4, 4, 4, 1f, a, 0, 4, b, 0, 4, 0f, c, 0, 4);
         return c;
     }
 
     @Benchmark
     public MemorySegment sgemm4x4x4Simd() {
-        simd.kernels().sgemm(false, true, 4, 4, 4, 1f, a, 0, 4, b, 0, 4, 0f, c, 0, 4);
+        KernelAccess.of(simd).sgemm(false, true, 4, 4, 4, 1f, a, 0, 4, b, 0, 4, 0f, c, 0, 4);
         return c;
     }
 }

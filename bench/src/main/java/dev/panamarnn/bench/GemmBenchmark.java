@@ -1,6 +1,7 @@
 package dev.panamarnn.bench;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -66,7 +67,7 @@ public class GemmBenchmark {
         a = BenchSupport.random(arena, (long) m * k, 1, 1f);
         b = BenchSupport.random(arena, (long) k * n, 2, 1f);
         c = arena.allocate((long) m * n * Float.BYTES, 64);
-        if (batch) prepared = be.kernels().prepare(b, 0, k, n, k);
+        if (batch) prepared = KernelAccess.of(be).prepare(b, 0, k, n, k);
         // Checked once against another backend (the scalar one only where it finishes in seconds).
         MemorySegment ref = arena.allocate((long) m * n * Float.BYTES, 64);
         boolean haveBlas = Backend.list().stream().anyMatch(s -> s.name().equals("openblas") && s.available());
@@ -87,10 +88,10 @@ public class GemmBenchmark {
     @Benchmark
     public MemorySegment gemm() {
         if (batch) {
-            be.kernels().gemmPrepared(m, prepared, a, 0, k, 0f, c, 0, n);
+            KernelAccess.of(be).gemmPrepared(m, prepared, a, 0, k, 0f, c, 0, n);
             return c;
         }
-        be.kernels().sgemm(false, transB, m, n, k, 1f, a, 0, k, b, 0, transB ? k : n, 0f, c, 0, n);
+        KernelAccess.of(be).sgemm(false, transB, m, n, k, 1f, a, 0, k, b, 0, transB ? k : n, 0f, c, 0, n);
         return c;
     }
 }

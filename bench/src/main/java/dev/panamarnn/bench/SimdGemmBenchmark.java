@@ -1,6 +1,7 @@
 package dev.panamarnn.bench;
 
 import dev.panamarnn.Backend;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -57,7 +58,7 @@ public class SimdGemmBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        k = BenchSupport.backend(backend, 1).kernels();
+        k = KernelAccess.of(BenchSupport.backend(backend, 1));
         String[] parts = shape.split(":");
         String[] d = parts[0].split("x");
         m = Integer.parseInt(d[0]);
@@ -69,7 +70,7 @@ public class SimdGemmBenchmark {
         b = BenchSupport.random(arena, (long) kk * n, 2, 1f);
         c = arena.allocate((long) Math.max(m, kk) * n * Float.BYTES, 64);
         String otherName = backend.equals("simd") ? "openblas" : "simd";
-        Kernels other = Backend.get(otherName).kernels();
+        Kernels other = KernelAccess.of(Backend.get(otherName));
         MemorySegment keep = c;
         c = arena.allocate(keep.byteSize(), 64);
         run(other);

@@ -1,6 +1,6 @@
 package dev.panamarnn.engine;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.GateLayout;
 
 /** The cell types the engine runs (the public API's {@code Mode}, by the same names). */

@@ -1,7 +1,7 @@
 package dev.panamarnn.kernel;
 
 /**
- * How a row of a bfloat16 weight matrix is stored for {@link Kernels#sgemmBf16}: in blocks of 32
+ * How a row of a bfloat16 weight matrix is stored for {@link Bf16Products#sgemmBf16}: in blocks of 32
  * elements, element {@code i} and element {@code i + 16} of a block side by side (a 32-bit word holds
  * {@code e[i]} in its low half and {@code e[i+16]} in its high half); the elements after the last whole
  * block in their natural order. So a kernel widens 16 weights with one 32-bit shift and 16 more with one

@@ -1,8 +1,12 @@
 package dev.panamarnn.kernel;
 
+import java.util.Optional;
+
 /**
- * How a backend makes itself known. Providers in other modules (the OpenBLAS one) register through
- * {@link java.util.ServiceLoader} ({@code META-INF/services/dev.panamarnn.kernel.KernelProvider});
+ * How a backend makes itself known, and what it supplies: {@link MatrixProducts} always, {@link CellMath}
+ * when it has its own; {@link Kernels#of} completes the rest with the core's. Providers in other modules
+ * (the OpenBLAS one) register through {@link java.util.ServiceLoader} ({@code provides} in their module
+ * descriptor, or {@code META-INF/services/dev.panamarnn.kernel.KernelProvider} on the class path);
  * {@code scalar} and {@code simd} are built in.
  *
  * <p>{@link #availability()} must be cheap to call more than once, must not throw, and must not load any
@@ -32,11 +36,21 @@ public interface KernelProvider {
     Availability availability();
 
     /**
-     * Creates the kernels. Called only when {@link #availability()} says available.
+     * Creates the backend's matrix products. Called only when {@link #availability()} says available.
      *
-     * @return the kernels, stateless and thread-safe
+     * @return the products, stateless and thread-safe
      */
-    Kernels create();
+    MatrixProducts products();
+
+    /**
+     * Creates the backend's cell math, if it has its own. Called only when {@link #availability()} says
+     * available. The default has none: the core's serves (see {@link Kernels}).
+     *
+     * @return the cell math, stateless and thread-safe, or empty
+     */
+    default Optional<CellMath> cellMath() {
+        return Optional.empty();
+    }
 
     /**
      * Describes the backend for {@code info}: library versions, CPU features, thread counts. Never throws.

@@ -1,44 +1,103 @@
 package dev.panamarnn.kernel;
 
+import dev.panamarnn.Activation;
+import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
+import dev.panamarnn.kernel.simd.SimdKernelProvider;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
- * The kernel SPI: one GEMM, one GEMV and the fused gate kernels of the recurrent cells.
+ * What the engine calls: one backend's {@link MatrixProducts} and {@link CellMath}, completed with the
+ * core's own where the backend has none. Made by {@link #of}; not implemented by backends.
  *
- * <p><b>No argument checking happens here.</b> Implementations trust their caller; the public facade
- * {@link dev.panamarnn.Backend} and the model layer validate shapes, leading dimensions, segment sizes
- * and liveness before calling in. A native implementation handed a bad leading dimension may crash the
- * JVM.
+ * <p>The core's own are the Vector API's when the JVM has {@code jdk.incubator.vector}, else the scalar
+ * reference: the cell math of a backend that supplies none (OpenBLAS), and the bfloat16 and prepared
+ * products ({@link Bf16Products}, {@link PreparedProducts}) of products that lack them. Each method runs
+ * one implementation's routine, unchanged, so a call gives the bits that implementation gives.
  *
- * <p>Conventions: float32, row-major. Every matrix is a native segment, an offset counted in floats
- * from the segment's start, and a leading dimension (floats between consecutive rows). Implementations
- * are stateless and thread-safe: any number of threads may call one instance at once.
- *
- * <p>Gate order in the pre-activation rows is that of {@link GateLayout}.
+ * <p>Unchecked, like the SPI behind it: see {@link MatrixProducts}.
  */
-public interface Kernels {
+public final class Kernels {
+    private final String name;
+    private final MatrixProducts products;
+    private final Bf16Products bf16;
+    private final PreparedProducts prepared;
+    private final CellMath cells;
 
     /**
-     * Short lowercase name: {@code scalar}, {@code simd}, {@code openblas}.
+     * Kernels from their parts.
      *
-     * @return the backend's name
+     * @param name     the backend's name
+     * @param products GEMM, GEMV and the step policy
+     * @param bf16     the products over bfloat16 weights
+     * @param prepared the products over prepared weights
+     * @param cells    the activations and fused cells
      */
-    String name();
+    public Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells) {
+        this.name = Objects.requireNonNull(name);
+        this.products = Objects.requireNonNull(products);
+        this.bf16 = Objects.requireNonNull(bf16);
+        this.prepared = Objects.requireNonNull(prepared);
+        this.cells = Objects.requireNonNull(cells);
+    }
 
     /**
-     * {@code C = alpha·op(A)·op(B) + beta·C}, where {@code op(A)} is {@code [m × k]}, {@code op(B)} is
-     * {@code [k × n]} and {@code C} is {@code [m × n]}. Stored {@code A} is {@code [m × k]} (lda ≥ k) or,
-     * transposed, {@code [k × m]} (lda ≥ m); likewise {@code B}. When {@code beta == 0}, {@code C} is
-     * not read (NaNs in it do not propagate).
+     * The kernels of an available backend: its products, with its own bfloat16 and prepared products
+     * when they have those capabilities, and its cell math when it has some; the core's otherwise.
      *
-     * @param transA whether A is stored transposed ({@code [k × m]})
-     * @param transB whether B is stored transposed ({@code [n × k]})
+     * @param provider an available backend
+     * @return its kernels
+     */
+    public static Kernels of(KernelProvider provider) {
+        MatrixProducts products = provider.products();
+        CellMath cells = provider.cellMath().orElseGet(() -> Core.PROVIDER.cellMath().orElseThrow());
+        Bf16Products bf16 = products instanceof Bf16Products b ? b : Core.BF16;
+        PreparedProducts prepared = products instanceof PreparedProducts p ? p : Core.PREPARED;
+        return new Kernels(provider.name(), products, bf16, prepared, cells);
+    }
+
+    /**
+     * The backend whose cell math and packed products serve a backend without its own.
+     *
+     * @return {@code simd} when the JVM has the Vector API, else {@code scalar}
+     */
+    public static String coreName() {
+        return Core.PROVIDER.name();
+    }
+
+    /** The core's own kernels, chosen once. */
+    private static final class Core {
+        static final KernelProvider PROVIDER = simdOrScalar();
+        // simd's and scalar's products have both capabilities.
+        static final Bf16Products BF16 = (Bf16Products) PROVIDER.products();
+        static final PreparedProducts PREPARED = (PreparedProducts) BF16;
+
+        private static KernelProvider simdOrScalar() {
+            KernelProvider simd = new SimdKernelProvider();
+            return simd.availability().available() ? simd : new ScalarKernelProvider();
+        }
+    }
+
+    /**
+     * The backend's name.
+     *
+     * @return {@code scalar}, {@code simd}, {@code openblas}, …
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * See {@link MatrixProducts#sgemm}.
+     *
+     * @param transA whether A is stored transposed
+     * @param transB whether B is stored transposed
      * @param m      rows of op(A) and C
      * @param n      columns of op(B) and C
      * @param k      columns of op(A), rows of op(B)
      * @param alpha  the product's factor
      * @param a      A's memory
-     * @param aOff   A's first element, in floats from the start of {@code a}
+     * @param aOff   A's first element, in floats
      * @param lda    A's leading dimension, in floats
      * @param b      B's memory
      * @param bOff   B's first element, in floats
@@ -46,19 +105,16 @@ public interface Kernels {
      * @param beta   C's factor; 0 overwrites C
      * @param c      C's memory, written
      * @param cOff   C's first element, in floats
-     * @param ldc    C's leading dimension (≥ n), in floats
+     * @param ldc    C's leading dimension, in floats
      */
-    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-               MemorySegment a, long aOff, int lda,
-               MemorySegment b, long bOff, int ldb,
-               float beta, MemorySegment c, long cOff, int ldc);
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                      float beta, MemorySegment c, long cOff, int ldc) {
+        products.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
 
     /**
-     * {@code C = alpha·A·Bᵀ + beta·C} with {@code B} stored as bfloat16: {@code A [m × k]} (lda ≥ k) and
-     * {@code C [m × n]} float32, {@code B [n × k]} (ldb ≥ k) of 2-byte bfloat16 elements, offsets and
-     * leading dimensions of B counted in those elements, each row in the order of {@link Bf16Layout}. The form of every weight product of the layers
-     * ({@code x·Wᵀ}); a bfloat16 widens to float32 exactly, so the result equals {@link #sgemm} on the
-     * widened B up to the order of the additions. When {@code beta == 0}, {@code C} is not read.
+     * See {@link Bf16Products#sgemmBf16}.
      *
      * @param m     rows of A and C
      * @param n     rows of B, columns of C
@@ -73,17 +129,15 @@ public interface Kernels {
      * @param beta  C's factor; 0 overwrites C
      * @param c     C's memory, written
      * @param cOff  C's first element, in floats
-     * @param ldc   C's leading dimension (≥ n), in floats
+     * @param ldc   C's leading dimension, in floats
      */
-    void sgemmBf16(int m, int n, int k, float alpha,
-                   MemorySegment a, long aOff, int lda,
-                   MemorySegment b, long bOff, int ldb,
-                   float beta, MemorySegment c, long cOff, int ldc);
+    public void sgemmBf16(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        bf16.sgemmBf16(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
 
     /**
-     * {@code y = alpha·op(A)·x + beta·y} with stored {@code A} of {@code [m × n]} (lda ≥ n). Not
-     * transposed: {@code x} has n elements and {@code y} has m; transposed: {@code x} has m and {@code y}
-     * has n. Vectors are contiguous. When {@code beta == 0}, {@code y} is not read.
+     * See {@link MatrixProducts#sgemv}.
      *
      * @param transA whether to multiply by Aᵀ
      * @param m      rows of stored A
@@ -98,51 +152,40 @@ public interface Kernels {
      * @param y      y's memory, written
      * @param yOff   y's first element, in floats
      */
-    void sgemv(boolean transA, int m, int n, float alpha,
-               MemorySegment a, long aOff, int lda,
-               MemorySegment x, long xOff,
-               float beta, MemorySegment y, long yOff);
+    public void sgemv(boolean transA, int m, int n, float alpha, MemorySegment a, long aOff, int lda,
+                      MemorySegment x, long xOff, float beta, MemorySegment y, long yOff) {
+        products.sgemv(transA, m, n, alpha, a, aOff, lda, x, xOff, beta, y, yOff);
+    }
 
     /**
-     * Whether a recurrent step of {@code m} rows is faster through {@link #prepare}d weights than through
-     * {@link #sgemm} on this backend (measured; see the implementations). A layer then prepares its W_hh
-     * once at load. The default is no.
+     * The backend's products' policy: see {@link MatrixProducts#prefersPreparedSteps}.
      *
      * @param m the rows (samples) of a step
      * @return whether {@link #gemmPrepared} is the faster way for {@code m} rows
      */
-    default boolean prefersPreparedSteps(int m) {
-        return false;
+    public boolean prefersPreparedSteps(int m) {
+        return products.prefersPreparedSteps(m);
     }
 
     /**
-     * Prepares {@code W} {@code [n × k]} (row-major, ldw ≥ k) for {@link #gemmPrepared}: done once for a
-     * weight matrix that then multiplies many small batches. The default keeps a view of W itself (no
-     * copy: W must stay alive and unchanged while the result is used); a backend may keep a copy in the
-     * layout its kernel reads best.
+     * See {@link PreparedProducts#prepare}.
      *
-     * @param w   W's memory
+     * @param w    W's memory
      * @param wOff W's first element, in floats
-     * @param ldw W's leading dimension, in floats
-     * @param n   rows of W (columns of the products)
-     * @param k   columns of W
-     * @return the prepared weights, for {@link #gemmPrepared} of this backend only
+     * @param ldw  W's leading dimension, in floats
+     * @param n    rows of W
+     * @param k    columns of W
+     * @return the prepared weights, for {@link #gemmPrepared} of these kernels
      */
-    default PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
-        return new PreparedWeights.RowMajor(w, wOff, ldw, n, k);
+    public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
+        return prepared.prepare(w, wOff, ldw, n, k);
     }
 
     /**
-     * {@code C = A·Wᵀ + beta·C} for a few rows of A: {@code A} {@code [m × k]} (lda ≥ k), W prepared by
-     * this backend's {@link #prepare}, {@code C} {@code [m × n]} (ldc ≥ n): a recurrent step
-     * {@code h·W_hhᵀ} for m samples, reading W once for all of them.
-     *
-     * <p>Row i of C is computed by the same arithmetic whatever m, i and the other rows are: a sample's
-     * bits do not depend on the batch it is computed in. The default is one {@link #sgemv} per row. When
-     * {@code beta == 0}, C is not read. A must not overlap C.
+     * See {@link PreparedProducts#gemmPrepared}.
      *
      * @param m    rows of A and C
-     * @param w    W {@code [n × k]}, prepared by this backend
+     * @param w    W, prepared by {@link #prepare}
      * @param a    A's memory
      * @param aOff A's first element, in floats
      * @param lda  A's leading dimension, in floats
@@ -150,20 +193,14 @@ public interface Kernels {
      * @param c    C's memory, written
      * @param cOff C's first element, in floats
      * @param ldc  C's leading dimension, in floats
-     * @throws IllegalArgumentException if {@code w} was prepared by another backend
      */
-    default void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda,
-                              float beta, MemorySegment c, long cOff, int ldc) {
-        if (!(w instanceof PreparedWeights.RowMajor r)) {
-            throw new IllegalArgumentException(name() + " cannot read " + w + ": prepared by another backend");
-        }
-        for (int i = 0; i < m; i++) {
-            sgemv(false, r.n(), r.k(), 1f, r.w, r.off, r.ld, a, aOff + (long) i * lda, beta, c, cOff + (long) i * ldc);
-        }
+    public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda,
+                             float beta, MemorySegment c, long cOff, int ldc) {
+        prepared.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
     }
 
     /**
-     * {@code y[i] = 1 / (1 + exp(-x[i]))} for {@code n} contiguous elements; {@code y} may be {@code x}.
+     * See {@link CellMath#sigmoid}.
      *
      * @param n    the number of elements
      * @param x    the input's memory
@@ -171,10 +208,12 @@ public interface Kernels {
      * @param y    the output's memory
      * @param yOff the output's first element, in floats
      */
-    void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+    public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        cells.sigmoid(n, x, xOff, y, yOff);
+    }
 
     /**
-     * {@code y[i] = tanh(x[i])}; {@code y} may be {@code x}.
+     * See {@link CellMath#tanh}.
      *
      * @param n    the number of elements
      * @param x    the input's memory
@@ -182,10 +221,12 @@ public interface Kernels {
      * @param y    the output's memory
      * @param yOff the output's first element, in floats
      */
-    void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+    public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        cells.tanh(n, x, xOff, y, yOff);
+    }
 
     /**
-     * {@code y[i] = max(x[i], 0)}; {@code y} may be {@code x}. NaN stays NaN.
+     * See {@link CellMath#relu}.
      *
      * @param n    the number of elements
      * @param x    the input's memory
@@ -193,83 +234,74 @@ public interface Kernels {
      * @param y    the output's memory
      * @param yOff the output's first element, in floats
      */
-    void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff);
+    public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        cells.relu(n, x, xOff, y, yOff);
+    }
 
     /**
-     * One LSTM step for {@code batch} rows. Row {@code b} of {@code gates} ({@code [batch × 4·hidden]})
-     * holds the complete pre-activations {@code W_ih·x + b_ih + W_hh·h + b_hh} in the order
-     * {@code i, f, g, o}. Then, with {@code c} read and written in place ({@code [batch × hidden]}):
-     * <pre>
-     *   c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
-     *   h' = σ(o) ⊙ tanh(c')
-     * </pre>
-     * {@code h'} is written to {@code hOut} ({@code [batch × hidden]}); {@code gates} is not modified.
+     * See {@link CellMath#lstmCell}.
      *
      * @param batch  the rows (samples)
      * @param hidden the hidden size
-     * @param gates  the pre-activations' memory {@code [batch × 4·hidden]}, read only
+     * @param gates  the pre-activations' memory, read only
      * @param gOff   their first element, in floats
      * @param ldg    their leading dimension, in floats
-     * @param c      the cell state's memory {@code [batch × hidden]}, updated in place
+     * @param c      the cell state's memory, updated in place
      * @param cOff   its first element, in floats
      * @param ldc    its leading dimension, in floats
-     * @param hOut   the new hidden state's memory {@code [batch × hidden]}, written
+     * @param hOut   the new hidden state's memory, written
      * @param hOff   its first element, in floats
      * @param ldh    its leading dimension, in floats
      */
-    void lstmCell(int batch, int hidden,
-                  MemorySegment gates, long gOff, int ldg,
-                  MemorySegment c, long cOff, int ldc,
-                  MemorySegment hOut, long hOff, int ldh);
+    public void lstmCell(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
+                         MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
+        cells.lstmCell(batch, hidden, gates, gOff, ldg, c, cOff, ldc, hOut, hOff, ldh);
+    }
 
     /**
-     * One GRU step in PyTorch's formulation. {@code gi} ({@code [batch × 3·hidden]}) holds
-     * {@code W_ih·x + b_ih} and {@code gh} holds {@code W_hh·h + b_hh}, both in the order {@code r, z, n}:
-     * <pre>
-     *   r  = σ(gi_r + gh_r)
-     *   z  = σ(gi_z + gh_z)
-     *   n  = tanh(gi_n + r ⊙ gh_n)
-     *   h' = (1 − z) ⊙ n + z ⊙ h
-     * </pre>
-     * {@code h} is read from {@code hPrev}, {@code h'} written to {@code hOut}; the two may be the same
-     * memory. {@code gi} and {@code gh} are not modified.
+     * See {@link CellMath#gruCell}.
      *
      * @param batch  the rows (samples)
      * @param hidden the hidden size
-     * @param gi     the input projections' memory {@code [batch × 3·hidden]}
+     * @param gi     the input projections' memory
      * @param giOff  their first element, in floats
      * @param ldgi   their leading dimension, in floats
-     * @param gh     the recurrent projections' memory {@code [batch × 3·hidden]}
+     * @param gh     the recurrent projections' memory
      * @param ghOff  their first element, in floats
      * @param ldgh   their leading dimension, in floats
-     * @param hPrev  the previous hidden state's memory {@code [batch × hidden]}
+     * @param hPrev  the previous hidden state's memory
      * @param hpOff  its first element, in floats
      * @param ldhp   its leading dimension, in floats
-     * @param hOut   the new hidden state's memory {@code [batch × hidden]}, written
+     * @param hOut   the new hidden state's memory, written
      * @param hoOff  its first element, in floats
      * @param ldho   its leading dimension, in floats
      */
-    void gruCell(int batch, int hidden,
-                 MemorySegment gi, long giOff, int ldgi,
-                 MemorySegment gh, long ghOff, int ldgh,
-                 MemorySegment hPrev, long hpOff, int ldhp,
-                 MemorySegment hOut, long hoOff, int ldho);
+    public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi,
+                        MemorySegment gh, long ghOff, int ldgh, MemorySegment hPrev, long hpOff, int ldhp,
+                        MemorySegment hOut, long hoOff, int ldho) {
+        cells.gruCell(batch, hidden, gi, giOff, ldgi, gh, ghOff, ldgh, hPrev, hpOff, ldhp, hOut, hoOff, ldho);
+    }
 
     /**
-     * One Elman step: {@code h' = act(pre)}, where row {@code b} of {@code pre} ({@code [batch × hidden]})
-     * holds {@code W_ih·x + b_ih + W_hh·h + b_hh}. {@code hOut} may be {@code pre}.
+     * See {@link CellMath#rnnCell}.
      *
      * @param batch      the rows (samples)
      * @param hidden     the hidden size
      * @param activation tanh or ReLU
-     * @param pre        the pre-activations' memory {@code [batch × hidden]}
+     * @param pre        the pre-activations' memory
      * @param pOff       their first element, in floats
      * @param ldp        their leading dimension, in floats
-     * @param hOut       the new hidden state's memory {@code [batch × hidden]}, written
+     * @param hOut       the new hidden state's memory, written
      * @param hOff       its first element, in floats
      * @param ldh        its leading dimension, in floats
      */
-    void rnnCell(int batch, int hidden, Activation activation,
-                 MemorySegment pre, long pOff, int ldp,
-                 MemorySegment hOut, long hOff, int ldh);
+    public void rnnCell(int batch, int hidden, Activation activation, MemorySegment pre, long pOff, int ldp,
+                        MemorySegment hOut, long hOff, int ldh) {
+        cells.rnnCell(batch, hidden, activation, pre, pOff, ldp, hOut, hOff, ldh);
+    }
+
+    @Override
+    public String toString() {
+        return "Kernels[" + name + "]";
+    }
 }

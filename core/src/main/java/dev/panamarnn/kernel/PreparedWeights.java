@@ -3,8 +3,8 @@ package dev.panamarnn.kernel;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A weight matrix {@code W} of {@code [n × k]} prepared once by {@link Kernels#prepare} for many
- * {@link Kernels#gemmPrepared} calls of a few rows each: the recurrent step of a small batch,
+ * A weight matrix {@code W} of {@code [n × k]} prepared once by {@link PreparedProducts#prepare} for many
+ * {@link PreparedProducts#gemmPrepared} calls of a few rows each: the recurrent step of a small batch,
  * {@code h·W_hhᵀ}, where a general GEMM would pack W again on every call. Opaque to callers: only the
  * backend that made it reads it. Holds no native memory of its own (a backend's packed copy lives on the
  * heap), so there is nothing to close.
@@ -41,7 +41,7 @@ public abstract class PreparedWeights {
         return k;
     }
 
-    /** W itself, not copied: what {@link Kernels#prepare} keeps by default. W must outlive it, unchanged. */
+    /** W itself, not copied: what {@link PreparedProducts#prepare} keeps by default. W must outlive it, unchanged. */
     public static final class RowMajor extends PreparedWeights {
         final MemorySegment w;
         final long off;

@@ -61,7 +61,7 @@ public final class BatchingExecutor implements AutoCloseable {
         }
         Scratch probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
-            engine = new Batching(res.weights(), layer.backend().kernels());
+            engine = new Batching(res.weights(), dev.panamarnn.internal.KernelAccess.of(layer.backend()));
         } finally {
             res.exit(probe, null);
         }

@@ -4,6 +4,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Checks;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.Text;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.io.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -170,7 +171,7 @@ public final class Linear implements AutoCloseable {
         if (bias != null) {
             for (int r = 0; r < rows; r++) MemorySegment.copy(bias, 0, ys, (yo + (long) r * ldy) * Float.BYTES, (long) out * Float.BYTES);
         }
-        backend.kernels().sgemm(false, true, rows, out, in, 1f, xs, xo, ldx, weight, 0, in, bias != null ? 1f : 0f, ys, yo, ldy);
+        KernelAccess.of(backend).sgemm(false, true, rows, out, in, 1f, xs, xo, ldx, weight, 0, in, bias != null ? 1f : 0f, ys, yo, ldy);
     }
 
     /** Waits for running {@link #forward} calls, then frees the weights; idempotent. */

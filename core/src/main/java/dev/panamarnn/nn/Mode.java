@@ -1,6 +1,6 @@
 package dev.panamarnn.nn;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.GateLayout;
 import java.util.Locale;
 

@@ -24,12 +24,15 @@ public final class RecurrentCell implements AutoCloseable {
     private final LayerSpec spec;
     private final Resources resources;
     private final Backend backend;
+    /** The backend's unchecked kernels: reached only after this class has checked every argument. */
+    private final dev.panamarnn.kernel.Kernels kernels;
 
     private RecurrentCell(LayerSpec spec, Weights weights, Backend backend) {
         this.spec = spec;
-        weights.prepare(backend.kernels(), false); // before the weights are published through resources' final field
-        this.resources = new Resources(weights, "cell");
         this.backend = backend;
+        this.kernels = dev.panamarnn.internal.KernelAccess.of(backend);
+        weights.prepare(kernels, false); // before the weights are published through resources' final field
+        this.resources = new Resources(weights, "cell");
     }
 
     /**
@@ -120,7 +123,7 @@ public final class RecurrentCell implements AutoCloseable {
         }
         Scratch ws = resources.enter("step", null);
         try {
-            CellRun.step(resources.weights(), backend.kernels(), ws, B, x, h, c);
+            CellRun.step(resources.weights(), kernels, ws, B, x, h, c);
         } finally {
             resources.exit(ws, null);
         }

@@ -48,6 +48,8 @@ public final class RecurrentLayer implements AutoCloseable {
     private final Shape shape;
     private final Resources resources;
     private final Backend backend;
+    /** The backend's unchecked kernels: reached only after this class has checked every argument. */
+    private final dev.panamarnn.kernel.Kernels kernels;
     /** Threads per call given at load, or 0 to follow {@link dev.panamarnn.Parallelism#threads()}. */
     private final int threads;
     /** The shapes the checks name, built once (a message string per call would be heap per call). */
@@ -62,9 +64,10 @@ public final class RecurrentLayer implements AutoCloseable {
         this.stateShape = "(num_layers·directions, batch, " + p + ")";
         this.cellShape = "(num_layers·directions, batch, hidden_size)";
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
-        weights.prepare(backend.kernels(), panels); // before the weights are published through resources' final field
-        this.resources = new Resources(weights, "layer");
         this.backend = backend;
+        this.kernels = dev.panamarnn.internal.KernelAccess.of(backend);
+        weights.prepare(kernels, panels); // before the weights are published through resources' final field
+        this.resources = new Resources(weights, "layer");
     }
 
     /**
@@ -307,7 +310,7 @@ public final class RecurrentLayer implements AutoCloseable {
                         && (cN == null || t.canAccess(cN.segment()));
                 if (shared && t.tryAcquire()) helper = t;
             }
-            SequenceRun.forward(shape, resources.weights(), backend.kernels(), ws, split, helper, T, B, input, h0, c0, lens, output, hN, cN);
+            SequenceRun.forward(shape, resources.weights(), kernels, ws, split, helper, T, B, input, h0, c0, lens, output, hN, cN);
         } finally {
             try {
                 if (helper != null) helper.release();

@@ -90,7 +90,7 @@ class PlainTypesApiTest {
         List<String> found = new ArrayList<>();
         int checked = 0;
         try (Stream<Path> files = Files.walk(classes)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".class") && !p.endsWith("module-info.class")).toList()) {
                 String name = classes.relativize(f).toString().replace(f.getFileSystem().getSeparator(), ".").replaceAll("\\.class$", "");
                 Class<?> c = Class.forName(name, false, ModelConfig.class.getClassLoader());
                 if (!isExported(c)) continue;

@@ -20,7 +20,7 @@ class BatchPartsTest {
                 Shape shape = new Shape(cell, 3, H, 1, 1, true, false, 0);
                 int[] cut = Weights.cuts(shape);
                 try (Weights w = Weights.pack(shape, random(new Random(H)), "", false);
-                     BatchParts parts = new BatchParts(w, Backend.get("scalar").kernels(), 0, 0)) {
+                     BatchParts parts = new BatchParts(w, dev.panamarnn.internal.KernelAccess.of(Backend.get("scalar")), 0, 0)) {
                     assertEquals(0, parts.from[0]);
                     assertEquals(H, parts.from[parts.count]);
                     for (int s = 0, q = 0; s < parts.count; s++) {

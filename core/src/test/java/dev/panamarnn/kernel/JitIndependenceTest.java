@@ -24,12 +24,12 @@ class JitIndependenceTest {
 
     @Test
     void simdGemvAndCellsGiveTheSameBitsColdAndWarm() {
-        check(new SimdKernelProvider().create());
+        check(Kernels.of(new SimdKernelProvider()));
     }
 
     @Test
     void scalarKernelsGiveTheSameBitsColdAndWarm() {
-        check(new ScalarKernelProvider().create());
+        check(Kernels.of(new ScalarKernelProvider()));
     }
 
     private static void check(Kernels k) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -32,7 +33,7 @@ public abstract class KernelConformance {
     private static final float SENTINEL = 12345.5f;
     private static final double U = 0x1p-24;
 
-    private final Kernels reference = new ScalarKernelProvider().create();
+    private final Kernels reference = Kernels.of(new ScalarKernelProvider());
     private Kernels kernels;
 
     /** The provider under test; tests are skipped, with its reason, when it cannot run here. */
@@ -43,7 +44,7 @@ public abstract class KernelConformance {
         KernelProvider p = provider();
         KernelProvider.Availability a = p.availability();
         assumeTrue(a.available(), () -> p.name() + " backend not available: " + a.reason());
-        kernels = p.create();
+        kernels = Kernels.of(p);
     }
 
     /** Shows up as skipped, with the provider's reason, when the backend cannot run here. */
@@ -204,6 +205,34 @@ public abstract class KernelConformance {
         return tests.stream();
     }
 
+    /**
+     * Operands at offsets into larger segments, as the model layer passes them (a native backend must turn
+     * each into a pointer of its own): the same bits as at offset 0, called twice (a backend may reuse what
+     * it made for an offset), and nothing written before C's offset. Offsets are whole multiples of 64 bytes,
+     * so the alignment, and with it any backend's path, stays that of offset 0.
+     */
+    @TestFactory
+    Stream<DynamicTest> productsAtOffsets() {
+        List<DynamicTest> tests = new ArrayList<>();
+        int[][] shapes = {{5, 7, 9}, {1, 33, 17}, {9, 1, 13}, {40, 24, 70}};
+        long seed = 7000;
+        for (int[] sh : shapes) {
+            for (boolean ta : new boolean[] {false, true}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    long sd = seed++;
+                    tests.add(DynamicTest.dynamicTest(String.format("sgemm at offsets ta=%b tb=%b m=%d n=%d k=%d seed=%d", ta, tb, sh[0], sh[1], sh[2], sd),
+                            () -> checkGemmAtOffsets(ta, tb, sh[0], sh[1], sh[2], sd)));
+                }
+            }
+            for (boolean ta : new boolean[] {false, true}) {
+                long sd = seed++;
+                tests.add(DynamicTest.dynamicTest(String.format("sgemv at offsets ta=%b m=%d n=%d seed=%d", ta, sh[0], sh[2], sd),
+                        () -> checkGemvAtOffsets(ta, sh[0], sh[2], sd)));
+            }
+        }
+        return tests.stream();
+    }
+
     // ---- checks -----------------------------------------------------------------------------------
 
     private void checkGemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float beta, int pad, long seed) {
@@ -228,6 +257,57 @@ public abstract class KernelConformance {
                     compare("C", i, j, expected.get(i, j), c.get(i, j), tol, seed);
                 }
             }
+        }
+    }
+
+    private void checkGemmAtOffsets(boolean ta, boolean tb, int m, int n, int k, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(seed);
+            Mat a = Mat.random(arena, ta ? k : m, ta ? m : k, 1, rnd, 1f);
+            Mat b = Mat.random(arena, tb ? n : k, tb ? k : n, 2, rnd, 1f);
+            Mat c = Mat.random(arena, m, n, 1, rnd, 1f);
+            MemorySegment a2 = shifted(arena, a.seg, 16), b2 = shifted(arena, b.seg, 32), c2 = shifted(arena, c.seg, 48);
+            kernels.sgemm(ta, tb, m, n, k, 0.5f, a.seg, 0, a.ld, b.seg, 0, b.ld, 0.75f, c.seg, 0, c.ld);
+            for (int call = 0; call < 2; call++) {
+                if (call == 1) MemorySegment.copy(c.copyOfInitial(arena), 0, c2, 48L * Float.BYTES, c.seg.byteSize());
+                kernels.sgemm(ta, tb, m, n, k, 0.5f, a2, 16, a.ld, b2, 32, b.ld, 0.75f, c2, 48, c.ld);
+                sameBits("C at offsets, call " + (call + 1), c.seg, c2, 48, seed);
+            }
+        }
+    }
+
+    private void checkGemvAtOffsets(boolean ta, int m, int n, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(seed);
+            Mat a = Mat.random(arena, m, n, 3, rnd, 1f);
+            Mat x = Mat.random(arena, 1, ta ? m : n, 0, rnd, 1f);
+            Mat y = Mat.random(arena, 1, ta ? n : m, 0, rnd, 1f);
+            MemorySegment a2 = shifted(arena, a.seg, 64), x2 = shifted(arena, x.seg, 16), y2 = shifted(arena, y.seg, 32);
+            kernels.sgemv(ta, m, n, 1.5f, a.seg, 0, a.ld, x.seg, 0, 0.5f, y.seg, 0);
+            for (int call = 0; call < 2; call++) {
+                if (call == 1) MemorySegment.copy(y.copyOfInitial(arena), 0, y2, 32L * Float.BYTES, y.seg.byteSize());
+                kernels.sgemv(ta, m, n, 1.5f, a2, 64, a.ld, x2, 16, 0.5f, y2, 32);
+                sameBits("y at offsets, call " + (call + 1), y.seg, y2, 32, seed);
+            }
+        }
+    }
+
+    /** A copy of {@code seg} starting {@code off} floats into a new segment, the floats before it a sentinel. */
+    private static MemorySegment shifted(Arena arena, MemorySegment seg, long off) {
+        MemorySegment s = arena.allocate(seg.byteSize() + off * Float.BYTES, 64);
+        for (long i = 0; i < off; i++) s.setAtIndex(JAVA_FLOAT, i, SENTINEL);
+        MemorySegment.copy(seg, 0, s, off * Float.BYTES, seg.byteSize());
+        return s;
+    }
+
+    /** {@code shifted} from float {@code off} on holds the bits of {@code expected}, and its floats before off are the sentinel. */
+    private static void sameBits(String what, MemorySegment expected, MemorySegment shifted, long off, long seed) {
+        for (long i = 0; i < off; i++) {
+            if (shifted.getAtIndex(JAVA_FLOAT, i) != SENTINEL) fail(what + ": float " + i + " before the offset was written (seed " + seed + ")");
+        }
+        for (long i = 0; i < expected.byteSize() / Float.BYTES; i++) {
+            int e = Float.floatToRawIntBits(expected.getAtIndex(JAVA_FLOAT, i)), g = Float.floatToRawIntBits(shifted.getAtIndex(JAVA_FLOAT, off + i));
+            if (e != g) fail(what + ": float " + i + " is " + Float.intBitsToFloat(g) + ", at offset 0 " + Float.intBitsToFloat(e) + " (seed " + seed + ")");
         }
     }
 
@@ -417,6 +497,14 @@ public abstract class KernelConformance {
             c.seg.copyFrom(seg);
             System.arraycopy(initial, 0, c.initial, 0, initial.length);
             return c;
+        }
+
+        /** A new segment laid out as this one, holding the initial values (padding: the sentinel). */
+        MemorySegment copyOfInitial(Arena arena) {
+            MemorySegment s = arena.allocate(seg.byteSize(), 64);
+            for (long i = 0; i < seg.byteSize() / Float.BYTES; i++) s.setAtIndex(JAVA_FLOAT, i, SENTINEL);
+            for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) s.setAtIndex(JAVA_FLOAT, (long) i * ld + j, initial[i * cols + j]);
+            return s;
         }
 
         void fillData(float v) {

@@ -8,9 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamarnn.Backend;
 import dev.panamarnn.TestBackends;
 import dev.panamarnn.Tensor;
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.kernel.Bf16Products;
+import dev.panamarnn.kernel.KernelProvider;
 import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.MatrixProducts;
+import dev.panamarnn.kernel.PreparedProducts;
 import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.kernel.simd.SimdKernelProvider;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -85,9 +89,8 @@ class BatchingExecutorLifecycleTest {
     @Test
     void aFailedStepFailsItsBatchAndLeavesTheExecutorUsable() throws Exception {
         AtomicBoolean armed = new AtomicBoolean();
-        Kernels simd = Backend.get("simd").kernels();
         LayerSpec spec = LayerSpec.of(Mode.LSTM, 4, 16);
-        Backend failing = TestBackends.of(new HookedKernels(simd, w -> {
+        Backend failing = TestBackends.of(hooked(w -> {
             if (armed.get() && w.k() == spec.hiddenSize()) throw new ArithmeticException("injected"); // in a step's h·W_hhᵀ
         }));
         try (Arena arena = Arena.ofShared(); RecurrentLayer layer = layer(spec, failing, 2); BatchingExecutor exec = new BatchingExecutor(layer)) {
@@ -127,7 +130,7 @@ class BatchingExecutorLifecycleTest {
         CountDownLatch holding = new CountDownLatch(1), release = new CountDownLatch(1);
         AtomicBoolean hold = new AtomicBoolean();
         LayerSpec spec = new LayerSpec(Mode.LSTM, 5, 70, 1, false, true, true, 0); // batch-first, two partitions
-        Backend gated = TestBackends.of(new HookedKernels(Backend.get("simd").kernels(), w -> {
+        Backend gated = TestBackends.of(hooked(w -> {
             if (w.k() == spec.hiddenSize() && hold.compareAndSet(true, false)) { // the first step product
                 holding.countDown();
                 try {
@@ -261,71 +264,36 @@ class BatchingExecutorLifecycleTest {
      * The simd kernels, with {@code hook} run before every product over prepared weights (the projection's
      * and the step's: the hook tells them apart by W's shape) to fail or hold one.
      */
-    private record HookedKernels(Kernels k, java.util.function.Consumer<PreparedWeights> hook) implements Kernels {
-        @Override
-        public String name() {
-            return "hooked";
-        }
+    private static Kernels hooked(java.util.function.Consumer<PreparedWeights> hook) {
+        KernelProvider simd = new SimdKernelProvider();
+        MatrixProducts products = simd.products();
+        return new Kernels("hooked", products, (Bf16Products) products, new HookedProducts((PreparedProducts) products, hook),
+                simd.cellMath().orElseThrow());
+    }
 
+    /** {@code p}'s products, {@code hook} run before each over prepared weights. */
+    private record HookedProducts(PreparedProducts p, java.util.function.Consumer<PreparedWeights> hook) implements PreparedProducts {
         @Override
         public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int kk) {
-            return k.prepare(w, wOff, ldw, n, kk);
+            return p.prepare(w, wOff, ldw, n, kk);
         }
 
         @Override
         public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta, MemorySegment c, long cOff, int ldc) {
             hook.accept(w);
-            k.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
+            p.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
         }
 
         @Override
         public void sgemm(boolean ta, boolean tb, int m, int n, int kk, float alpha, MemorySegment a, long aOff, int lda,
                           MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
-            k.sgemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        }
-
-        @Override
-        public void sgemmBf16(int m, int n, int kk, float alpha, MemorySegment a, long aOff, int lda, MemorySegment w, long wOff, int ldw,
-                              float beta, MemorySegment c, long cOff, int ldc) {
-            k.sgemmBf16(m, n, kk, alpha, a, aOff, lda, w, wOff, ldw, beta, c, cOff, ldc);
+            p.sgemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         }
 
         @Override
         public void sgemv(boolean ta, int m, int n, float alpha, MemorySegment a, long aOff, int lda, MemorySegment x, long xOff,
                           float beta, MemorySegment y, long yOff) {
-            k.sgemv(ta, m, n, alpha, a, aOff, lda, x, xOff, beta, y, yOff);
-        }
-
-        @Override
-        public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-            k.sigmoid(n, x, xOff, y, yOff);
-        }
-
-        @Override
-        public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-            k.tanh(n, x, xOff, y, yOff);
-        }
-
-        @Override
-        public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-            k.relu(n, x, xOff, y, yOff);
-        }
-
-        @Override
-        public void lstmCell(int batch, int hidden, MemorySegment g, long gOff, int ldg, MemorySegment c, long cOff, int ldc,
-                             MemorySegment h, long hOff, int ldh) {
-            k.lstmCell(batch, hidden, g, gOff, ldg, c, cOff, ldc, h, hOff, ldh);
-        }
-
-        @Override
-        public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
-                            MemorySegment hp, long hpOff, int ldhp, MemorySegment ho, long hoOff, int ldho) {
-            k.gruCell(batch, hidden, gi, giOff, ldgi, gh, ghOff, ldgh, hp, hpOff, ldhp, ho, hoOff, ldho);
-        }
-
-        @Override
-        public void rnnCell(int batch, int hidden, Activation act, MemorySegment pre, long pOff, int ldp, MemorySegment h, long hOff, int ldh) {
-            k.rnnCell(batch, hidden, act, pre, pOff, ldp, h, hOff, ldh);
+            p.sgemv(ta, m, n, alpha, a, aOff, lda, x, xOff, beta, y, yOff);
         }
     }
 }

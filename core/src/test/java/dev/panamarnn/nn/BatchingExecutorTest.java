@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.internal.KernelAccess;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;

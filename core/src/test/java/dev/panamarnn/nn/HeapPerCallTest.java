@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -91,7 +92,7 @@ public class HeapPerCallTest {
     }
 
     private static void checkRareTails(String backendName) {
-        Kernels k = Backend.get(backendName).kernels();
+        Kernels k = KernelAccess.of(Backend.get(backendName));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment x = arena.allocate(JAVA_FLOAT, 128), y = arena.allocate(JAVA_FLOAT, 128);
             for (int i = 0; i < 128; i++) x.setAtIndex(JAVA_FLOAT, i, (i - 64) / 8f);

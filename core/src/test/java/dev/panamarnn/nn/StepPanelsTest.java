@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Parallelism;
 import dev.panamarnn.Tensor;
+import dev.panamarnn.internal.KernelAccess;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,7 +46,7 @@ public class StepPanelsTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (Backend.Status s : Backend.list()) {
             if (!s.available() || !runsOn(s.name())) continue;
-            boolean prefers = Backend.get(s.name()).kernels().prefersPreparedSteps(8);
+            boolean prefers = KernelAccess.of(Backend.get(s.name())).prefersPreparedSteps(8);
             if (expectsPanels()) assertTrue(prefers, s.name() + " should prefer prepared W_hh for 8-row steps");
             if (!prefers) continue;
             int[] batches = {1, 2, 7, 32, 33};

@@ -1,11 +1,12 @@
 package dev.panamarnn.openblas;
 
 import dev.panamarnn.kernel.KernelProvider;
-import dev.panamarnn.kernel.Kernels;
-import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
-import dev.panamarnn.kernel.simd.SimdKernelProvider;
+import dev.panamarnn.kernel.MatrixProducts;
 
-/** Registers the OpenBLAS backend with {@link java.util.ServiceLoader}; preferred when the library loads. */
+/**
+ * Registers the OpenBLAS backend with {@link java.util.ServiceLoader}; preferred when the library loads. It
+ * supplies matrix products only ({@link OpenBlasProducts}); the cell math is the core's.
+ */
 public final class OpenBlasKernelProvider implements KernelProvider {
     /** Creates the provider; {@link java.util.ServiceLoader} does. Loads nothing. */
     public OpenBlasKernelProvider() {}
@@ -29,14 +30,14 @@ public final class OpenBlasKernelProvider implements KernelProvider {
     @Override
     public String describe() {
         if (OpenBlas.isAvailable()) chooseThreads();
-        return OpenBlas.describe() + "; gate math: " + gateProvider().name();
+        return OpenBlas.describe();
     }
 
     @Override
-    public Kernels create() {
+    public MatrixProducts products() {
         OpenBlas.ensureLoaded();
         chooseThreads();
-        return new OpenBlasKernels(gateProvider().create());
+        return new OpenBlasProducts();
     }
 
     /**
@@ -60,11 +61,5 @@ public final class OpenBlasKernelProvider implements KernelProvider {
             OpenBlas.setThreads(1);
         }
         OpenBlas.threadsChosen = true;
-    }
-
-    /** Gate math runs on the Vector API when the JVM has it, else on the scalar reference. */
-    private static KernelProvider gateProvider() {
-        KernelProvider simd = new SimdKernelProvider();
-        return simd.availability().available() ? simd : new ScalarKernelProvider();
     }
 }

@@ -17,7 +17,7 @@ final class OneOpenBlasThread implements BeforeEachCallback, AfterEachCallback {
     @Override
     public void beforeEach(ExtensionContext context) {
         assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
-        new OpenBlasKernelProvider().create();
+        new OpenBlasKernelProvider().products();
         context.getStore(NS).put("before", OpenBlas.threads());
         OpenBlas.setThreads(1);
     }

@@ -25,11 +25,11 @@ class OpenBlasLayerTest {
     @org.junit.jupiter.api.Test
     void anExplicitThreadCountWins() {
         assumeTrue(OpenBlas.isAvailable(), () -> "OpenBLAS not available: " + OpenBlasLibrary.status().reason());
-        new OpenBlasKernelProvider().create(); // the default applies first (1 thread here), as in any other test
+        new OpenBlasKernelProvider().products(); // the default applies first (1 thread here), as in any other test
         int before = OpenBlas.threads();
         try {
             OpenBlas.setThreads(2);
-            new OpenBlasKernelProvider().create();
+            new OpenBlasKernelProvider().products();
             new OpenBlasKernelProvider().describe();
             org.junit.jupiter.api.Assertions.assertEquals(2, OpenBlas.threads());
         } finally {

@@ -1,10 +1,15 @@
 package dev.panamarnn.kernel.scalar;
 
+import dev.panamarnn.kernel.CellMath;
 import dev.panamarnn.kernel.KernelProvider;
-import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.MatrixProducts;
+import java.util.Optional;
 
 /** The reference backend: always available, never chosen automatically over a faster one. */
 public final class ScalarKernelProvider implements KernelProvider {
+    /** Creates the provider. */
+    public ScalarKernelProvider() {}
+
     @Override
     public String name() {
         return "scalar";
@@ -21,7 +26,12 @@ public final class ScalarKernelProvider implements KernelProvider {
     }
 
     @Override
-    public Kernels create() {
-        return new ScalarKernels();
+    public MatrixProducts products() {
+        return new ScalarProducts();
+    }
+
+    @Override
+    public Optional<CellMath> cellMath() {
+        return Optional.of(new ScalarCellMath());
     }
 }

@@ -1,6 +1,7 @@
 package dev.panamarnn.kernel.simd;
 
-import dev.panamarnn.kernel.Activation;
+import dev.panamarnn.Activation;
+import dev.panamarnn.kernel.CellMath;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -9,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The gate kernels and the activation loops, per batch row in vector chunks, the partial last chunk of a
- * row masked. Formulas and gate order are those of {@link dev.panamarnn.kernel.Kernels}.
+ * row masked: the Vector API's {@link CellMath}. Formulas and gate order are those of {@link CellMath}.
  *
  * <p>A gate kernel is a sequence of small loops per row, the activation loops ({@link #sigmoid},
  * {@link #tanh}) over the gate blocks into a per-thread scratch row (L1/L2) and plain FMA loops for the
@@ -31,16 +32,18 @@ import jdk.incubator.vector.VectorSpecies;
  * Small methods that take and return no vectors are safe either way: inlined or called, nothing is
  * boxed. The extra pass over the scratch row costs little beside the activations.
  */
-final class SimdCells {
+final class SimdCells implements CellMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final long B = Float.BYTES;
 
-    private SimdCells() {}
+    /** Public so that {@link SimdKernelProvider} can create it reflectively. */
+    public SimdCells() {}
 
-    static void lstm(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
-                     MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
+    @Override
+    public void lstmCell(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
+                         MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
         long h1 = hidden;
         MemorySegment t = SimdScratch.get().cellRow(5 * h1); // [σ(i) | σ(f) | tanh(g) | σ(o) | tanh(c')]
         for (int r = 0; r < batch; r++) {
@@ -86,8 +89,9 @@ final class SimdCells {
         }
     }
 
-    static void gru(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
-                    MemorySegment hPrev, long hpOff, int ldhp, MemorySegment hOut, long hoOff, int ldho) {
+    @Override
+    public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
+                        MemorySegment hPrev, long hpOff, int ldhp, MemorySegment hOut, long hoOff, int ldho) {
         long h1 = hidden;
         MemorySegment t = SimdScratch.get().cellRow(3 * h1); // [r | z | n]
         for (int r = 0; r < batch; r++) {
@@ -147,8 +151,9 @@ final class SimdCells {
         }
     }
 
-    static void rnn(int batch, int hidden, Activation act, MemorySegment pre, long pOff, int ldp,
-                    MemorySegment hOut, long hOff, int ldh) {
+    @Override
+    public void rnnCell(int batch, int hidden, Activation act, MemorySegment pre, long pOff, int ldp,
+                        MemorySegment hOut, long hOff, int ldh) {
         for (int r = 0; r < batch; r++) {
             long p = pOff + (long) r * ldp, h = hOff + (long) r * ldh;
             if (act == Activation.TANH) tanh(hidden, pre, p, hOut, h);
@@ -164,7 +169,8 @@ final class SimdCells {
      */
 
     /** {@code y = tanh(x)} over n contiguous floats (offsets in floats; y may be x). */
-    static void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+    @Override
+    public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
             boolean full = j + VL <= n;
@@ -177,7 +183,8 @@ final class SimdCells {
     }
 
     /** {@code y = σ(x)} over n contiguous floats. */
-    static void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+    @Override
+    public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
             boolean full = j + VL <= n;
@@ -190,7 +197,8 @@ final class SimdCells {
     }
 
     /** {@code y = max(x, 0)} over n contiguous floats. */
-    static void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+    @Override
+    public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
         for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
             boolean full = j + VL <= n;

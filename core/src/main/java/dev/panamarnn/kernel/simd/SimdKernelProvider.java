@@ -1,15 +1,21 @@
 package dev.panamarnn.kernel.simd;
 
+import dev.panamarnn.kernel.CellMath;
 import dev.panamarnn.kernel.KernelProvider;
-import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.MatrixProducts;
+import java.util.Optional;
 
 /**
- * The Vector API backend. This class must not touch {@code jdk.incubator.vector}: it checks that the
- * module is in the boot layer first and only then loads {@code SimdKernels} by name, so a JVM started
- * without {@code --add-modules jdk.incubator.vector} gets a clear reason instead of a linkage error.
+ * The Vector API backend: {@code SimdProducts} and {@code SimdCells}. This class must not touch
+ * {@code jdk.incubator.vector}: it checks that the module is in the boot layer first and only then loads
+ * those classes by name, so a JVM started without {@code --add-modules jdk.incubator.vector} gets a clear
+ * reason instead of a linkage error.
  */
 public final class SimdKernelProvider implements KernelProvider {
-    private static final String IMPL = "dev.panamarnn.kernel.simd.SimdKernels";
+    private static final String PRODUCTS = "dev.panamarnn.kernel.simd.SimdProducts", CELLS = "dev.panamarnn.kernel.simd.SimdCells";
+
+    /** Creates the provider; loads nothing. */
+    public SimdKernelProvider() {}
 
     @Override
     public String name() {
@@ -27,7 +33,8 @@ public final class SimdKernelProvider implements KernelProvider {
             return Availability.no("the JVM was started without --add-modules jdk.incubator.vector");
         }
         try {
-            Class.forName(IMPL, true, SimdKernelProvider.class.getClassLoader());
+            Class.forName(PRODUCTS, true, SimdKernelProvider.class.getClassLoader());
+            Class.forName(CELLS, true, SimdKernelProvider.class.getClassLoader());
             return Availability.yes("Vector API, " + VectorInfo.describe());
         } catch (ReflectiveOperationException | LinkageError e) {
             return Availability.no("Vector API kernels failed to load: " + e);
@@ -35,12 +42,20 @@ public final class SimdKernelProvider implements KernelProvider {
     }
 
     @Override
-    public Kernels create() {
+    public MatrixProducts products() {
+        return (MatrixProducts) create(PRODUCTS);
+    }
+
+    @Override
+    public Optional<CellMath> cellMath() {
+        return Optional.of((CellMath) create(CELLS));
+    }
+
+    private static Object create(String impl) {
         try {
-            return (Kernels) Class.forName(IMPL, true, SimdKernelProvider.class.getClassLoader())
-                    .getDeclaredConstructor().newInstance();
+            return Class.forName(impl, true, SimdKernelProvider.class.getClassLoader()).getDeclaredConstructor().newInstance();
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot create " + IMPL, e);
+            throw new IllegalStateException("cannot create " + impl, e);
         }
     }
 }

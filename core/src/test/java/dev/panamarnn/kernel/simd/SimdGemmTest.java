@@ -3,7 +3,7 @@ package dev.panamarnn.kernel.simd;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.MatrixProducts;
 import dev.panamarnn.kernel.scalar.ScalarKernelProvider;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,8 +25,8 @@ class SimdGemmTest {
     private static final double U = 0x1p-24;
     private static final float SENTINEL = -777.25f;
 
-    private final Kernels simd = new SimdKernels();
-    private final Kernels reference = new ScalarKernelProvider().create();
+    private final MatrixProducts simd = new SimdProducts();
+    private final MatrixProducts reference = new ScalarKernelProvider().products();
 
     @TestFactory
     Stream<DynamicTest> shapes() {

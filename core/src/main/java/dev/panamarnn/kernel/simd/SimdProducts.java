@@ -1,28 +1,23 @@
 package dev.panamarnn.kernel.simd;
 
-import dev.panamarnn.kernel.Activation;
-import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.Bf16Products;
+import dev.panamarnn.kernel.PreparedProducts;
 import dev.panamarnn.kernel.PreparedWeights;
 import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
- * The Vector API backend over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
- * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), the small-batch
- * product over packed weights ({@link SimdPackedGemm}), activations
- * ({@link SimdMath}) and the gate kernels ({@link SimdCells}). Single-threaded per call; the only
- * state is per-thread scratch ({@link SimdScratch}). Loaded by name from {@link SimdKernelProvider}.
+ * The Vector API's products over native segments, generic over {@code FloatVector.SPECIES_PREFERRED}:
+ * blocked GEMM ({@link SimdGemm}, {@link SimdMicroKernel}), GEMV ({@link SimdGemv}), the bfloat16 GEMV,
+ * and the small-batch product over packed weights ({@link SimdPackedGemm}). Single-threaded per call;
+ * the only state is per-thread scratch ({@link SimdScratch}). Loaded by name from
+ * {@link SimdKernelProvider}; its cell math is {@link SimdCells}.
  */
-final class SimdKernels implements Kernels {
+final class SimdProducts implements Bf16Products, PreparedProducts {
 
     /** Public so that {@link SimdKernelProvider} can create it reflectively. */
-    public SimdKernels() {}
-
-    @Override
-    public String name() {
-        return "simd";
-    }
+    public SimdProducts() {}
 
     @Override
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
@@ -103,39 +98,5 @@ final class SimdKernels implements Kernels {
         float[] xs = s.vec(m * k);
         for (int i = 0; i < m; i++) MemorySegment.copy(a, JAVA_FLOAT, (aOff + (long) i * lda) * Float.BYTES, xs, i * k, k);
         SimdPackedGemm.gemm(m, p, xs, beta, c, cOff, ldc, s.sums());
-    }
-
-    @Override
-    public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        SimdCells.sigmoid(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        SimdCells.tanh(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        SimdCells.relu(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void lstmCell(int batch, int hidden, MemorySegment gates, long gOff, int ldg,
-                         MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
-        SimdCells.lstm(batch, hidden, gates, gOff, ldg, c, cOff, ldc, hOut, hOff, ldh);
-    }
-
-    @Override
-    public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi,
-                        MemorySegment gh, long ghOff, int ldgh, MemorySegment hPrev, long hpOff, int ldhp,
-                        MemorySegment hOut, long hoOff, int ldho) {
-        SimdCells.gru(batch, hidden, gi, giOff, ldgi, gh, ghOff, ldgh, hPrev, hpOff, ldhp, hOut, hoOff, ldho);
-    }
-
-    @Override
-    public void rnnCell(int batch, int hidden, Activation activation, MemorySegment pre, long pOff, int ldp,
-                        MemorySegment hOut, long hOff, int ldh) {
-        SimdCells.rnn(batch, hidden, activation, pre, pOff, ldp, hOut, hOff, ldh);
     }
 }

@@ -1,4 +1,4 @@
-package dev.panamarnn.kernel;
+package dev.panamarnn;
 
 /** The nonlinearity of an Elman RNN, as PyTorch's {@code nonlinearity='tanh' | 'relu'}. */
 public enum Activation {

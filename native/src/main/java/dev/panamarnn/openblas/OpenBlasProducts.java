@@ -1,36 +1,32 @@
 package dev.panamarnn.openblas;
 
-import dev.panamarnn.kernel.Activation;
-import dev.panamarnn.kernel.Kernels;
-import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.kernel.MatrixProducts;
 import dev.panamarnn.openblas.generated.CBlas;
 import java.lang.foreign.MemorySegment;
 
 /**
- * GEMM and GEMV through OpenBLAS's CBLAS interface; gate math delegated to the Vector API kernels.
+ * GEMM and GEMV through OpenBLAS's CBLAS interface, and the backend's policy for a step's product
+ * ({@link #prefersPreparedSteps}). Nothing else: bfloat16 and prepared products and the cell math are the
+ * core's, the Vector API's when the JVM has it. Debian's OpenBLAS 0.3.21 exports no bfloat16 GEMM
+ * ({@code cblas_sbgemm} is declared, not built). Prepared products: measured at the S1 step (W
+ * {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows took 492, 430 and 568
+ * (it packs W on every call) against 75 for one {@code cblas_sgemv}, while the Vector API's product over W
+ * packed once costs at 2 rows what one row does.
  *
  * <p>Shape routing: a product with one output row ({@code m == 1}) or one output column ({@code n == 1})
  * is a matrix-vector product, and {@code cblas_sgemm} is several times slower than {@code cblas_sgemv}
  * there (1 × 1024 × 256: ~95 µs against ~17 µs on an AVX2 EPYC), so those go to {@code cblas_sgemv}
  * with the vector's stride as its increment.
  *
- * <p>Unchecked, like every {@link Kernels}: callers validate (see {@link dev.panamarnn.Backend}).
+ * <p>Operands arrive as (segment, float offset); {@link Pointers} turns them into pointer arguments
+ * without allocating in steady state.
+ *
+ * <p>Unchecked, like every {@link MatrixProducts}: callers validate (see {@link dev.panamarnn.Backend}).
  */
-final class OpenBlasKernels implements Kernels {
+final class OpenBlasProducts implements MatrixProducts {
     private static final int ROW_MAJOR = CBlas.CblasRowMajor();
     private static final int NO_TRANS = CBlas.CblasNoTrans();
     private static final int TRANS = CBlas.CblasTrans();
-
-    private final Kernels gates;
-
-    OpenBlasKernels(Kernels gates) {
-        this.gates = gates;
-    }
-
-    @Override
-    public String name() {
-        return "openblas";
-    }
 
     @Override
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
@@ -49,16 +45,17 @@ final class OpenBlasKernels implements Kernels {
             }
             return;
         }
+        Pointers p = Pointers.local();
         if (m == 1) {
             // c[0, :] = alpha · op(A)[0, :] · op(B) + beta · c[0, :]
             // op(A) row 0 is A's row 0 (stride 1) or, transposed, A's column 0 (stride lda).
             int incX = transA ? lda : 1;
             if (transB) { // op(B) = Bᵀ with B stored [n × k]: y = B · x
                 dev.panamarnn.Faults.blasCall();
-                CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, n, k, alpha, at(b, bOff), ldb, at(a, aOff), incX, beta, at(c, cOff), 1);
+                CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, n, k, alpha, p.at(b, bOff), ldb, p.at(a, aOff), incX, beta, p.at(c, cOff), 1);
             } else {      // B stored [k × n]: y = Bᵀ · x
                 dev.panamarnn.Faults.blasCall();
-                CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, n, alpha, at(b, bOff), ldb, at(a, aOff), incX, beta, at(c, cOff), 1);
+                CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, n, alpha, p.at(b, bOff), ldb, p.at(a, aOff), incX, beta, p.at(c, cOff), 1);
             }
             return;
         }
@@ -67,23 +64,16 @@ final class OpenBlasKernels implements Kernels {
             int incX = transB ? 1 : ldb;
             if (transA) { // A stored [k × m]: y = Aᵀ · x
                 dev.panamarnn.Faults.blasCall();
-                CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, m, alpha, at(a, aOff), lda, at(b, bOff), incX, beta, at(c, cOff), ldc);
+                CBlas.cblas_sgemv(ROW_MAJOR, TRANS, k, m, alpha, p.at(a, aOff), lda, p.at(b, bOff), incX, beta, p.at(c, cOff), ldc);
             } else {
                 dev.panamarnn.Faults.blasCall();
-                CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, m, k, alpha, at(a, aOff), lda, at(b, bOff), incX, beta, at(c, cOff), ldc);
+                CBlas.cblas_sgemv(ROW_MAJOR, NO_TRANS, m, k, alpha, p.at(a, aOff), lda, p.at(b, bOff), incX, beta, p.at(c, cOff), ldc);
             }
             return;
         }
         dev.panamarnn.Faults.blasCall();
         CBlas.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k,
-                alpha, at(a, aOff), lda, at(b, bOff), ldb, beta, at(c, cOff), ldc);
-    }
-
-    /** Debian's OpenBLAS 0.3.21 exports no bfloat16 GEMM ({@code cblas_sbgemm} is declared, not built): the Vector API kernel does it. */
-    @Override
-    public void sgemmBf16(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
-                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
-        gates.sgemmBf16(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+                alpha, p.at(a, aOff), lda, p.at(b, bOff), ldb, beta, p.at(c, cOff), ldc);
     }
 
     @Override
@@ -94,8 +84,9 @@ final class OpenBlasKernels implements Kernels {
             sgemm(false, false, 1, transA ? n : m, 0, alpha, a, aOff, lda, x, xOff, 1, beta, y, yOff, Math.max(1, transA ? n : m));
             return;
         }
+        Pointers p = Pointers.local();
         dev.panamarnn.Faults.blasCall();
-        CBlas.cblas_sgemv(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, at(a, aOff), lda, at(x, xOff), 1, beta, at(y, yOff), 1);
+        CBlas.cblas_sgemv(ROW_MAJOR, transA ? TRANS : NO_TRANS, m, n, alpha, p.at(a, aOff), lda, p.at(x, xOff), 1, beta, p.at(y, yOff), 1);
     }
 
     /**
@@ -113,60 +104,5 @@ final class OpenBlasKernels implements Kernels {
     @Override
     public boolean prefersPreparedSteps(int m) {
         return m >= 2 && m <= 32 && OpenBlas.threads() == 1;
-    }
-
-    /**
-     * The gate kernels' packed weights (the Vector API's when the JVM has it), not OpenBLAS: measured at
-     * the S1 step (W {@code [2048 × 512]}, one JMH run, µs), {@code cblas_sgemm} with 2, 4 and 8 rows
-     * took 492, 430 and 568 (it packs W on every call) against 75 for one {@code cblas_sgemv}, while a
-     * product over W packed once costs at 2 rows what one row does (see {@code SimdPackedGemm}).
-     */
-    @Override
-    public PreparedWeights prepare(MemorySegment w, long wOff, int ldw, int n, int k) {
-        return gates.prepare(w, wOff, ldw, n, k);
-    }
-
-    @Override
-    public void gemmPrepared(int m, PreparedWeights w, MemorySegment a, long aOff, int lda, float beta,
-                             MemorySegment c, long cOff, int ldc) {
-        gates.gemmPrepared(m, w, a, aOff, lda, beta, c, cOff, ldc);
-    }
-
-    @Override
-    public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        gates.sigmoid(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        gates.tanh(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
-        gates.relu(n, x, xOff, y, yOff);
-    }
-
-    @Override
-    public void lstmCell(int batch, int hidden, MemorySegment g, long gOff, int ldg,
-                         MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hOff, int ldh) {
-        gates.lstmCell(batch, hidden, g, gOff, ldg, c, cOff, ldc, hOut, hOff, ldh);
-    }
-
-    @Override
-    public void gruCell(int batch, int hidden, MemorySegment gi, long giOff, int ldgi, MemorySegment gh, long ghOff, int ldgh,
-                        MemorySegment hPrev, long hpOff, int ldhp, MemorySegment hOut, long hoOff, int ldho) {
-        gates.gruCell(batch, hidden, gi, giOff, ldgi, gh, ghOff, ldgh, hPrev, hpOff, ldhp, hOut, hoOff, ldho);
-    }
-
-    @Override
-    public void rnnCell(int batch, int hidden, Activation activation, MemorySegment pre, long pOff, int ldp,
-                        MemorySegment hOut, long hOff, int ldh) {
-        gates.rnnCell(batch, hidden, activation, pre, pOff, ldp, hOut, hOff, ldh);
-    }
-
-    /** The address of float {@code off} of {@code s}, as a pointer argument. */
-    private static MemorySegment at(MemorySegment s, long off) {
-        return off == 0 ? s : s.asSlice(off * Float.BYTES);
     }
 }
