@@ -25,9 +25,9 @@ import java.util.Objects;
  * argument is checked before anything is read or written. Results agree with {@code forward}'s within
  * float32 rounding (the step sums in another order). A sample's result does not depend on the other
  * samples in the batch, on every backend: it is bit-identical to what the executor gives for that sample
- * alone, because the step's and the projection's products are products over weights prepared once, and they and
+ * alone, because the step's and the projection's products are over weights prepared once, and they and
  * the row-wise gate kernels treat each row alike whatever the others and whoever computes it (on
- * OpenBLAS too: those products run on its gate kernels, see {@code OpenBlasKernels}).
+ * OpenBLAS too, which has no prepared products of its own: the Vector API's run them).
  *
  * <p>Memory: W_ih per layer and W_hh per (layer, direction) prepared once for the backend (on simd and
  * OpenBLAS packed copies on the heap, the size of the weights; W_hh's rows are also gathered into native
