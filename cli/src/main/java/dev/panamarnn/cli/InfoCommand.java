@@ -31,7 +31,8 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("panama-rnn");
         out.println("  JVM:        " + System.getProperty("java.vm.name") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")");
-        out.println("  CPU:        " + Platform.cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores");
+        String id = Platform.cpuIdentity();
+        out.println("  CPU:        " + Platform.cpuModel() + (id.isEmpty() ? "" : " (" + id + ")") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
         out.println("  features:   " + String.join(" ", Platform.simdFeatures()) + "; HotSpot UseAVX=" + Platform.hotspotUseAvx());
         out.println("  Vector API: " + Platform.preferredSpecies());
         out.println();

@@ -14,8 +14,8 @@ import java.lang.foreign.MemorySegment;
  * wait for each other (see {@link OpenBlasKernelProvider}).
  */
 public final class OpenBlas {
-    /** The system property that sets OpenBLAS's thread count when the backend is first created: {@value}. */
-    public static final String THREADS_PROPERTY = "panama.rnn.openblas.threads";
+    /** The system property that sets OpenBLAS's thread count when the backend is first created: {@value} (read by {@link dev.panamarnn.Config}). */
+    public static final String THREADS_PROPERTY = dev.panamarnn.Config.OPENBLAS_THREADS;
 
     private OpenBlas() {}
 
@@ -112,7 +112,8 @@ public final class OpenBlas {
     public static String describe() {
         OpenBlasLibrary.Status s = OpenBlasLibrary.status();
         if (!s.loaded()) return s.reason();
-        return "core " + coreName() + ", " + threads() + " thread(s), " + parallelModeName() + "; " + config() + "; " + s.path();
+        return OpenBlasCore.check(OpenBlasLibrary.coreChoice(), coreName(), dev.panamarnn.Platform.hasAvx512()) + ", " + threads() + " thread(s), "
+                + parallelModeName() + "; " + config() + "; " + s.path();
     }
 
     /** Throws unless the library the bindings bind to is loaded; call before touching {@link CBlas}. */

@@ -50,13 +50,9 @@ public final class OpenBlasKernelProvider implements KernelProvider {
      */
     private static synchronized void chooseThreads() {
         if (OpenBlas.threadsChosen) return; // an explicit OpenBlas.setThreads came first
-        String threads = System.getProperty(OpenBlas.THREADS_PROPERTY);
-        if (threads != null && !threads.isBlank()) {
-            try {
-                OpenBlas.setThreads(Integer.parseInt(threads.trim()));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("-D" + OpenBlas.THREADS_PROPERTY + " must be a whole number >= 1, got '" + threads + "'");
-            }
+        int threads = dev.panamarnn.Config.defaults().openblasThreads();
+        if (threads > 0) {
+            OpenBlas.setThreads(threads);
         } else if (System.getenv("OPENBLAS_NUM_THREADS") == null && System.getenv("OMP_NUM_THREADS") == null) {
             OpenBlas.setThreads(1);
         }

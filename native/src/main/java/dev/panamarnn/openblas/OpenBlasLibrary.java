@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>the system search path: {@code java.library.path} (which includes {@code LD_LIBRARY_PATH}), then
  *       the dynamic linker's cache ({@code ldconfig -p}).</li>
  * </ol>
- * A library is accepted only if it exports every symbol we bind.
+ * A library is accepted only if it exports every symbol we bind. Before the first load, the CPU kernels
+ * OpenBLAS is to use are chosen ({@link OpenBlasCore}).
  */
 public final class OpenBlasLibrary {
     /** The system property naming the library file to load: {@value}. */
@@ -43,7 +44,14 @@ public final class OpenBlasLibrary {
     private OpenBlasLibrary() {}
 
     private static final class Holder {
+        /** Decided, and put in the environment, before anything is loaded. */
+        static final OpenBlasCore.Choice CORE = OpenBlasCore.applyBeforeLoad();
         static final Status STATUS = load();
+    }
+
+    /** How OpenBLAS' core was chosen (see {@link OpenBlasCore}); decided before the library loaded. */
+    static OpenBlasCore.Choice coreChoice() {
+        return Holder.CORE;
     }
 
     /**

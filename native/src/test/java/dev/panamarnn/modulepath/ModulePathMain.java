@@ -21,7 +21,8 @@ public final class ModulePathMain {
         Module core = Backend.class.getModule();
         System.out.println("core module: " + core.getName());
         for (String p : List.of("dev.panamarnn", "dev.panamarnn.nn", "dev.panamarnn.app", "dev.panamarnn.io",
-                "dev.panamarnn.kernel", "dev.panamarnn.kernel.simd", "dev.panamarnn.kernel.scalar", "dev.panamarnn.internal")) {
+                "dev.panamarnn.kernel", "dev.panamarnn.kernel.simd", "dev.panamarnn.kernel.scalar", "dev.panamarnn.internal",
+                "dev.panamarnn.engine")) {
             System.out.println("exported " + p + ": " + core.isExported(p));
         }
         Module openblas = core.getLayer().findModule("dev.panamarnn.openblas").orElseThrow();

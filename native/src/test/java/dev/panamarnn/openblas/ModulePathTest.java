@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class ModulePathTest {
     private static final List<String> EXPORTED = List.of("dev.panamarnn", "dev.panamarnn.nn", "dev.panamarnn.app", "dev.panamarnn.io");
     private static final List<String> HIDDEN = List.of("dev.panamarnn.kernel", "dev.panamarnn.kernel.simd", "dev.panamarnn.kernel.scalar",
-            "dev.panamarnn.internal");
+            "dev.panamarnn.internal", "dev.panamarnn.engine");
 
     @Test
     void withTheVectorApi() throws Exception {
