@@ -92,21 +92,53 @@ final class BackendRegistry {
                 return named;
             }
             StringBuilder skipped = new StringBuilder();
+            List<Backend> available = new ArrayList<>();
             for (KernelProvider p : Providers.ALL) {
                 KernelProvider.Availability a = p.availability();
                 if (a.available()) {
-                    String why = "automatic: highest-priority available backend"
-                            + (skipped.isEmpty() ? "" : "; unavailable: " + skipped);
-                    Backend b = new Backend(BackendRegistry.get(p.name()).kernels(), why);
-                    // Said once, at first use: which backend runs, and why faster ones do not.
-                    LOG.log(skipped.isEmpty() ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
-                            "panama-rnn: using backend " + p.name() + " (" + why + ")");
-                    return b;
+                    available.add(BackendRegistry.get(p.name()));
+                } else {
+                    if (!skipped.isEmpty()) skipped.append("; ");
+                    skipped.append(p.name()).append(": ").append(a.reason());
                 }
-                if (!skipped.isEmpty()) skipped.append("; ");
-                skipped.append(p.name()).append(": ").append(a.reason());
             }
-            throw new IllegalStateException("no kernel backend is available: " + skipped);
+            if (available.isEmpty()) throw new IllegalStateException("no kernel backend is available: " + skipped);
+            String unavailable = skipped.isEmpty() ? "" : "; unavailable: " + skipped;
+            // The scalar reference is never the faster one; it runs only when nothing else can.
+            List<Backend> fast = available.stream().filter(b -> !b.name().equals("scalar")).toList();
+            Backend chosen;
+            if (fast.size() <= 1) {
+                Backend only = fast.isEmpty() ? available.getFirst() : fast.getFirst();
+                chosen = new Backend(only.kernels(), "automatic: the only " + (fast.isEmpty() ? "" : "fast ") + "backend available" + unavailable);
+            } else {
+                chosen = measured(fast, unavailable);
+            }
+            // Said once, at first use: which backend runs, and why.
+            LOG.log(skipped.isEmpty() ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+                    "panama-rnn: using backend " + chosen.name() + " (" + chosen.selectionReason() + ")");
+            return chosen;
+        }
+
+        /**
+         * The default among several fast backends: as measured on this machine ({@link Tuning}), one backend when
+         * it won every step shape (and its own policy on prepared weights agrees), else products routed per shape;
+         * when not measured here, the available backend of highest priority, saying why.
+         */
+        private static Backend measured(List<Backend> fast, String unavailable) {
+            String[] why = new String[1];
+            Tuning.Measured m = Tuning.load(why);
+            if (m == null) return new Backend(fast.getFirst().kernels(), "automatic: highest-priority available backend; " + why[0] + unavailable);
+            Kernels[] routes = new Kernels[3];
+            boolean[] prepared = new boolean[3];
+            int[] rows = {1, 16, 128};
+            boolean one = true;
+            for (int b = 0; b < 3; b++) {
+                routes[b] = BackendRegistry.get(m.routes().get(b)).kernels();
+                prepared[b] = m.prepared().get(b);
+                one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(rows[b]) == prepared[b];
+            }
+            String reason = "automatic, as measured on this machine (" + m.file() + "): " + m.report() + unavailable;
+            return new Backend(one ? routes[0] : Kernels.routed("auto", routes, prepared), reason);
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.Objects;
  *     <tr><td>{@link #bf16Weights()}</td><td>{@code panama.rnn.weights}</td><td>{@code f32}, {@code bf16}</td><td>{@code f32}</td></tr>
  *     <tr><td>{@link #stepPanels()}</td><td>{@code panama.rnn.stepPanels}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
  *     <tr><td>{@link #openblasThreads()}</td><td>{@code panama.rnn.openblas.threads}</td><td>a whole number ≥ 1</td><td>0: 1, or OpenBLAS' own choice when {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set</td></tr>
+ *     <tr><td>{@link #tuning()}</td><td>{@code panama.rnn.tuning}</td><td>a file, or {@code off}</td><td>{@code ~/.cache/panama-rnn/tuning.properties} ({@code $XDG_CACHE_HOME} when set)</td></tr>
  *     <tr><td>{@link #openblasCore()}</td><td>{@code panama.rnn.openblas.core}</td><td>{@code auto}, {@code library}, or an OpenBLAS core name ({@code SkylakeX}, {@code Haswell}, …)</td><td>{@code auto}: OpenBLAS' own detection, corrected where it is known to be wrong</td></tr>
  *   </tbody>
  * </table>
@@ -31,8 +32,11 @@ import java.util.Objects;
  * @param openblasThreads OpenBLAS' own threads, set once per process when it loads; 0 for its default
  * @param openblasCore    which of OpenBLAS' CPU kernel sets to use, given to it (as {@code OPENBLAS_CORETYPE})
  *                        before it loads: {@code auto}, {@code library} (its own detection, untouched) or a core name
+ * @param tuning          where this machine's measured kernel choices are kept ({@link Tuning}): a file, or
+ *                        {@code off} to ignore them
  */
-public record Config(String backend, int threadsPerCall, boolean bf16Weights, boolean stepPanels, int openblasThreads, String openblasCore) {
+public record Config(String backend, int threadsPerCall, boolean bf16Weights, boolean stepPanels, int openblasThreads, String openblasCore,
+                     String tuning) {
     /** The property of {@link #backend()}: {@value}. */
     public static final String BACKEND = "panama.rnn.backend";
     /** The property of {@link #threadsPerCall()}: {@value}. */
@@ -43,6 +47,8 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
     public static final String STEP_PANELS = "panama.rnn.stepPanels";
     /** The property of {@link #openblasThreads()}: {@value}. */
     public static final String OPENBLAS_THREADS = "panama.rnn.openblas.threads";
+    /** The property of {@link #tuning()}: {@value}. */
+    public static final String TUNING = "panama.rnn.tuning";
     /** The property of {@link #openblasCore()}: {@value}. */
     public static final String OPENBLAS_CORE = "panama.rnn.openblas.core";
 
@@ -54,6 +60,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
     public Config {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(openblasCore, "openblasCore");
+        Objects.requireNonNull(tuning, "tuning");
         if (!openblasCore.matches("[A-Za-z0-9_]{1,32}")) throw new IllegalArgumentException("openblasCore must be auto, library or a core name, got '" + Text.escape(openblasCore, 40) + "'");
         if (threadsPerCall < 1 || threadsPerCall > 2) throw new IllegalArgumentException("threadsPerCall must be 1 or 2, got " + threadsPerCall);
         if (openblasThreads < 0) throw new IllegalArgumentException("openblasThreads must be >= 0, got " + openblasThreads);
@@ -116,7 +123,16 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
         }
         String core = property(OPENBLAS_CORE);
         if (!core.isEmpty() && !core.matches("[A-Za-z0-9_]{1,32}")) throw bad(OPENBLAS_CORE, "auto, library or an OpenBLAS core name such as SkylakeX");
-        return new Config(backend.isEmpty() ? "auto" : backend, threads, bf16, panels, blas, core.isEmpty() ? "auto" : core);
+        String tuning = property(TUNING);
+        return new Config(backend.isEmpty() ? "auto" : backend, threads, bf16, panels, blas, core.isEmpty() ? "auto" : core,
+                tuning.isEmpty() ? defaultTuningFile() : tuning);
+    }
+
+    /** {@code $XDG_CACHE_HOME/panama-rnn/tuning.properties}, else under {@code ~/.cache}. */
+    private static String defaultTuningFile() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        String base = xdg != null && !xdg.isBlank() ? xdg : System.getProperty("user.home") + "/.cache";
+        return base + "/panama-rnn/tuning.properties";
     }
 
     private static String property(String name) {
@@ -136,7 +152,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @throws IllegalArgumentException for another value
      */
     public Config withThreadsPerCall(int n) {
-        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads, openblasCore);
+        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning);
     }
 
     /**
@@ -146,7 +162,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @return the new settings
      */
     public Config withBf16Weights(boolean bf16) {
-        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads, openblasCore);
+        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads, openblasCore, tuning);
     }
 
     /**
@@ -156,6 +172,6 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @return the new settings
      */
     public Config withStepPanels(boolean panels) {
-        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads, openblasCore);
+        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads, openblasCore, tuning);
     }
 }

@@ -22,19 +22,21 @@ class ConfigTest {
     @Test
     void propertiesAreReadAndCheckedInOnePlace() {
         Map<String, String> saved = new HashMap<>();
-        for (String p : new String[] {Config.BACKEND, Config.THREADS, Config.WEIGHTS, Config.STEP_PANELS, Config.OPENBLAS_THREADS, Config.OPENBLAS_CORE}) {
+        for (String p : new String[] {Config.BACKEND, Config.THREADS, Config.WEIGHTS, Config.STEP_PANELS, Config.OPENBLAS_THREADS, Config.OPENBLAS_CORE, Config.TUNING}) {
             saved.put(p, System.getProperty(p));
             System.clearProperty(p);
         }
         try {
-            assertEquals(new Config("auto", 1, false, true, 0, "auto"), Config.fromSystemProperties());
+            assertEquals(new Config("auto", 1, false, true, 0, "auto", Config.fromSystemProperties().tuning()), Config.fromSystemProperties());
+            assertTrue(Config.fromSystemProperties().tuning().endsWith("/panama-rnn/tuning.properties"), Config.fromSystemProperties().tuning());
             System.setProperty(Config.THREADS, "2");
             System.setProperty(Config.WEIGHTS, "BF16");
             System.setProperty(Config.STEP_PANELS, "false");
             System.setProperty(Config.OPENBLAS_THREADS, "3");
             System.setProperty(Config.BACKEND, "simd");
             System.setProperty(Config.OPENBLAS_CORE, "SkylakeX");
-            assertEquals(new Config("simd", 2, true, false, 3, "SkylakeX"), Config.fromSystemProperties());
+            System.setProperty(Config.TUNING, "off");
+            assertEquals(new Config("simd", 2, true, false, 3, "SkylakeX", "off"), Config.fromSystemProperties());
             for (String[] bad : new String[][] {{Config.THREADS, "3"}, {Config.WEIGHTS, "f16"}, {Config.STEP_PANELS, "yes"}, {Config.OPENBLAS_THREADS, "0"},
                     {Config.OPENBLAS_THREADS, "x\u001b[2J"}, {Config.OPENBLAS_CORE, "Sky lake"}}) {
                 String before = System.getProperty(bad[0]);

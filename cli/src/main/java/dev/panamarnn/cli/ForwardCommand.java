@@ -51,6 +51,9 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--prefix", defaultValue = "", paramLabel = "P", description = "Name prefix of the layer's tensors, e.g. encoder.rnn.")
     String prefix;
 
+    @Option(names = "--explain", description = "Print how the layer computes (backend and why, the product per step shape) to standard error.")
+    boolean explain;
+
     @Mixin
     BackendOptions backendOptions;
 
@@ -86,6 +89,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     private void run(Backend be, Mode hint, OutputFile target, SafeTensors w, SafeTensors in, Arena arena) throws Exception {
         try (RecurrentLayer layer = RecurrentLayer.load(w.asStateDict(), prefix, hint, batchFirst, be)) {
+            if (explain) System.err.println(layer.explain());
             // Shapes from the file's header against the layer before any tensor is copied: a wrong shape
             // is refused at once, whatever size the header claims.
             layer.checkShapes(in.info("input").shape(), in.contains("h0") ? in.info("h0").shape() : null,

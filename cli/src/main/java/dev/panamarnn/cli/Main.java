@@ -26,7 +26,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
-        subcommands = {DemoCommand.class, InfoCommand.class, ForwardCommand.class, ClassifyCommand.class, GenerateCommand.class,
+        subcommands = {DemoCommand.class, InfoCommand.class, TuneCommand.class, ForwardCommand.class, ClassifyCommand.class, GenerateCommand.class,
                 TranslateCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -92,6 +92,12 @@ public final class Main {
             // The library's static configuration (-Dpanama.rnn.threads and the like) is read here, before any
             // model is opened, so a bad value is one clear line and not a failure in the middle of a call.
             dev.panamarnn.Parallelism.threads();
+            // The launcher asks for this machine's kernel choices to be measured once, before the first command
+            // that could use them (not before tune itself, --help or --version).
+            if ("1".equals(System.getenv("PANAMA_RNN_AUTOTUNE")) && rest.length > 0 && !rest[0].startsWith("-")
+                    && !List.of("tune", "help").contains(rest[0])) {
+                TuneCommand.ifNeeded(err);
+            }
             CommandLine cl = new CommandLine(new Main());
             cl.setErr(err);
             cl.setExecutionExceptionHandler((ex, line, parsed) -> {

@@ -57,6 +57,48 @@ public final class Kernels {
     }
 
     /**
+     * Kernels whose products are routed by the rows of each product (1, 2–32, more) to the products of
+     * {@code byBucket[i]}, with the core's cell math, bfloat16 and prepared products; for a step of those
+     * rows, {@code prepared[i]} says whether to multiply by W_hh prepared once instead. The default
+     * backend's, when a measurement chose per shape.
+     *
+     * @param name     the name the kernels go by
+     * @param byBucket kernels whose products serve 1, 2–32 and more rows
+     * @param prepared per bucket, whether steps use prepared weights
+     * @return the routed kernels
+     */
+    public static Kernels routed(String name, Kernels[] byBucket, boolean[] prepared) {
+        MatrixProducts[] p = new MatrixProducts[byBucket.length];
+        String[] names = new String[byBucket.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = byBucket[i].products;
+            names[i] = byBucket[i].name;
+        }
+        return new Kernels(name, new RoutedProducts(p, names, prepared), Core.BF16, Core.PREPARED, Core.PROVIDER.cellMath().orElseThrow());
+    }
+
+    /**
+     * Which backend's GEMM serves a product of {@code m} rows: this backend's, or for {@link #routed} kernels
+     * the one measured fastest for that many rows.
+     *
+     * @param m the rows
+     * @return the backend's name
+     */
+    public String productsFor(int m) {
+        return products instanceof RoutedProducts r ? r.name(m) : name;
+    }
+
+    /**
+     * The bucket of a product of {@code m} rows in {@link #routed}: 0 for one row, 1 for 2 to 32, 2 above.
+     *
+     * @param m the rows
+     * @return 0, 1 or 2
+     */
+    public static int bucket(int m) {
+        return RoutedProducts.bucket(m);
+    }
+
+    /**
      * The backend whose cell math and packed products serve a backend without its own.
      *
      * @return {@code simd} when the JVM has the Vector API, else {@code scalar}

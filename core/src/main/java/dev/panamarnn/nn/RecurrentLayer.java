@@ -664,6 +664,31 @@ public final class RecurrentLayer implements AutoCloseable {
         resources.close();
     }
 
+    /**
+     * How this layer computes, for people: its backend and why it was chosen, and for each step shape the
+     * product that runs (a step of one sample, of 2–32, of more; the input projection), whether its steps
+     * multiply by W_hh prepared at load, the weight format and the threads per call. Fixed for the layer's
+     * life: a given call always takes the same path.
+     *
+     * @return several lines
+     */
+    public String explain() {
+        boolean panels = resources.weights().hasPanels();
+        StringBuilder s = new StringBuilder(toString()).append('\n');
+        s.append("  backend: ").append(backend.name()).append(" (").append(backend.selectionReason()).append(")\n");
+        int[] rows = {1, 16, 128};
+        String[] label = {"step of 1 sample", "step of 2-32 samples", "step of more samples"};
+        for (int b = 0; b < rows.length; b++) {
+            boolean prepared = panels && kernels.prefersPreparedSteps(rows[b]);
+            s.append("  ").append(label[b]).append(": ").append(prepared ? "W_hh prepared at load (" + dev.panamarnn.kernel.Kernels.coreName() + " kernel)"
+                    : kernels.productsFor(rows[b]) + (rows[b] == 1 ? " GEMV" : " GEMM")).append('\n');
+        }
+        s.append("  input projection: ").append(kernels.productsFor(Integer.MAX_VALUE)).append(" GEMM, all steps at once\n");
+        s.append("  cell math: ").append(dev.panamarnn.kernel.Kernels.coreName()).append("; weights ").append(weightFormat())
+                .append("; threads per call: ").append(threads != 0 ? threads + " (the layer's own)" : dev.panamarnn.Parallelism.threads() + " (the process's)");
+        return s.toString();
+    }
+
     @Override
     public String toString() {
         return "RecurrentLayer" + spec + " on " + backend.name() + (resources.weights().bf16() ? ", bf16 weights" : "");

@@ -1,0 +1,149 @@
+package dev.panamarnn;
+
+import dev.panamarnn.kernel.Kernels;
+import dev.panamarnn.kernel.PreparedWeights;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Which implementation computes the products of each step shape fastest on this machine, measured
+ * ({@link Tuning}). For each bucket of rows (1, 2–32, more: {@link Kernels#bucket}) it times the step
+ * product {@code C = A·Wᵀ} at a representative shape ({@code W} of {@code 2048 × 512}, an LSTM of hidden
+ * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once.
+ *
+ * <p>Warm-up is the hard part: the Vector API kernels run thousands of times slower before C2 has compiled
+ * them, and steadily so, so "two batches agree" is no sign of being warm. Each candidate therefore runs
+ * until its best time per call has not improved by 2 % for {@link #QUIET_NANOS} (and for at least
+ * {@link #MIN_NANOS}), at most {@link #MAX_NANOS}; then the best of a few batches counts. About 0.5–1 s per
+ * candidate and bucket.
+ */
+final class ProductTrial {
+    /** Rows timed per bucket, and W's shape. */
+    private static final int[] ROWS = {1, 16, 128};
+    private static final int N = 2048, K = 512;
+    /** Per candidate and bucket: warm-up at least, without improvement for, at most; each batch at least; batches timed. */
+    static final long MIN_NANOS = 400_000_000, QUIET_NANOS = 300_000_000, MAX_NANOS = 3_000_000_000L, BATCH_NANOS = 5_000_000;
+    private static final int TIMED_BATCHES = 5;
+
+    /** The candidates' products, timed: {@code name}'s GEMM, or (prepared) the core's product over prepared weights. */
+    interface Candidate {
+        String name();
+
+        /** One call of the product for m rows. */
+        void run(int m);
+    }
+
+    /**
+     * The outcome: per bucket, the fastest GEMM's kernels, whether the prepared product beat it, and the
+     * report of times.
+     */
+    record Outcome(Kernels[] gemm, boolean[] prepared, String report) {}
+
+    private ProductTrial() {}
+
+    /**
+     * Times {@code backends}' GEMMs and the prepared product of {@code core} on the step shapes.
+     *
+     * @param backends the available backends' kernels (at least one)
+     * @param core     the kernels whose prepared products serve the steps
+     * @return the routes and the report
+     */
+    static Outcome run(List<Kernels> backends, Kernels core) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = random(arena, (long) ROWS[2] * K, 1), w = random(arena, (long) N * K, 2);
+            MemorySegment c = arena.allocate((long) ROWS[2] * N * Float.BYTES, 64);
+            PreparedWeights p = core.prepare(w, 0, K, N, K);
+            List<Candidate> gemms = new ArrayList<>();
+            for (Kernels k : backends) gemms.add(gemm(k, a, w, c));
+            Candidate prepared = new Candidate() {
+                @Override
+                public String name() {
+                    return "prepared";
+                }
+
+                @Override
+                public void run(int m) {
+                    core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N);
+                }
+            };
+            return decide(backends, gemms, prepared);
+        }
+    }
+
+    /** The choice among timed candidates; separate so that a test can time candidates of its own. */
+    static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared) {
+        Kernels[] route = new Kernels[ROWS.length];
+        boolean[] usePrepared = new boolean[ROWS.length];
+        StringBuilder report = new StringBuilder("measured per step shape (W 2048 × 512, µs per call):");
+        for (int b = 0; b < ROWS.length; b++) {
+            int m = ROWS[b];
+            report.append(b == 0 ? " " : "; ").append(b == 0 ? "1 row" : b == 1 ? "2-32 rows (at 16)" : "more (at 128)").append(':');
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < gemms.size(); i++) {
+                double t = time(gemms.get(i), m);
+                report.append(String.format(Locale.ROOT, " %s %.1f", gemms.get(i).name(), t / 1e3));
+                if (t < best) {
+                    best = t;
+                    route[b] = backends.get(i);
+                }
+            }
+            if (prepared != null) {
+                double t = time(prepared, m);
+                report.append(String.format(Locale.ROOT, " prepared %.1f", t / 1e3));
+                usePrepared[b] = t < best;
+            }
+            report.append(" → ").append(usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
+        }
+        return new Outcome(route, usePrepared, report.toString());
+    }
+
+    /** Nanoseconds per call of {@code c} at m rows, once warm: the fastest of a few timed batches. */
+    static double time(Candidate c, int m) {
+        long start = System.nanoTime(), improved = start, now;
+        double best = batch(c, m);
+        while ((now = System.nanoTime()) - start < MAX_NANOS && (now - start < MIN_NANOS || now - improved < QUIET_NANOS)) {
+            double t = batch(c, m);
+            if (t < 0.98 * best) improved = System.nanoTime();
+            best = Math.min(best, t);
+        }
+        for (int i = 0; i < TIMED_BATCHES; i++) best = Math.min(best, batch(c, m));
+        return best;
+    }
+
+    /** One batch of calls lasting at least {@link #BATCH_NANOS}: nanoseconds per call. */
+    private static double batch(Candidate c, int m) {
+        long t0 = System.nanoTime(), t;
+        int n = 0;
+        do {
+            c.run(m);
+            n++;
+            t = System.nanoTime();
+        } while (t - t0 < BATCH_NANOS);
+        return (double) (t - t0) / n;
+    }
+
+    private static Candidate gemm(Kernels k, MemorySegment a, MemorySegment w, MemorySegment c) {
+        return new Candidate() {
+            @Override
+            public String name() {
+                return k.name();
+            }
+
+            @Override
+            public void run(int m) {
+                k.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 1f, c, 0, N);
+            }
+        };
+    }
+
+    private static MemorySegment random(Arena arena, long n, long seed) {
+        MemorySegment s = arena.allocate(n * Float.BYTES, 64);
+        java.util.Random r = new java.util.Random(seed);
+        for (long i = 0; i < n; i++) s.setAtIndex(ValueLayout.JAVA_FLOAT, i, r.nextFloat() - 0.5f);
+        return s;
+    }
+}

@@ -1,0 +1,44 @@
+package dev.panamarnn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.panamarnn.internal.KernelAccess;
+import dev.panamarnn.kernel.Kernels;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The trial picks, per bucket of rows, the candidate that takes less time, and says what it measured. */
+class ProductTrialTest {
+
+    /** A candidate that spins {@code micros(m)} µs per call. */
+    private static ProductTrial.Candidate spinning(String name, java.util.function.IntToLongFunction micros) {
+        return new ProductTrial.Candidate() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public void run(int m) {
+                long end = System.nanoTime() + micros.applyAsLong(m) * 1000;
+                while (System.nanoTime() < end) Thread.onSpinWait();
+            }
+        };
+    }
+
+    @Test
+    void theFasterCandidateWinsEachBucket() {
+        Kernels a = KernelAccess.of(Backend.get("simd")), b = KernelAccess.of(Backend.get("scalar"));
+        // "a" is faster for one row, "b" for more; the prepared product beats both at 2-32 rows only.
+        ProductTrial.Candidate ca = spinning("a", m -> m == 1 ? 20 : 200), cb = spinning("b", m -> m == 1 ? 60 : 100);
+        ProductTrial.Candidate prepared = spinning("prepared", m -> m == 16 ? 50 : 400);
+        ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(ca, cb), prepared);
+        assertSame(a, o.gemm()[0]);
+        assertSame(b, o.gemm()[1]);
+        assertSame(b, o.gemm()[2]);
+        assertArrayEquals(new boolean[] {false, true, false}, o.prepared());
+        assertTrue(o.report().contains("1 row: a ") && o.report().contains("→ prepared (steps), "), o.report());
+    }
+}
