@@ -108,7 +108,7 @@ public final class RecurrentCell implements AutoCloseable {
      */
     public void step(Tensor x, Tensor h, Tensor c) {
         Checks.alive("step", "x", x);
-        int B = x.rows(), I = spec.inputSize(), H = spec.hiddenSize(), GH = spec.mode().gates() * H;
+        int B = x.rows(), I = spec.inputSize(), H = spec.hiddenSize();
         if (x.cols() != I || B < 1) {
             throw new IllegalArgumentException("step: x must be [batch × " + I + "] (batch >= 1), got " + x.shapeString());
         }
