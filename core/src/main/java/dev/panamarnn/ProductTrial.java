@@ -22,6 +22,12 @@ import java.util.Locale;
  * candidate and bucket.
  */
 final class ProductTrial {
+    /**
+     * How much faster a candidate must be to displace one before it (the backends come in priority order,
+     * the prepared product after them): closer than this, the difference is noise, and the choice would
+     * flip from one measurement to the next.
+     */
+    static final double MARGIN = 0.97;
     /** Rows timed per bucket, and W's shape. */
     private static final int[] ROWS = {1, 16, 128};
     private static final int N = 2048, K = 512;
@@ -86,7 +92,7 @@ final class ProductTrial {
             for (int i = 0; i < gemms.size(); i++) {
                 double t = time(gemms.get(i), m);
                 report.append(String.format(Locale.ROOT, " %s %.1f", gemms.get(i).name(), t / 1e3));
-                if (t < best) {
+                if (route[b] == null || t < MARGIN * best) {
                     best = t;
                     route[b] = backends.get(i);
                 }
@@ -94,7 +100,7 @@ final class ProductTrial {
             if (prepared != null) {
                 double t = time(prepared, m);
                 report.append(String.format(Locale.ROOT, " prepared %.1f", t / 1e3));
-                usePrepared[b] = t < best;
+                usePrepared[b] = t < MARGIN * best;
             }
             report.append(" → ").append(usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
         }

@@ -41,4 +41,14 @@ class ProductTrialTest {
         assertArrayEquals(new boolean[] {false, true, false}, o.prepared());
         assertTrue(o.report().contains("1 row: a ") && o.report().contains("→ prepared (steps), "), o.report());
     }
+
+    /** Within the margin, the candidate before (higher priority, or the GEMM before the prepared product) stays: a tie is noise. */
+    @Test
+    void aDifferenceWithinTheMarginChangesNothing() {
+        Kernels a = KernelAccess.of(Backend.get("simd")), b = KernelAccess.of(Backend.get("scalar"));
+        ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(spinning("a", m -> 100), spinning("b", m -> 99)),
+                spinning("prepared", m -> 99));
+        for (int i = 0; i < 3; i++) assertSame(a, o.gemm()[i]);
+        assertArrayEquals(new boolean[] {false, false, false}, o.prepared());
+    }
 }
