@@ -57,7 +57,7 @@ class ModulePathTest {
         String modulePath = String.join(File.pathSeparator, location(Backend.class), location(OpenBlas.class),
                 location(com.fasterxml.jackson.core.JsonFactory.class));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--module-path", modulePath, "--add-modules", vector ? "dev.panamarnn.core,jdk.incubator.vector" : "dev.panamarnn.core",
+                "-Dpanama.rnn.tuning=off", "--module-path", modulePath, "--add-modules", vector ? "dev.panamarnn.core,jdk.incubator.vector" : "dev.panamarnn.core",
                 "--enable-native-access=dev.panamarnn.openblas", "-cp", location(ModulePathMain.class), ModulePathMain.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
