@@ -86,8 +86,8 @@ final class BackendRegistry {
             }
             String requested = Config.defaults().backend();
             if (!requested.equals("auto")) {
-                Backend chosen = BackendRegistry.get(requested.trim());
-                Backend named = new Backend(chosen.kernels(), "chosen by -D" + PROPERTY + "=" + requested.trim());
+                Backend chosen = BackendRegistry.get(requested);
+                Backend named = new Backend(chosen.kernels(), "chosen by -D" + PROPERTY + "=" + requested);
                 LOG.log(System.Logger.Level.INFO, "panama-rnn: backend " + named.name() + " (" + named.selectionReason() + ")");
                 return named;
             }
@@ -105,7 +105,7 @@ final class BackendRegistry {
             if (available.isEmpty()) throw new IllegalStateException("no kernel backend is available: " + skipped);
             String unavailable = skipped.isEmpty() ? "" : "; unavailable: " + skipped;
             // The scalar reference is never the faster one; it runs only when nothing else can.
-            List<Backend> fast = available.stream().filter(b -> !b.name().equals("scalar")).toList();
+            List<Backend> fast = available.stream().filter(b -> Tuning.isFast(b.name())).toList();
             Backend chosen;
             if (fast.size() <= 1) {
                 Backend only = fast.isEmpty() ? available.getFirst() : fast.getFirst();
@@ -128,14 +128,13 @@ final class BackendRegistry {
             String[] why = new String[1];
             Tuning.Measured m = Tuning.load(why);
             if (m == null) return new Backend(fast.getFirst().kernels(), "automatic: highest-priority available backend; " + why[0] + unavailable);
-            Kernels[] routes = new Kernels[3];
-            boolean[] prepared = new boolean[3];
-            int[] rows = {1, 16, 128};
+            Kernels[] routes = new Kernels[Kernels.BUCKETS];
+            boolean[] prepared = new boolean[Kernels.BUCKETS];
             boolean one = true;
-            for (int b = 0; b < 3; b++) {
+            for (int b = 0; b < Kernels.BUCKETS; b++) {
                 routes[b] = BackendRegistry.get(m.routes().get(b)).kernels();
                 prepared[b] = m.prepared().get(b);
-                one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(rows[b]) == prepared[b];
+                one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(Kernels.rowsOf(b)) == prepared[b];
             }
             String reason = "automatic, as measured on this machine (" + m.file() + "): " + m.report() + unavailable;
             return new Backend(one ? routes[0] : Kernels.routed("auto", routes, prepared), reason);

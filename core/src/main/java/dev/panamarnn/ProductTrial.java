@@ -11,7 +11,7 @@ import java.util.Locale;
 
 /**
  * Which implementation computes the products of each step shape fastest on this machine, measured
- * ({@link Tuning}). For each bucket of rows (1, 2–32, more: {@link Kernels#bucket}) it times the step
+ * ({@link Tuning}). For each bucket of rows (1, 2–32, more: {@link Kernels#rowsOf}) it times the step
  * product {@code C = A·Wᵀ} at a representative shape ({@code W} of {@code 2048 × 512}, an LSTM of hidden
  * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once.
  *
@@ -28,8 +28,7 @@ final class ProductTrial {
      * flip from one measurement to the next.
      */
     static final double MARGIN = 0.97;
-    /** Rows timed per bucket, and W's shape. */
-    private static final int[] ROWS = {1, 16, 128};
+    /** W's shape. */
     private static final int N = 2048, K = 512;
     /** Per candidate and bucket: warm-up at least, without improvement for, at most; each batch at least; batches timed. */
     static final long MIN_NANOS = 400_000_000, QUIET_NANOS = 300_000_000, MAX_NANOS = 3_000_000_000L, BATCH_NANOS = 5_000_000;
@@ -60,8 +59,9 @@ final class ProductTrial {
      */
     static Outcome run(List<Kernels> backends, Kernels core) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = random(arena, (long) ROWS[2] * K, 1), w = random(arena, (long) N * K, 2);
-            MemorySegment c = arena.allocate((long) ROWS[2] * N * Float.BYTES, 64);
+            int rows = Kernels.rowsOf(Kernels.BUCKETS - 1);
+            MemorySegment a = random(arena, (long) rows * K, 1), w = random(arena, (long) N * K, 2);
+            MemorySegment c = arena.allocate((long) rows * N * Float.BYTES, 64);
             PreparedWeights p = core.prepare(w, 0, K, N, K);
             List<Candidate> gemms = new ArrayList<>();
             for (Kernels k : backends) gemms.add(gemm(k, a, w, c));
@@ -82,11 +82,11 @@ final class ProductTrial {
 
     /** The choice among timed candidates; separate so that a test can time candidates of its own. */
     static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared) {
-        Kernels[] route = new Kernels[ROWS.length];
-        boolean[] usePrepared = new boolean[ROWS.length];
+        Kernels[] route = new Kernels[Kernels.BUCKETS];
+        boolean[] usePrepared = new boolean[Kernels.BUCKETS];
         StringBuilder report = new StringBuilder("measured per step shape (W 2048 × 512, µs per call):");
-        for (int b = 0; b < ROWS.length; b++) {
-            int m = ROWS[b];
+        for (int b = 0; b < Kernels.BUCKETS; b++) {
+            int m = Kernels.rowsOf(b);
             report.append(b == 0 ? " " : "; ").append(b == 0 ? "1 row" : b == 1 ? "2-32 rows (at 16)" : "more (at 128)").append(':');
             double best = Double.MAX_VALUE;
             for (int i = 0; i < gemms.size(); i++) {

@@ -26,6 +26,20 @@ import java.util.Properties;
 public final class Tuning {
     private Tuning() {}
 
+    /** Whether a backend is one to choose among: any but the scalar reference, which is never the faster. */
+    static boolean isFast(String backend) {
+        return !backend.equals("scalar");
+    }
+
+    /**
+     * The available backends to choose among (the scalar reference aside), highest priority first.
+     *
+     * @return their names
+     */
+    public static List<String> candidates() {
+        return Backend.list().stream().filter(s -> s.available() && isFast(s.name())).map(Backend.Status::name).toList();
+    }
+
     /**
      * What was measured, as kept.
      *
@@ -48,7 +62,7 @@ public final class Tuning {
                 .append(Platform.simdFeatures()).append(" | ").append(System.getProperty("java.vm.name")).append(' ')
                 .append(System.getProperty("java.vm.version"));
         for (Backend.Status s : Backend.list()) {
-            if (s.available() && !s.name().equals("scalar")) k.append(" | ").append(s.name()).append(": ").append(s.description());
+            if (s.available() && isFast(s.name())) k.append(" | ").append(s.name()).append(": ").append(s.description());
         }
         return Text.oneLine(k.toString(), 4000);
     }
@@ -75,9 +89,7 @@ public final class Tuning {
         Path f = file();
         if (f == null) throw new IllegalStateException("tuning is off (-D" + Config.TUNING + "=off)");
         List<Kernels> fast = new ArrayList<>();
-        for (Backend.Status s : Backend.list()) {
-            if (s.available() && !s.name().equals("scalar")) fast.add(Backend.get(s.name()).kernels());
-        }
+        for (String name : candidates()) fast.add(Backend.get(name).kernels());
         if (fast.size() < 2) {
             throw new IllegalStateException("nothing to measure: " + (fast.isEmpty() ? "no fast backend" : "only " + fast.getFirst().name()) + " is available");
         }
@@ -136,7 +148,7 @@ public final class Tuning {
         }
         List<String> routes = new ArrayList<>();
         List<Boolean> prepared = new ArrayList<>();
-        for (int b = 0; b < 3; b++) {
+        for (int b = 0; b < Kernels.BUCKETS; b++) {
             String r = p.getProperty("route." + b);
             if (r == null || Backend.list().stream().noneMatch(s -> s.available() && s.name().equals(r))) {
                 why[0] = "the tuning file " + f + " names no available backend for bucket " + b;

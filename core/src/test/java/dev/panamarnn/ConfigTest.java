@@ -5,18 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panamarnn.engine.Helper;
-import dev.panamarnn.nn.LayerSpec;
-import dev.panamarnn.nn.Mode;
-import dev.panamarnn.nn.RecurrentLayer;
-import dev.panamarnn.nn.StateDict;
-import java.lang.foreign.Arena;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The settings are read from the properties in one place, and a layer loaded with its own keeps them. */
+/** The settings are read from the properties in one place (a layer's own settings: {@code LayerLoaderTest}). */
 class ConfigTest {
 
     @Test
@@ -54,35 +47,5 @@ class ConfigTest {
             Parallelism.forgetForTests();
         }
         assertThrows(IllegalArgumentException.class, () -> Config.defaults().withThreadsPerCall(3));
-    }
-
-    /** A layer given its own settings uses two threads per call, and no step panels, whatever the process's. */
-    @Test
-    void aLayersOwnSettingsWinOverTheProcesss() {
-        LayerSpec spec = LayerSpec.of(Mode.LSTM, 8, 96);
-        Map<String, float[]> w = new HashMap<>();
-        Map<String, int[]> shapes = spec.stateDictShapes("");
-        Random r = new Random(3);
-        shapes.forEach((n, s) -> {
-            float[] a = new float[s.length == 1 ? s[0] : s[0] * s[1]];
-            for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() - 0.5f;
-            w.put(n, a);
-        });
-        int before = Parallelism.threads();
-        Parallelism.setThreads(1);
-        Config own = Config.defaults().withThreadsPerCall(2).withStepPanels(false);
-        try (Arena arena = Arena.ofShared();
-             RecurrentLayer mine = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).config(own).load(StateDict.of(w, shapes));
-             RecurrentLayer plain = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).load(StateDict.of(w, shapes))) {
-            Tensor x = Tensor.allocate(arena, 40, 4, 8);
-            long jobs = Helper.shared().jobs();
-            float[] one = plain.forward(arena, x).output().toArray();
-            assertEquals(jobs, Helper.shared().jobs(), "the process's setting: one thread");
-            float[] two = mine.forward(arena, x).output().toArray();
-            assertTrue(Helper.shared().jobs() > jobs, "the layer's own setting: two threads");
-            assertEquals(one.length, two.length);
-        } finally {
-            Parallelism.setThreads(before);
-        }
     }
 }

@@ -40,8 +40,7 @@ final class TuneCommand implements Callable<Integer> {
     static void ifNeeded(PrintWriter err) {
         String[] why = new String[1];
         if (Tuning.load(why) != null || Tuning.file() == null) return;
-        long fast = dev.panamarnn.Backend.list().stream().filter(s -> s.available() && !s.name().equals("scalar")).count();
-        if (fast < 2) return;
+        if (Tuning.candidates().size() < 2) return; // nothing to choose between
         err.println("panama-rnn: measuring which backend is fastest for each step shape on this machine, once (5-10 s; "
                 + "scripts/panama-rnn tune measures again)");
         err.flush();

@@ -29,8 +29,9 @@ final class CellStep {
     private final boolean alwaysPrepared;
     /** GRU: b_hn in the partitions' column order ({@code [G·H]}), else null. */
     private final MemorySegment hnBias;
-    /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}). */
+    /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}); whether there is a projection. */
     private final PreparedWeights whrPrepared;
+    private final boolean projected;
 
     /**
      * A step over partitions {@code from}: the product over W_hh's rows {@code whh} (float32, or bfloat16 when
@@ -52,6 +53,7 @@ final class CellStep {
         this.alwaysPrepared = alwaysPrepared;
         this.hnBias = hnBias;
         this.whrPrepared = whrPrepared;
+        this.projected = whr != null || whrPrepared != null;
     }
 
     /** The partitions. */
@@ -77,7 +79,7 @@ final class CellStep {
         switch (cell) {
             case LSTM -> {
                 if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, gates.off, gates.ld);
-                if (whr != null || whrPrepared != null) { // one partition: the whole h, then its projection
+                if (projected) { // one partition: the whole h, then its projection
                     k.lstmCell(n, H, gates.seg, gates.off, gates.ld, c.seg, c.off, c.ld, raw.seg, raw.off, raw.ld);
                     if (whrPrepared != null) k.gemmPrepared(n, whrPrepared, raw.seg, raw.off, raw.ld, 0f, hOut.seg, hOut.off, hOut.ld);
                     else Products.gemm(k, bf16, n, P, H, raw.seg, raw.off, raw.ld, whr, 0, 0f, hOut.seg, hOut.off, hOut.ld);

@@ -181,7 +181,6 @@ public final class SequenceRun {
         }
         if (stageH) Rows.copy(hNm.seg, hNm.off, P, hNT.segment(), hNT.offset(), hNT.ld(), (long) L * D * B, P);
         if (stageC) Rows.copy(cNm.seg, cNm.off, H, cNT.segment(), cNT.offset(), cNT.ld(), (long) L * D * B, H);
-        this.helper = null;
     }
 
     /** Runs both halves of {@code work}: with the helper when there is one, else here, one after the other. */

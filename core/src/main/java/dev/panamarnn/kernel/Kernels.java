@@ -88,14 +88,22 @@ public final class Kernels {
         return products instanceof RoutedProducts r ? r.name(m) : name;
     }
 
+    /** The buckets of rows {@link #routed} kernels route by: one row, 2 to 32, more. */
+    public static final int BUCKETS = 3;
+
     /**
-     * The bucket of a product of {@code m} rows in {@link #routed}: 0 for one row, 1 for 2 to 32, 2 above.
+     * The rows that stand for a bucket when it is measured or described: 1, 16 and 128.
      *
-     * @param m the rows
-     * @return 0, 1 or 2
+     * @param bucket 0, 1 or 2 (see {@link #BUCKETS})
+     * @return the rows
      */
-    public static int bucket(int m) {
-        return RoutedProducts.bucket(m);
+    public static int rowsOf(int bucket) {
+        return switch (bucket) {
+            case 0 -> 1;
+            case 1 -> 16;
+            case 2 -> 128;
+            default -> throw new IllegalArgumentException("bucket " + bucket);
+        };
     }
 
     /**

@@ -20,7 +20,9 @@ final class RoutedProducts implements MatrixProducts {
      * @param prepared per bucket, whether a step multiplies by W_hh prepared once instead
      */
     RoutedProducts(MatrixProducts[] byBucket, String[] names, boolean[] prepared) {
-        if (byBucket.length != 3 || names.length != 3 || prepared.length != 3) throw new IllegalArgumentException("three buckets");
+        if (byBucket.length != Kernels.BUCKETS || names.length != Kernels.BUCKETS || prepared.length != Kernels.BUCKETS) {
+            throw new IllegalArgumentException(Kernels.BUCKETS + " buckets");
+        }
         this.byBucket = byBucket.clone();
         this.names = names.clone();
         this.prepared = prepared.clone();

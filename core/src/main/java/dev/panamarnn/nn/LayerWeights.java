@@ -48,10 +48,6 @@ final class LayerWeights {
         }, prefix, format == WeightFormat.BF16);
     }
 
-    static String name(String prefix, String kind, int layer, int dir) {
-        return Weights.name(prefix, kind, layer, dir);
-    }
-
     /**
      * Infers the spec from the tensors' names and shapes: layers from {@code weight_ih_l{k}}, direction
      * from {@code _reverse}, sizes from the shapes, LSTM projection from {@code weight_hr_l0}, the cell
@@ -65,9 +61,9 @@ final class LayerWeights {
                     + (prefix.isEmpty() ? "" : " (prefix " + Text.quote(prefix) + ")") + prefixHint(sd, prefix) + "; tensors present: " + sample(sd));
         }
         int layers = 0;
-        while (sd.contains(name(prefix, "weight_ih", layers, 0))) layers++;
-        boolean bidirectional = sd.contains(name(prefix, "weight_ih", 0, 1));
-        boolean bias = sd.contains(name(prefix, "bias_ih", 0, 0));
+        while (sd.contains(Weights.name(prefix, "weight_ih", layers, 0))) layers++;
+        boolean bidirectional = sd.contains(Weights.name(prefix, "weight_ih", 0, 1));
+        boolean bias = sd.contains(Weights.name(prefix, "bias_ih", 0, 0));
         int[] ih = sd.shape(ih0), hh = sd.shape(hh0);
         if (ih.length != 2 || hh.length != 2) {
             throw new IllegalArgumentException(Text.quote(ih0) + " and " + Text.quote(hh0) + " must be matrices, got shapes "

@@ -676,12 +676,12 @@ public final class RecurrentLayer implements AutoCloseable {
         boolean panels = resources.weights().hasPanels();
         StringBuilder s = new StringBuilder(toString()).append('\n');
         s.append("  backend: ").append(backend.name()).append(" (").append(backend.selectionReason()).append(")\n");
-        int[] rows = {1, 16, 128};
         String[] label = {"step of 1 sample", "step of 2-32 samples", "step of more samples"};
-        for (int b = 0; b < rows.length; b++) {
-            boolean prepared = panels && kernels.prefersPreparedSteps(rows[b]);
+        for (int b = 0; b < dev.panamarnn.kernel.Kernels.BUCKETS; b++) {
+            int rows = dev.panamarnn.kernel.Kernels.rowsOf(b);
+            boolean prepared = panels && kernels.prefersPreparedSteps(rows);
             s.append("  ").append(label[b]).append(": ").append(prepared ? "W_hh prepared at load (" + dev.panamarnn.kernel.Kernels.coreName() + " kernel)"
-                    : kernels.productsFor(rows[b]) + (rows[b] == 1 ? " GEMV" : " GEMM")).append('\n');
+                    : kernels.productsFor(rows) + (rows == 1 ? " GEMV" : " GEMM")).append('\n');
         }
         s.append("  input projection: ").append(kernels.productsFor(Integer.MAX_VALUE)).append(" GEMM, all steps at once\n");
         s.append("  cell math: ").append(dev.panamarnn.kernel.Kernels.coreName()).append("; weights ").append(weightFormat())

@@ -215,4 +215,28 @@ class LayerLoaderTest {
             @Override public float[] floats(String n) { return all.floats(n); }
         };
     }
+
+    /** A layer given its own settings ({@code config}) uses two threads per call, and no step panels, whatever the process's. */
+    @Test
+    void aLayersOwnSettingsWinOverTheProcesss() {
+        LayerSpec spec = LayerSpec.of(Mode.LSTM, 8, 96);
+        Map<String, int[]> shapes = new java.util.HashMap<>();
+        StateDict sd = StateDict.of(RecurrentLayerRandomTest.randomWeights(spec, new java.util.Random(3), shapes), shapes);
+        int before = dev.panamarnn.Parallelism.threads();
+        dev.panamarnn.Parallelism.setThreads(1);
+        dev.panamarnn.Config own = dev.panamarnn.Config.defaults().withThreadsPerCall(2).withStepPanels(false);
+        try (Arena arena = Arena.ofShared();
+             RecurrentLayer mine = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).config(own).load(sd);
+             RecurrentLayer plain = RecurrentLayer.loader().spec(spec).backend(Backend.get("simd")).load(sd)) {
+            Tensor x = Tensor.allocate(arena, 40, 4, 8);
+            long jobs = dev.panamarnn.engine.Helper.shared().jobs();
+            float[] one = plain.forward(arena, x).output().toArray();
+            assertEquals(jobs, dev.panamarnn.engine.Helper.shared().jobs(), "the process's setting: one thread");
+            float[] two = mine.forward(arena, x).output().toArray();
+            assertTrue(dev.panamarnn.engine.Helper.shared().jobs() > jobs, "the layer's own setting: two threads");
+            assertEquals(one.length, two.length);
+        } finally {
+            dev.panamarnn.Parallelism.setThreads(before);
+        }
+    }
 }
