@@ -107,9 +107,8 @@ final class BackendRegistry {
             // The scalar reference is never the faster one; it runs only when nothing else can.
             List<Backend> fast = available.stream().filter(b -> Tuning.isFast(b.name())).toList();
             Backend chosen;
-            if (fast.size() <= 1) {
-                Backend only = fast.isEmpty() ? available.getFirst() : fast.getFirst();
-                chosen = new Backend(only.kernels(), "automatic: the only " + (fast.isEmpty() ? "" : "fast ") + "backend available" + unavailable);
+            if (fast.isEmpty()) {
+                chosen = new Backend(available.getFirst().kernels(), "automatic: the only backend available" + unavailable);
             } else {
                 chosen = measured(fast, unavailable);
             }
@@ -120,24 +119,29 @@ final class BackendRegistry {
         }
 
         /**
-         * The default among several fast backends: as measured on this machine ({@link Tuning}), one backend when
-         * it won every step shape (and its own policy on prepared weights agrees), else products routed per shape;
-         * when not measured here, the available backend of highest priority, saying why.
+         * The default among the fast backends: as measured on this machine ({@link Tuning}), one backend when
+         * it won every step shape (and its own policy on prepared weights agrees), else products routed per shape,
+         * with the fused step for the rows where it won; when not measured here, the available backend of highest
+         * priority, saying why.
          */
         private static Backend measured(List<Backend> fast, String unavailable) {
             String[] why = new String[1];
             Tuning.Measured m = Tuning.load(why);
-            if (m == null) return new Backend(fast.getFirst().kernels(), "automatic: highest-priority available backend; " + why[0] + unavailable);
+            if (m == null) {
+                String which = fast.size() == 1 ? "the only fast backend available" : "highest-priority available backend";
+                return new Backend(fast.getFirst().kernels(), "automatic: " + which + "; " + why[0] + unavailable);
+            }
             Kernels[] routes = new Kernels[Kernels.BUCKETS];
-            boolean[] prepared = new boolean[Kernels.BUCKETS];
+            boolean[] prepared = new boolean[Kernels.BUCKETS], fused = new boolean[Kernels.BUCKETS];
             boolean one = true;
             for (int b = 0; b < Kernels.BUCKETS; b++) {
                 routes[b] = BackendRegistry.get(m.routes().get(b)).kernels();
                 prepared[b] = m.prepared().get(b);
+                fused[b] = m.fused().get(b);
                 one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(Kernels.rowsOf(b)) == prepared[b];
             }
             String reason = "automatic, as measured on this machine (" + m.file() + "): " + m.report() + unavailable;
-            return new Backend(one ? routes[0] : Kernels.routed("auto", routes, prepared), reason);
+            return new Backend((one ? routes[0] : Kernels.routed("auto", routes, prepared)).withFusedSteps(fused), reason);
         }
     }
 

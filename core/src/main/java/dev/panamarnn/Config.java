@@ -1,5 +1,6 @@
 package dev.panamarnn;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -18,6 +19,7 @@ import java.util.Objects;
  *     <tr><td>{@link #threadsPerCall()}</td><td>{@code panama.rnn.threads}</td><td>1 or 2</td><td>1</td></tr>
  *     <tr><td>{@link #bf16Weights()}</td><td>{@code panama.rnn.weights}</td><td>{@code f32}, {@code bf16}</td><td>{@code f32}</td></tr>
  *     <tr><td>{@link #stepPanels()}</td><td>{@code panama.rnn.stepPanels}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
+ *     <tr><td>{@link #fusedSteps()}</td><td>{@code panama.rnn.fusedSteps}</td><td>{@code auto}, {@code on}, {@code off}</td><td>{@code auto}: where this machine's measurement ({@link Tuning}) found the fused step faster</td></tr>
  *     <tr><td>{@link #openblasThreads()}</td><td>{@code panama.rnn.openblas.threads}</td><td>a whole number ≥ 1</td><td>0: 1, or OpenBLAS' own choice when {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set</td></tr>
  *     <tr><td>{@link #tuning()}</td><td>{@code panama.rnn.tuning}</td><td>a file, or {@code off}</td><td>{@code ~/.cache/panama-rnn/tuning.properties} ({@code $XDG_CACHE_HOME} when set)</td></tr>
  *     <tr><td>{@link #openblasCore()}</td><td>{@code panama.rnn.openblas.core}</td><td>{@code auto}, {@code library}, or an OpenBLAS core name ({@code SkylakeX}, {@code Haswell}, …)</td><td>{@code auto}: OpenBLAS' own detection, corrected where it is known to be wrong</td></tr>
@@ -34,9 +36,13 @@ import java.util.Objects;
  *                        before it loads: {@code auto}, {@code library} (its own detection, untouched) or a core name
  * @param tuning          where this machine's measured kernel choices are kept ({@link Tuning}): a file, or
  *                        {@code off} to ignore them
+ * @param fusedSteps      whether a layer's steps run fused (product, gates and state update in one pass over
+ *                        W_hh prepared at load): {@code auto} where measured faster for the step's rows,
+ *                        {@code on} always, {@code off} never. Results agree within float32 rounding
+ *                        either way; a given layer and step shape always takes the same path.
  */
 public record Config(String backend, int threadsPerCall, boolean bf16Weights, boolean stepPanels, int openblasThreads, String openblasCore,
-                     String tuning) {
+                     String tuning, String fusedSteps) {
     /** The property of {@link #backend()}: {@value}. */
     public static final String BACKEND = "panama.rnn.backend";
     /** The property of {@link #threadsPerCall()}: {@value}. */
@@ -51,16 +57,20 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
     public static final String TUNING = "panama.rnn.tuning";
     /** The property of {@link #openblasCore()}: {@value}. */
     public static final String OPENBLAS_CORE = "panama.rnn.openblas.core";
+    /** The property of {@link #fusedSteps()}: {@value}. */
+    public static final String FUSED_STEPS = "panama.rnn.fusedSteps";
 
     /**
      * Checks the values.
      *
-     * @throws IllegalArgumentException if {@code threadsPerCall} is not 1 or 2, or {@code openblasThreads} is negative
+     * @throws IllegalArgumentException if {@code threadsPerCall} is not 1 or 2, {@code openblasThreads} is negative,
+     *     or {@code fusedSteps} is not auto, on or off
      */
     public Config {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(openblasCore, "openblasCore");
         Objects.requireNonNull(tuning, "tuning");
+        if (!List.of("auto", "on", "off").contains(fusedSteps)) throw new IllegalArgumentException("fusedSteps must be auto, on or off, got '" + Text.escape(String.valueOf(fusedSteps), 40) + "'");
         if (!openblasCore.matches("[A-Za-z0-9_]{1,32}")) throw new IllegalArgumentException("openblasCore must be auto, library or a core name, got '" + Text.escape(openblasCore, 40) + "'");
         if (threadsPerCall < 1 || threadsPerCall > 2) throw new IllegalArgumentException("threadsPerCall must be 1 or 2, got " + threadsPerCall);
         if (openblasThreads < 0) throw new IllegalArgumentException("openblasThreads must be >= 0, got " + openblasThreads);
@@ -123,9 +133,10 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
         }
         String core = property(OPENBLAS_CORE);
         if (!core.isEmpty() && !core.matches("[A-Za-z0-9_]{1,32}")) throw bad(OPENBLAS_CORE, "auto, library or an OpenBLAS core name such as SkylakeX");
-        String tuning = property(TUNING);
+        String tuning = property(TUNING), fused = property(FUSED_STEPS).toLowerCase(Locale.ROOT);
+        if (!fused.isEmpty() && !List.of("auto", "on", "off").contains(fused)) throw bad(FUSED_STEPS, "auto, on or off");
         return new Config(backend.isEmpty() ? "auto" : backend, threads, bf16, panels, blas, core.isEmpty() ? "auto" : core,
-                tuning.isEmpty() ? defaultTuningFile() : tuning);
+                tuning.isEmpty() ? defaultTuningFile() : tuning, fused.isEmpty() ? "auto" : fused);
     }
 
     /** {@code $XDG_CACHE_HOME/panama-rnn/tuning.properties}, else under {@code ~/.cache}. */
@@ -152,7 +163,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @throws IllegalArgumentException for another value
      */
     public Config withThreadsPerCall(int n) {
-        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning);
+        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
     }
 
     /**
@@ -162,7 +173,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @return the new settings
      */
     public Config withBf16Weights(boolean bf16) {
-        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads, openblasCore, tuning);
+        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
     }
 
     /**
@@ -172,6 +183,17 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @return the new settings
      */
     public Config withStepPanels(boolean panels) {
-        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads, openblasCore, tuning);
+        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads, openblasCore, tuning, fusedSteps);
+    }
+
+    /**
+     * These settings with {@link #fusedSteps()} set.
+     *
+     * @param fused {@code auto}, {@code on} or {@code off}
+     * @return the new settings
+     * @throws IllegalArgumentException for another value
+     */
+    public Config withFusedSteps(String fused) {
+        return new Config(backend, threadsPerCall, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning, fused);
     }
 }

@@ -2,6 +2,7 @@ package dev.panamarnn;
 
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.kernel.StepWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,7 +14,9 @@ import java.util.Locale;
  * Which implementation computes the products of each step shape fastest on this machine, measured
  * ({@link Tuning}). For each bucket of rows (1, 2–32, more: {@link Kernels#rowsOf}) it times the step
  * product {@code C = A·Wᵀ} at a representative shape ({@code W} of {@code 2048 × 512}, an LSTM of hidden
- * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once.
+ * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once; then
+ * that LSTM's whole step, the faster product followed by the gate kernel against the fused step
+ * ({@link dev.panamarnn.kernel.FusedSteps}), when the core has one.
  *
  * <p>Warm-up is the hard part: the Vector API kernels run thousands of times slower before C2 has compiled
  * them, and steadily so, so "two batches agree" is no sign of being warm. Each candidate therefore runs
@@ -43,10 +46,10 @@ final class ProductTrial {
     }
 
     /**
-     * The outcome: per bucket, the fastest GEMM's kernels, whether the prepared product beat it, and the
-     * report of times.
+     * The outcome: per bucket, the fastest GEMM's kernels, whether the prepared product beat it, whether the
+     * fused step beat the faster of them followed by the gate kernel, and the report of times.
      */
-    record Outcome(Kernels[] gemm, boolean[] prepared, String report) {}
+    record Outcome(Kernels[] gemm, boolean[] prepared, boolean[] fused, String report) {}
 
     private ProductTrial() {}
 
@@ -65,25 +68,44 @@ final class ProductTrial {
             PreparedWeights p = core.prepare(w, 0, K, N, K);
             List<Candidate> gemms = new ArrayList<>();
             for (Kernels k : backends) gemms.add(gemm(k, a, w, c));
-            Candidate prepared = new Candidate() {
+            Candidate prepared = candidate("prepared", m -> core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N));
+            // The whole LSTM step (hidden size K, 4·K = N gates): unfused, the chosen product then the gate kernel;
+            // fused, one pass. h is a, the pre-activations c, the state cs, the new h hs.
+            MemorySegment cs = arena.allocate((long) rows * K * Float.BYTES, 64), hs = arena.allocate((long) rows * K * Float.BYTES, 64);
+            Kernels all = core.withFusedSteps(new boolean[] {true, true, true});
+            StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
+            Steps steps = sw == null ? null : new Steps() {
                 @Override
-                public String name() {
-                    return "prepared";
+                public Candidate unfused(Kernels route, boolean usePrepared) {
+                    return candidate("step", m -> {
+                        if (usePrepared) core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N);
+                        else route.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 1f, c, 0, N);
+                        core.lstmCell(m, K, c, 0, N, cs, 0, K, hs, 0, K);
+                    });
                 }
 
                 @Override
-                public void run(int m) {
-                    core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N);
+                public Candidate fused() {
+                    return candidate("fused", m -> all.fusedStep(m, sw, 0, 1, a, 0, K, c, 0, N, null, cs, 0, K, hs, 0, K));
                 }
             };
-            return decide(backends, gemms, prepared);
+            return decide(backends, gemms, prepared, steps);
         }
     }
 
-    /** The choice among timed candidates; separate so that a test can time candidates of its own. */
-    static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared) {
+    /** The whole step, unfused (a product and the gate kernel) and fused, for the choice between them. */
+    interface Steps {
+        /** The step with the product that route (or, with usePrepared, the prepared product) computes, then the gate kernel. */
+        Candidate unfused(Kernels route, boolean usePrepared);
+
+        /** The fused step. */
+        Candidate fused();
+    }
+
+    /** The choice among timed candidates; separate so that a test can time candidates of its own. {@code steps}: null without a fused step. */
+    static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared, Steps steps) {
         Kernels[] route = new Kernels[Kernels.BUCKETS];
-        boolean[] usePrepared = new boolean[Kernels.BUCKETS];
+        boolean[] usePrepared = new boolean[Kernels.BUCKETS], useFused = new boolean[Kernels.BUCKETS];
         StringBuilder report = new StringBuilder("measured per step shape (W 2048 × 512, µs per call):");
         for (int b = 0; b < Kernels.BUCKETS; b++) {
             int m = Kernels.rowsOf(b);
@@ -102,9 +124,14 @@ final class ProductTrial {
                 report.append(String.format(Locale.ROOT, " prepared %.1f", t / 1e3));
                 usePrepared[b] = t < MARGIN * best;
             }
-            report.append(" → ").append(usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
+            if (steps != null) {
+                double u = time(steps.unfused(route[b], usePrepared[b]), m), f = time(steps.fused(), m);
+                report.append(String.format(Locale.ROOT, "; LSTM step unfused %.1f, fused %.1f", u / 1e3, f / 1e3));
+                useFused[b] = f < MARGIN * u;
+            }
+            report.append(" → ").append(useFused[b] ? "fused steps, " : usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
         }
-        return new Outcome(route, usePrepared, report.toString());
+        return new Outcome(route, usePrepared, useFused, report.toString());
     }
 
     /** Nanoseconds per call of {@code c} at m rows, once warm: the fastest of a few timed batches. */
@@ -130,6 +157,20 @@ final class ProductTrial {
             t = System.nanoTime();
         } while (t - t0 < BATCH_NANOS);
         return (double) (t - t0) / n;
+    }
+
+    private static Candidate candidate(String name, java.util.function.IntConsumer run) {
+        return new Candidate() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public void run(int m) {
+                run.accept(m);
+            }
+        };
     }
 
     private static Candidate gemm(Kernels k, MemorySegment a, MemorySegment w, MemorySegment c) {

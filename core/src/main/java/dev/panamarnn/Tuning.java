@@ -49,7 +49,7 @@ public final class Tuning {
      * @param prepared per bucket, whether a step over prepared weights was faster still
      * @param report  the times, for people
      */
-    public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, String report) {}
+    public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, List<Boolean> fused, String report) {}
 
     /**
      * What the measurement depends on, on this machine now: CPU identity and features, the JVM, the fast
@@ -90,20 +90,20 @@ public final class Tuning {
         if (f == null) throw new IllegalStateException("tuning is off (-D" + Config.TUNING + "=off)");
         List<Kernels> fast = new ArrayList<>();
         for (String name : candidates()) fast.add(Backend.get(name).kernels());
-        if (fast.size() < 2) {
-            throw new IllegalStateException("nothing to measure: " + (fast.isEmpty() ? "no fast backend" : "only " + fast.getFirst().name()) + " is available");
-        }
+        if (fast.isEmpty()) throw new IllegalStateException("nothing to measure: no fast backend is available");
         ProductTrial.Outcome o = ProductTrial.run(fast, Backend.get(Kernels.coreName()).kernels());
         Properties p = new Properties();
         String key = key();
         p.setProperty("key", key);
         List<String> routes = new ArrayList<>();
-        List<Boolean> prepared = new ArrayList<>();
+        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>();
         for (int b = 0; b < o.gemm().length; b++) {
             routes.add(o.gemm()[b].name());
             prepared.add(o.prepared()[b]);
+            fused.add(o.fused()[b]);
             p.setProperty("route." + b, o.gemm()[b].name());
             p.setProperty("prepared." + b, Boolean.toString(o.prepared()[b]));
+            p.setProperty("fused." + b, Boolean.toString(o.fused()[b]));
         }
         p.setProperty("report", o.report());
         java.io.ByteArrayOutputStream w = new java.io.ByteArrayOutputStream(); // as an OutputStream: other than Latin-1 is escaped
@@ -115,7 +115,7 @@ public final class Tuning {
                 while (bytes.hasRemaining()) ch.write(bytes);
             });
         }
-        return new Measured(f, key, List.copyOf(routes), List.copyOf(prepared), o.report());
+        return new Measured(f, key, List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), o.report());
     }
 
     /**
@@ -147,7 +147,7 @@ public final class Tuning {
             return null;
         }
         List<String> routes = new ArrayList<>();
-        List<Boolean> prepared = new ArrayList<>();
+        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>();
         for (int b = 0; b < Kernels.BUCKETS; b++) {
             String r = p.getProperty("route." + b);
             if (r == null || Backend.list().stream().noneMatch(s -> s.available() && s.name().equals(r))) {
@@ -156,7 +156,8 @@ public final class Tuning {
             }
             routes.add(r);
             prepared.add(Boolean.parseBoolean(p.getProperty("prepared." + b)));
+            fused.add(Boolean.parseBoolean(p.getProperty("fused." + b)));
         }
-        return new Measured(f, p.getProperty("key"), List.copyOf(routes), List.copyOf(prepared), p.getProperty("report", ""));
+        return new Measured(f, p.getProperty("key"), List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), p.getProperty("report", ""));
     }
 }

@@ -15,12 +15,12 @@ class ConfigTest {
     @Test
     void propertiesAreReadAndCheckedInOnePlace() {
         Map<String, String> saved = new HashMap<>();
-        for (String p : new String[] {Config.BACKEND, Config.THREADS, Config.WEIGHTS, Config.STEP_PANELS, Config.OPENBLAS_THREADS, Config.OPENBLAS_CORE, Config.TUNING}) {
+        for (String p : new String[] {Config.BACKEND, Config.THREADS, Config.WEIGHTS, Config.STEP_PANELS, Config.OPENBLAS_THREADS, Config.OPENBLAS_CORE, Config.TUNING, Config.FUSED_STEPS}) {
             saved.put(p, System.getProperty(p));
             System.clearProperty(p);
         }
         try {
-            assertEquals(new Config("auto", 1, false, true, 0, "auto", Config.fromSystemProperties().tuning()), Config.fromSystemProperties());
+            assertEquals(new Config("auto", 1, false, true, 0, "auto", Config.fromSystemProperties().tuning(), "auto"), Config.fromSystemProperties());
             assertTrue(Config.fromSystemProperties().tuning().endsWith("/panama-rnn/tuning.properties"), Config.fromSystemProperties().tuning());
             System.setProperty(Config.THREADS, "2");
             System.setProperty(Config.WEIGHTS, "BF16");
@@ -29,9 +29,10 @@ class ConfigTest {
             System.setProperty(Config.BACKEND, "simd");
             System.setProperty(Config.OPENBLAS_CORE, "SkylakeX");
             System.setProperty(Config.TUNING, "off");
-            assertEquals(new Config("simd", 2, true, false, 3, "SkylakeX", "off"), Config.fromSystemProperties());
+            System.setProperty(Config.FUSED_STEPS, "OFF");
+            assertEquals(new Config("simd", 2, true, false, 3, "SkylakeX", "off", "off"), Config.fromSystemProperties());
             for (String[] bad : new String[][] {{Config.THREADS, "3"}, {Config.WEIGHTS, "f16"}, {Config.STEP_PANELS, "yes"}, {Config.OPENBLAS_THREADS, "0"},
-                    {Config.OPENBLAS_THREADS, "x\u001b[2J"}, {Config.OPENBLAS_CORE, "Sky lake"}}) {
+                    {Config.OPENBLAS_THREADS, "x\u001b[2J"}, {Config.OPENBLAS_CORE, "Sky lake"}, {Config.FUSED_STEPS, "yes"}}) {
                 String before = System.getProperty(bad[0]);
                 System.setProperty(bad[0], bad[1]);
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Config::fromSystemProperties);

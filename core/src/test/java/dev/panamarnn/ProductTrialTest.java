@@ -1,6 +1,7 @@
 package dev.panamarnn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +35,24 @@ class ProductTrialTest {
         // "a" is faster for one row, "b" for more; the prepared product beats both at 2-32 rows only.
         ProductTrial.Candidate ca = spinning("a", m -> m == 1 ? 20 : 200), cb = spinning("b", m -> m == 1 ? 60 : 100);
         ProductTrial.Candidate prepared = spinning("prepared", m -> m == 16 ? 50 : 400);
-        ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(ca, cb), prepared);
+        // The fused step beats the unfused step only for one row; the unfused step is timed with the bucket's choice.
+        List<String> timedWith = new java.util.ArrayList<>();
+        ProductTrial.Steps steps = new ProductTrial.Steps() {
+            @Override
+            public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared) {
+                timedWith.add(route.name() + (usePrepared ? "+prepared" : ""));
+                return spinning("step", m -> m == 1 ? 100 : 200);
+            }
+
+            @Override
+            public ProductTrial.Candidate fused() {
+                return spinning("fused", m -> m == 1 ? 50 : 300);
+            }
+        };
+        ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(ca, cb), prepared, steps);
+        assertArrayEquals(new boolean[] {true, false, false}, o.fused());
+        assertEquals(List.of("simd", "scalar+prepared", "scalar"), timedWith);
+        assertTrue(o.report().contains("→ fused steps, simd"), o.report());
         assertSame(a, o.gemm()[0]);
         assertSame(b, o.gemm()[1]);
         assertSame(b, o.gemm()[2]);
@@ -47,8 +65,19 @@ class ProductTrialTest {
     void aDifferenceWithinTheMarginChangesNothing() {
         Kernels a = KernelAccess.of(Backend.get("simd")), b = KernelAccess.of(Backend.get("scalar"));
         ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(spinning("a", m -> 100), spinning("b", m -> 99)),
-                spinning("prepared", m -> 99));
+                spinning("prepared", m -> 99), new ProductTrial.Steps() {
+                    @Override
+                    public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared) {
+                        return spinning("step", m -> 100);
+                    }
+
+                    @Override
+                    public ProductTrial.Candidate fused() {
+                        return spinning("fused", m -> 99);
+                    }
+                });
         for (int i = 0; i < 3; i++) assertSame(a, o.gemm()[i]);
         assertArrayEquals(new boolean[] {false, false, false}, o.prepared());
+        assertArrayEquals(new boolean[] {false, false, false}, o.fused());
     }
 }

@@ -44,6 +44,7 @@ class TuningTest {
             assertNotNull(back, why[0]);
             assertEquals(m.routes(), back.routes());
             assertEquals(m.prepared(), back.prepared());
+            assertEquals(m.fused(), back.fused());
             assertTrue(back.report().contains("1 row:"), back.report());
             // Measured under another key (another CPU, JVM or library): ignored, with the reason.
             Files.writeString(file, Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1).replaceFirst("(?m)^key=", "key=another machine "), java.nio.charset.StandardCharsets.ISO_8859_1);

@@ -60,6 +60,10 @@ public class LayerBenchmark {
     @Param({"on"})
     public String panels;
 
+    /** The fused step: {@code auto} (as measured on this machine, {@code panama-rnn tune}), {@code on} or {@code off}. */
+    @Param({"auto"})
+    public String fused;
+
     private Arena arena;
     private RecurrentLayer layer;
     private Workspace workspace;
@@ -79,7 +83,8 @@ public class LayerBenchmark {
                 case "bf16" -> WeightFormat.BF16;
                 default -> throw new IllegalArgumentException("weights must be f32 or bf16, got " + this.weights);
             };
-            dev.panamarnn.Config settings = dev.panamarnn.Config.defaults().withThreadsPerCall(team ? threads : 1).withStepPanels(!panels.equals("off"));
+            dev.panamarnn.Config settings = dev.panamarnn.Config.defaults().withThreadsPerCall(team ? threads : 1).withStepPanels(!panels.equals("off"))
+                    .withFusedSteps(fused);
             layer = RecurrentLayer.loader().spec(c.spec()).backend(be).weightFormat(format).config(settings).load(weights.asStateDict());
             input = Tensor.of(arena, io.toFloatArray("input"), c.steps, c.batch, c.inputSize);
             output = Tensor.allocate(arena, c.outputShape());

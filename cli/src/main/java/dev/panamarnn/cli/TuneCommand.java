@@ -40,7 +40,7 @@ final class TuneCommand implements Callable<Integer> {
     static void ifNeeded(PrintWriter err) {
         String[] why = new String[1];
         if (Tuning.load(why) != null || Tuning.file() == null) return;
-        if (Tuning.candidates().size() < 2) return; // nothing to choose between
+        if (Tuning.candidates().isEmpty()) return; // nothing to choose between
         err.println("panama-rnn: measuring which backend is fastest for each step shape on this machine, once (5-10 s; "
                 + "scripts/panama-rnn tune measures again)");
         err.flush();

@@ -55,7 +55,7 @@ final class BatchRows implements AutoCloseable {
             parts.close();
             throw e;
         }
-        step = new CellStep(spec, parts.from, false, null, null, parts.whh, true, parts.hnBias, whr);
+        step = new CellStep(spec, parts.from, false, null, null, parts.whh, true, parts.hnBias, whr, null);
     }
 
     /** Parts of a step. */

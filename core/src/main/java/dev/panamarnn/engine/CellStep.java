@@ -2,6 +2,7 @@ package dev.panamarnn.engine;
 
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.kernel.StepWeights;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -32,6 +33,8 @@ final class CellStep {
     /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}); whether there is a projection. */
     private final PreparedWeights whrPrepared;
     private final boolean projected;
+    /** W_hh prepared for the fused step ({@link Kernels#prefersFusedSteps}), or null. */
+    private final StepWeights fused;
 
     /**
      * A step over partitions {@code from}: the product over W_hh's rows {@code whh} (float32, or bfloat16 when
@@ -40,7 +43,7 @@ final class CellStep {
      * projection's W_hr as rows ({@code whr}) or prepared ({@code whrPrepared}), else both null.
      */
     CellStep(Shape shape, int[] from, boolean bf16, MemorySegment whh, MemorySegment whr, PreparedWeights[] panels,
-             boolean alwaysPrepared, MemorySegment hnBias, PreparedWeights whrPrepared) {
+             boolean alwaysPrepared, MemorySegment hnBias, PreparedWeights whrPrepared, StepWeights fused) {
         this.cell = shape.cell();
         this.G = shape.gates();
         this.H = shape.hidden();
@@ -54,6 +57,7 @@ final class CellStep {
         this.hnBias = hnBias;
         this.whrPrepared = whrPrepared;
         this.projected = whr != null || whrPrepared != null;
+        this.fused = fused;
     }
 
     /** The partitions. */
@@ -76,37 +80,52 @@ final class CellStep {
      * the cell has none.
      */
     void run(Kernels k, int q0, int q1, int n, int stale, Mat hPrev, Mat hOut, Mat gates, Mat gh, Mat c, Mat raw) {
+        int done = 0;
+        if (fused != null && stale > 0 && k.prefersFusedSteps(stale)) {
+            k.fusedStep(stale, fused, q0, q1, hPrev.seg, hPrev.off, hPrev.ld, gates.seg, gates.off, gates.ld, hnBias,
+                    c == null ? null : c.seg, c == null ? 0 : c.off, c == null ? 0 : c.ld, hOut.seg, hOut.off, hOut.ld);
+            done = stale;
+            stale = 0;
+        }
+        if (done < n) unfused(k, q0, q1, done, n - done, stale, hPrev, hOut, gates, gh, c, raw);
+    }
+
+    /** {@link #run} for rows {@code [r0, r0 + n)}, the first {@code stale} of them with state, without the fused step. */
+    private void unfused(Kernels k, int q0, int q1, int r0, int n, int stale, Mat hPrev, Mat hOut, Mat gates, Mat gh, Mat c, Mat raw) {
+        long ho = hOut.row(r0), go = gates.row(r0), co = c == null ? 0 : c.row(r0);
         switch (cell) {
             case LSTM -> {
-                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, gates.off, gates.ld);
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, go, gates.ld);
                 if (projected) { // one partition: the whole h, then its projection
-                    k.lstmCell(n, H, gates.seg, gates.off, gates.ld, c.seg, c.off, c.ld, raw.seg, raw.off, raw.ld);
-                    if (whrPrepared != null) k.gemmPrepared(n, whrPrepared, raw.seg, raw.off, raw.ld, 0f, hOut.seg, hOut.off, hOut.ld);
-                    else Products.gemm(k, bf16, n, P, H, raw.seg, raw.off, raw.ld, whr, 0, 0f, hOut.seg, hOut.off, hOut.ld);
+                    long ro = raw.row(r0);
+                    k.lstmCell(n, H, gates.seg, go, gates.ld, c.seg, co, c.ld, raw.seg, ro, raw.ld);
+                    if (whrPrepared != null) k.gemmPrepared(n, whrPrepared, raw.seg, ro, raw.ld, 0f, hOut.seg, ho, hOut.ld);
+                    else Products.gemm(k, bf16, n, P, H, raw.seg, ro, raw.ld, whr, 0, 0f, hOut.seg, ho, hOut.ld);
                     return;
                 }
                 for (int q = q0; q < q1; q++) {
                     int a = from[q], hq = from[q + 1] - a;
-                    k.lstmCell(n, hq, gates.seg, gates.off + (long) G * a, gates.ld, c.seg, c.off + a, c.ld, hOut.seg, hOut.off + a, hOut.ld);
+                    k.lstmCell(n, hq, gates.seg, go + (long) G * a, gates.ld, c.seg, co + a, c.ld, hOut.seg, ho + a, hOut.ld);
                 }
             }
             case GRU -> {
-                long col = (long) G * from[q0], width = (long) G * (from[q1] - from[q0]);
+                long col = (long) G * from[q0], width = (long) G * (from[q1] - from[q0]), gho = gh.row(r0);
                 for (int r = 0; r < n; r++) {
-                    MemorySegment.copy(hnBias, col * Float.BYTES, gh.seg, (gh.row(r) + col) * Float.BYTES, width * Float.BYTES);
+                    MemorySegment.copy(hnBias, col * Float.BYTES, gh.seg, (gho + (long) r * gh.ld + col) * Float.BYTES, width * Float.BYTES);
                 }
-                if (stale > 0) product(k, q0, q1, stale, hPrev, gh.seg, gh.off, gh.ld);
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gh.seg, gho, gh.ld);
+                long hp = hPrev.row(r0);
                 for (int q = q0; q < q1; q++) {
                     int a = from[q], hq = from[q + 1] - a;
                     long g = (long) G * a;
-                    k.gruCell(n, hq, gates.seg, gates.off + g, gates.ld, gh.seg, gh.off + g, gh.ld,
-                            hPrev.seg, hPrev.off + a, hPrev.ld, hOut.seg, hOut.off + a, hOut.ld);
+                    k.gruCell(n, hq, gates.seg, go + g, gates.ld, gh.seg, gho + g, gh.ld,
+                            hPrev.seg, hp + a, hPrev.ld, hOut.seg, ho + a, hOut.ld);
                 }
             }
             case RNN_TANH, RNN_RELU -> {
-                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, gates.off, gates.ld);
+                if (stale > 0) product(k, q0, q1, stale, hPrev, gates.seg, go, gates.ld);
                 int a = from[q0];
-                k.rnnCell(n, from[q1] - a, cell.activation(), gates.seg, gates.off + a, gates.ld, hOut.seg, hOut.off + a, hOut.ld);
+                k.rnnCell(n, from[q1] - a, cell.activation(), gates.seg, go + a, gates.ld, hOut.seg, ho + a, hOut.ld);
             }
         }
     }

@@ -7,6 +7,7 @@ import dev.panamarnn.Tensor;
 import dev.panamarnn.kernel.Bf16Layout;
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
+import dev.panamarnn.kernel.StepWeights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -65,7 +66,7 @@ public final class Weights implements AutoCloseable {
     final boolean bf16;
     /** The step of each (layer, direction), made by {@link #prepare} before the weights are published. */
     private CellStep[][] steps;
-    private boolean panels;
+    private boolean panels, fusedSteps;
     private final Arena arena;
 
     private Weights(Shape shape, Arena arena, boolean bf16) {
@@ -115,6 +116,16 @@ public final class Weights implements AutoCloseable {
      */
     public boolean hasPanels() {
         return panels;
+    }
+
+    /**
+     * Whether the steps have W_hh packed for the backend's fused step (used for the rows where the
+     * kernels prefer it).
+     *
+     * @return true when packed for the fused step
+     */
+    public boolean hasFusedSteps() {
+        return fusedSteps;
     }
 
     /** A G·H vector (cols = 1; or the rows of a [G·H × cols] matrix) in partition order. */
@@ -245,6 +256,7 @@ public final class Weights implements AutoCloseable {
     public void prepare(Kernels k, boolean panels) {
         int L = shape.layers(), D = shape.directions(), G = shape.gates(), P = shape.output();
         boolean use = panels && !bf16 && k.prefersPreparedSteps(2);
+        boolean fuse = panels && !bf16 && shape.output() == shape.hidden() && k.hasFusedSteps();
         CellStep[][] s = new CellStep[L][D];
         for (int l = 0; l < L; l++) {
             for (int d = 0; d < D; d++) {
@@ -253,10 +265,12 @@ public final class Weights implements AutoCloseable {
                     p = new PreparedWeights[parts()];
                     for (int q = 0; q < parts(); q++) p[q] = k.prepare(whh[l][d], (long) G * cut[q] * P, P, G * (cut[q + 1] - cut[q]), P);
                 }
-                s[l][d] = new CellStep(shape, cut, bf16, whh[l][d], whr[l][d], p, false, hnBias[l][d], null);
+                StepWeights f = fuse ? k.prepareStep(G, shape.cell().activation(), whh[l][d], 0, P, cut, P) : null;
+                s[l][d] = new CellStep(shape, cut, bf16, whh[l][d], whr[l][d], p, false, hnBias[l][d], null, f);
             }
         }
         this.panels = use;
+        this.fusedSteps = fuse;
         steps = s;
     }
 

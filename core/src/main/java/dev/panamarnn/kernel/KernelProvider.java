@@ -53,6 +53,16 @@ public interface KernelProvider {
     }
 
     /**
+     * The backend's fused recurrent step, when it has one. The default has none: the core's serves when it
+     * has one (see {@link Kernels}).
+     *
+     * @return the fused step, or empty
+     */
+    default Optional<FusedSteps> fusedSteps() {
+        return Optional.empty();
+    }
+
+    /**
      * Describes the backend for {@code info}: library versions, CPU features, thread counts. Never throws.
      *
      * @return a one-line description

@@ -23,6 +23,9 @@ public final class Kernels {
     private final Bf16Products bf16;
     private final PreparedProducts prepared;
     private final CellMath cells;
+    /** The fused step, or null; per bucket of rows, whether a step uses it. */
+    private final FusedSteps fused;
+    private final boolean[] fusedRows;
 
     /**
      * Kernels from their parts.
@@ -34,11 +37,18 @@ public final class Kernels {
      * @param cells    the activations and fused cells
      */
     public Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells) {
+        this(name, products, bf16, prepared, cells, null, new boolean[BUCKETS]);
+    }
+
+    private Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells,
+                    FusedSteps fused, boolean[] fusedRows) {
         this.name = Objects.requireNonNull(name);
         this.products = Objects.requireNonNull(products);
         this.bf16 = Objects.requireNonNull(bf16);
         this.prepared = Objects.requireNonNull(prepared);
         this.cells = Objects.requireNonNull(cells);
+        this.fused = fused;
+        this.fusedRows = fusedRows.clone();
     }
 
     /**
@@ -53,7 +63,99 @@ public final class Kernels {
         CellMath cells = provider.cellMath().orElseGet(() -> Core.PROVIDER.cellMath().orElseThrow());
         Bf16Products bf16 = products instanceof Bf16Products b ? b : Core.BF16;
         PreparedProducts prepared = products instanceof PreparedProducts p ? p : Core.PREPARED;
-        return new Kernels(provider.name(), products, bf16, prepared, cells);
+        // A backend with cell math of its own and no fused step runs unfused (the scalar reference stays scalar).
+        FusedSteps fused = provider.fusedSteps().orElse(provider.cellMath().isPresent() ? null : Core.FUSED);
+        return new Kernels(provider.name(), products, bf16, prepared, cells, fused, new boolean[BUCKETS]);
+    }
+
+    /**
+     * These kernels with the fused step used for the buckets of rows (1, 2–32, more) where {@code rows} says
+     * so (a measurement's choice, or a setting's); without a fused step, the same kernels.
+     *
+     * @param rows per bucket, whether a step of that many rows runs fused
+     * @return the kernels with that policy
+     */
+    public Kernels withFusedSteps(boolean[] rows) {
+        if (rows.length != BUCKETS) throw new IllegalArgumentException(BUCKETS + " buckets");
+        return new Kernels(name, products, bf16, prepared, cells, fused, rows);
+    }
+
+    /**
+     * For each bucket of rows, whether a step runs fused: what {@link #prefersFusedSteps} answers for
+     * {@link #rowsOf} of it.
+     *
+     * @return a new array of {@link #BUCKETS} flags
+     */
+    public boolean[] fusedBuckets() {
+        boolean[] b = new boolean[BUCKETS];
+        for (int i = 0; i < BUCKETS; i++) b[i] = fused != null && fusedRows[i];
+        return b;
+    }
+
+    /**
+     * Whether a step of {@code m} rows takes the fused step ({@link FusedSteps}) on these kernels.
+     *
+     * @param m the rows of the step
+     * @return whether the kernels have a fused step and use it for that many rows
+     */
+    public boolean prefersFusedSteps(int m) {
+        return fused != null && fusedRows[RoutedProducts.bucket(m)];
+    }
+
+    /**
+     * Whether these kernels have a fused step at all (then a layer prepares its W_hh for it).
+     *
+     * @return whether {@link #prepareStep} is available
+     */
+    public boolean hasFusedSteps() {
+        if (fused == null) return false;
+        for (boolean b : fusedRows) if (b) return true;
+        return false;
+    }
+
+    /**
+     * See {@link FusedSteps#prepareStep}.
+     *
+     * @param gates      4, 3 or 1
+     * @param activation the Elman cell's activation
+     * @param w          W_hh, partitions' order
+     * @param wOff       its first element, in floats
+     * @param ldw        its leading dimension
+     * @param from       the partitions' first units, and H last
+     * @param k          the width of h
+     * @return the prepared weights
+     * @throws IllegalStateException if these kernels have no fused step
+     */
+    public StepWeights prepareStep(int gates, Activation activation, MemorySegment w, long wOff, int ldw, int[] from, int k) {
+        if (fused == null) throw new IllegalStateException(name + " has no fused step");
+        return fused.prepareStep(gates, activation, w, wOff, ldw, from, k);
+    }
+
+    /**
+     * See {@link FusedSteps#fusedStep}.
+     *
+     * @param m     rows
+     * @param w     the prepared weights
+     * @param q0    the first partition
+     * @param q1    past the last partition
+     * @param h     the previous state's memory
+     * @param hOff  its first element
+     * @param ldh   its leading dimension
+     * @param pre   the pre-activations' memory
+     * @param pOff  their first element
+     * @param ldp   their leading dimension
+     * @param bias  GRU's b_hh, else null
+     * @param c     LSTM's cell state, else null
+     * @param cOff  its first element
+     * @param ldc   its leading dimension
+     * @param hOut  the new state's memory
+     * @param hoOff its first element
+     * @param ldho  its leading dimension
+     */
+    public void fusedStep(int m, StepWeights w, int q0, int q1, MemorySegment h, long hOff, int ldh,
+                          MemorySegment pre, long pOff, int ldp, MemorySegment bias,
+                          MemorySegment c, long cOff, int ldc, MemorySegment hOut, long hoOff, int ldho) {
+        fused.fusedStep(m, w, q0, q1, h, hOff, ldh, pre, pOff, ldp, bias, c, cOff, ldc, hOut, hoOff, ldho);
     }
 
     /**
@@ -74,7 +176,8 @@ public final class Kernels {
             p[i] = byBucket[i].products;
             names[i] = byBucket[i].name;
         }
-        return new Kernels(name, new RoutedProducts(p, names, prepared), Core.BF16, Core.PREPARED, Core.PROVIDER.cellMath().orElseThrow());
+        return new Kernels(name, new RoutedProducts(p, names, prepared), Core.BF16, Core.PREPARED, Core.PROVIDER.cellMath().orElseThrow(),
+                Core.FUSED, new boolean[BUCKETS]);
     }
 
     /**
@@ -121,6 +224,7 @@ public final class Kernels {
         // simd's and scalar's products have both capabilities.
         static final Bf16Products BF16 = (Bf16Products) PROVIDER.products();
         static final PreparedProducts PREPARED = (PreparedProducts) BF16;
+        static final FusedSteps FUSED = PROVIDER.fusedSteps().orElse(null);
 
         private static KernelProvider simdOrScalar() {
             KernelProvider simd = new SimdKernelProvider();

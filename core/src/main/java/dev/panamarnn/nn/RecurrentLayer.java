@@ -55,7 +55,7 @@ public final class RecurrentLayer implements AutoCloseable {
     /** The shapes the checks name, built once (a message string per call would be heap per call). */
     private final String inputShape, stateShape, cellShape, outputShape;
 
-    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend, boolean panels, int threads) {
+    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend, boolean panels, String fused, int threads) {
         this.spec = spec;
         this.threads = threads;
         this.shape = LayerWeights.shape(spec);
@@ -65,7 +65,13 @@ public final class RecurrentLayer implements AutoCloseable {
         this.cellShape = "(num_layers·directions, batch, hidden_size)";
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
         this.backend = backend;
-        this.kernels = dev.panamarnn.internal.KernelAccess.of(backend);
+        dev.panamarnn.kernel.Kernels k = dev.panamarnn.internal.KernelAccess.of(backend);
+        if (!fused.equals("auto")) { // a setting overrides the measured choice
+            boolean[] all = new boolean[dev.panamarnn.kernel.Kernels.BUCKETS];
+            java.util.Arrays.fill(all, fused.equals("on"));
+            k = k.withFusedSteps(all);
+        }
+        this.kernels = k;
         weights.prepare(kernels, panels); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
     }
@@ -183,10 +189,10 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(format, "format");
         Objects.requireNonNull(options, "options");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
-        boolean panels = (config != null ? config : dev.panamarnn.Config.defaults()).stepPanels();
+        dev.panamarnn.Config settings = config != null ? config : dev.panamarnn.Config.defaults();
         Weights w = LayerWeights.load(weights, prefix, spec, format, options);
         try {
-            return new RecurrentLayer(spec, w, be, panels, config != null ? config.threadsPerCall() : 0);
+            return new RecurrentLayer(spec, w, be, settings.stepPanels(), settings.fusedSteps(), config != null ? config.threadsPerCall() : 0);
         } catch (Throwable e) {
             w.close();
             throw e;
@@ -680,8 +686,10 @@ public final class RecurrentLayer implements AutoCloseable {
         for (int b = 0; b < dev.panamarnn.kernel.Kernels.BUCKETS; b++) {
             int rows = dev.panamarnn.kernel.Kernels.rowsOf(b);
             boolean prepared = panels && kernels.prefersPreparedSteps(rows);
-            s.append("  ").append(label[b]).append(": ").append(prepared ? "W_hh prepared at load (" + dev.panamarnn.kernel.Kernels.coreName() + " kernel)"
-                    : kernels.productsFor(rows) + (rows == 1 ? " GEMV" : " GEMM")).append('\n');
+            boolean fused = resources.weights().hasFusedSteps() && kernels.prefersFusedSteps(rows);
+            String core = " (" + dev.panamarnn.kernel.Kernels.coreName() + " kernel)";
+            s.append("  ").append(label[b]).append(": ").append(fused ? "fused step: product, gates and state in one pass over W_hh packed at load" + core
+                    : prepared ? "W_hh prepared at load" + core : kernels.productsFor(rows) + (rows == 1 ? " GEMV" : " GEMM")).append('\n');
         }
         s.append("  input projection: ").append(kernels.productsFor(Integer.MAX_VALUE)).append(" GEMM, all steps at once\n");
         s.append("  cell math: ").append(dev.panamarnn.kernel.Kernels.coreName()).append("; weights ").append(weightFormat())

@@ -1,6 +1,7 @@
 package dev.panamarnn.kernel.simd;
 
 import dev.panamarnn.kernel.CellMath;
+import dev.panamarnn.kernel.FusedSteps;
 import dev.panamarnn.kernel.KernelProvider;
 import dev.panamarnn.kernel.MatrixProducts;
 import java.util.Optional;
@@ -12,7 +13,8 @@ import java.util.Optional;
  * reason instead of a linkage error.
  */
 public final class SimdKernelProvider implements KernelProvider {
-    private static final String PRODUCTS = "dev.panamarnn.kernel.simd.SimdProducts", CELLS = "dev.panamarnn.kernel.simd.SimdCells";
+    private static final String PRODUCTS = "dev.panamarnn.kernel.simd.SimdProducts", CELLS = "dev.panamarnn.kernel.simd.SimdCells",
+            FUSED = "dev.panamarnn.kernel.simd.SimdFusedSteps";
 
     /** Creates the provider; loads nothing. */
     public SimdKernelProvider() {}
@@ -49,6 +51,11 @@ public final class SimdKernelProvider implements KernelProvider {
     @Override
     public Optional<CellMath> cellMath() {
         return Optional.of((CellMath) create(CELLS));
+    }
+
+    @Override
+    public Optional<FusedSteps> fusedSteps() {
+        return Optional.of((FusedSteps) create(FUSED));
     }
 
     private static Object create(String impl) {

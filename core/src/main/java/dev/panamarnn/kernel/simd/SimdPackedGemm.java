@@ -81,7 +81,7 @@ final class SimdPackedGemm {
                 for (int q = 0; q < 4; q++) {
                     int pc = Math.min(NR, cols - q * NR);
                     if (pc <= 0) break;
-                    rows6(k, w.panels, b + q * pk, xs, r * k, tile);
+                    rows6(k, w.panels, b + q * pk, xs, r * k, tile, 0, NR);
                     store(tile, 6, 2, pc, beta, c, cOff + (long) r * ldc + col + q * NR, ldc);
                 }
             }
@@ -90,7 +90,7 @@ final class SimdPackedGemm {
                 for (int q = 0; q < 4; q++) {
                     int pc = Math.min(NR, cols - q * NR);
                     if (pc <= 0) break;
-                    rows4(k, w.panels, b + q * pk, xs, r * k, tile);
+                    rows4(k, w.panels, b + q * pk, xs, r * k, tile, 0, NR);
                     store(tile, 4, 2, pc, beta, c, cOff + (long) r * ldc + col + q * NR, ldc);
                 }
                 r += 4;
@@ -99,13 +99,13 @@ final class SimdPackedGemm {
                 for (int q = 0; q < 4; q += 2) {
                     int pc = Math.min(2 * NR, cols - q * NR);
                     if (pc <= 0) break;
-                    rows2(k, w.panels, b + q * pk, pk, xs, r * k, tile);
+                    rows2(k, w.panels, b + q * pk, pk, xs, r * k, tile, 0, 2 * NR);
                     store(tile, 2, 4, pc, beta, c, cOff + (long) r * ldc + col + q * NR, ldc);
                 }
                 r += 2;
             }
             if (r < m) {
-                row1(k, w.panels, b, pk, xs, r * k, tile);
+                row1(k, w.panels, b, pk, xs, r * k, tile, 0);
                 store(tile, 1, 8, cols, beta, c, cOff + (long) r * ldc + col, ldc);
             }
         }
@@ -115,7 +115,7 @@ final class SimdPackedGemm {
      * Six rows of A (xs from xo, stride k) × the panel at b: tile = 6 rows of 2 vectors. Twelve
      * accumulators, two panel vectors and one broadcast: 15 of AVX2's 16 registers.
      */
-    private static void rows6(int k, float[] w, int b, float[] xs, int xo, float[] tile) {
+    static void rows6(int k, float[] w, int b, float[] xs, int xo, float[] tile, int to, int tld) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
                 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         int x1 = xo + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
@@ -141,22 +141,22 @@ final class SimdPackedGemm {
             c50 = a.fma(w0, c50);
             c51 = a.fma(w1, c51);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, 2 * VL);
-        c11.intoArray(tile, 3 * VL);
-        c20.intoArray(tile, 4 * VL);
-        c21.intoArray(tile, 5 * VL);
-        c30.intoArray(tile, 6 * VL);
-        c31.intoArray(tile, 7 * VL);
-        c40.intoArray(tile, 8 * VL);
-        c41.intoArray(tile, 9 * VL);
-        c50.intoArray(tile, 10 * VL);
-        c51.intoArray(tile, 11 * VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c10.intoArray(tile, to + tld);
+        c11.intoArray(tile, to + tld + VL);
+        c20.intoArray(tile, to + 2 * tld);
+        c21.intoArray(tile, to + 2 * tld + VL);
+        c30.intoArray(tile, to + 3 * tld);
+        c31.intoArray(tile, to + 3 * tld + VL);
+        c40.intoArray(tile, to + 4 * tld);
+        c41.intoArray(tile, to + 4 * tld + VL);
+        c50.intoArray(tile, to + 5 * tld);
+        c51.intoArray(tile, to + 5 * tld + VL);
     }
 
     /** Four rows of A (xs from xo, stride k) × the panel at b: tile = 4 rows of 2 vectors. */
-    private static void rows4(int k, float[] w, int b, float[] xs, int xo, float[] tile) {
+    static void rows4(int k, float[] w, int b, float[] xs, int xo, float[] tile, int to, int tld) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int x1 = xo + k, x2 = x1 + k, x3 = x2 + k;
         for (int p = 0; p < k; p++) {
@@ -177,18 +177,18 @@ final class SimdPackedGemm {
         }
         // Through the tile, not straight to C: a vector passed to a call C2 declines to inline is boxed
         // (see SimdMicroKernel).
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, 2 * VL);
-        c11.intoArray(tile, 3 * VL);
-        c20.intoArray(tile, 4 * VL);
-        c21.intoArray(tile, 5 * VL);
-        c30.intoArray(tile, 6 * VL);
-        c31.intoArray(tile, 7 * VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c10.intoArray(tile, to + tld);
+        c11.intoArray(tile, to + tld + VL);
+        c20.intoArray(tile, to + 2 * tld);
+        c21.intoArray(tile, to + 2 * tld + VL);
+        c30.intoArray(tile, to + 3 * tld);
+        c31.intoArray(tile, to + 3 * tld + VL);
     }
 
     /** Two rows × the two panels at b and b + pk: tile = 2 rows of 4 vectors. */
-    private static void rows2(int k, float[] w, int b, int pk, float[] xs, int xo, float[] tile) {
+    static void rows2(int k, float[] w, int b, int pk, float[] xs, int xo, float[] tile, int to, int tld) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         int x1 = xo + k;
         for (int p = 0; p < k; p++) {
@@ -206,18 +206,18 @@ final class SimdPackedGemm {
             c12 = a.fma(w2, c12);
             c13 = a.fma(w3, c13);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c02.intoArray(tile, 2 * VL);
-        c03.intoArray(tile, 3 * VL);
-        c10.intoArray(tile, 4 * VL);
-        c11.intoArray(tile, 5 * VL);
-        c12.intoArray(tile, 6 * VL);
-        c13.intoArray(tile, 7 * VL);
+        c00.intoArray(tile, to);
+        c01.intoArray(tile, to + VL);
+        c02.intoArray(tile, to + 2 * VL);
+        c03.intoArray(tile, to + 3 * VL);
+        c10.intoArray(tile, to + tld);
+        c11.intoArray(tile, to + tld + VL);
+        c12.intoArray(tile, to + tld + 2 * VL);
+        c13.intoArray(tile, to + tld + 3 * VL);
     }
 
     /** One row × the four panels from b: tile = 1 row of 8 vectors. */
-    private static void row1(int k, float[] w, int b, int pk, float[] xs, int xo, float[] tile) {
+    static void row1(int k, float[] w, int b, int pk, float[] xs, int xo, float[] tile, int to) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int p = 0; p < k; p++) {
             int o = b + p * NR, o1 = o + pk, o2 = o1 + pk, o3 = o2 + pk;
@@ -231,14 +231,14 @@ final class SimdPackedGemm {
             c6 = a.fma(FloatVector.fromArray(S, w, o3), c6);
             c7 = a.fma(FloatVector.fromArray(S, w, o3 + VL), c7);
         }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, VL);
-        c2.intoArray(tile, 2 * VL);
-        c3.intoArray(tile, 3 * VL);
-        c4.intoArray(tile, 4 * VL);
-        c5.intoArray(tile, 5 * VL);
-        c6.intoArray(tile, 6 * VL);
-        c7.intoArray(tile, 7 * VL);
+        c0.intoArray(tile, to);
+        c1.intoArray(tile, to + VL);
+        c2.intoArray(tile, to + 2 * VL);
+        c3.intoArray(tile, to + 3 * VL);
+        c4.intoArray(tile, to + 4 * VL);
+        c5.intoArray(tile, to + 5 * VL);
+        c6.intoArray(tile, to + 6 * VL);
+        c7.intoArray(tile, to + 7 * VL);
     }
 
     /**

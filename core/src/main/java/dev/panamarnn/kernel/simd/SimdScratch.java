@@ -24,6 +24,8 @@ final class SimdScratch {
     private MemorySegment cellRow = MemorySegment.NULL;
     private final float[] sums = new float[12 * SimdMicroKernel.VL];
     private MemorySegment widened = MemorySegment.NULL;
+    private MemorySegment stepGates = MemorySegment.NULL;
+    private float[] stepTile = new float[0];
     /** One MR × NR tile for the edge blocks of the GEMM. */
     final float[] tile = new float[SimdMicroKernel.MR * SimdMicroKernel.NR];
 
@@ -72,6 +74,23 @@ final class SimdScratch {
             widened = Arena.ofAuto().allocate(Math.max(floats, 1024) * Float.BYTES, 64);
         }
         return widened;
+    }
+
+    /**
+     * For {@link SimdFusedSteps}: a tile's complete pre-activations on their way into the gate kernels
+     * (native, like {@link #cellRow}, and apart from it: the gate kernels use that one themselves).
+     */
+    MemorySegment stepGates(long floats) {
+        if (stepGates.byteSize() < floats * Float.BYTES) {
+            stepGates = Arena.ofAuto().allocate((long) grow((int) floats) * Float.BYTES, 64);
+        }
+        return stepGates;
+    }
+
+    /** {@link SimdFusedSteps}' product tiles: a group of chunks, up to six rows of four panels each. */
+    float[] stepTile(int size) {
+        if (stepTile.length < size) stepTile = new float[grow(size)];
+        return stepTile;
     }
 
     /** For a transposed GEMV's accumulator. */
