@@ -70,23 +70,26 @@ final class ProductTrial {
             for (Kernels k : backends) gemms.add(gemm(k, a, w, c));
             Candidate prepared = candidate("prepared", m -> core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N));
             // The whole LSTM step (hidden size K, 4·K = N gates): unfused, the chosen product then the gate kernel;
-            // fused, one pass. h is a, the pre-activations c, the state cs, the new h hs.
+            // fused, one pass. h is a; the pre-activations (zero: a step adds the product to them, and repeated
+            // calls must not let them grow into the activations' subnormal range) pre; the gates g; the state
+            // cs; the new h hs.
             MemorySegment cs = arena.allocate((long) rows * K * Float.BYTES, 64), hs = arena.allocate((long) rows * K * Float.BYTES, 64);
+            MemorySegment pre = arena.allocate((long) rows * N * Float.BYTES, 64), g = arena.allocate((long) rows * N * Float.BYTES, 64);
             Kernels all = core.withFusedSteps(new boolean[] {true, true, true});
             StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
             Steps steps = sw == null ? null : new Steps() {
                 @Override
                 public Candidate unfused(Kernels route, boolean usePrepared) {
                     return candidate("step", m -> {
-                        if (usePrepared) core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N);
-                        else route.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 1f, c, 0, N);
-                        core.lstmCell(m, K, c, 0, N, cs, 0, K, hs, 0, K);
+                        if (usePrepared) core.gemmPrepared(m, p, a, 0, K, 0f, g, 0, N);
+                        else route.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 0f, g, 0, N);
+                        core.lstmCell(m, K, g, 0, N, cs, 0, K, hs, 0, K);
                     });
                 }
 
                 @Override
                 public Candidate fused() {
-                    return candidate("fused", m -> all.fusedStep(m, sw, 0, 1, a, 0, K, c, 0, N, null, cs, 0, K, hs, 0, K));
+                    return candidate("fused", m -> all.fusedStep(m, sw, 0, 1, a, 0, K, pre, 0, N, null, cs, 0, K, hs, 0, K));
                 }
             };
             return decide(backends, gemms, prepared, steps);

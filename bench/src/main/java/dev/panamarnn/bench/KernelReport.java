@@ -42,6 +42,7 @@ public final class KernelReport {
         out.append("\n### Ratios (same run)\n\n");
         gemm(rows, out);
         cells(rows, out);
+        steps(rows, out);
         System.out.print(out);
     }
 
@@ -80,6 +81,25 @@ public final class KernelReport {
             Row sc = e.getValue().get("scalar"), si = e.getValue().get("simd");
             out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", e.getKey(), sc == null ? "–" : fmt(sc.median),
                     si == null ? "–" : fmt(si.median), sc == null || si == null ? "–" : String.format(Locale.ROOT, "%.1f×", sc.median / si.median)));
+        }
+        out.append('\n');
+    }
+
+    /** StepBenchmark: one step per shape, OpenBLAS's product, the prepared product and the fused step, each with the gate kernel. */
+    private static void steps(List<Row> rows, StringBuilder out) {
+        Map<String, Map<String, Row>> byShape = new LinkedHashMap<>();
+        for (Row r : rows) {
+            if (r.bench.endsWith("StepBenchmark.step")) byShape.computeIfAbsent(r.param("shape"), x -> new LinkedHashMap<>()).put(r.param("variant"), r);
+        }
+        if (byShape.isEmpty()) return;
+        out.append("| step (cell:rows×hidden) | openblas µs | prepared µs | fused µs | fused ÷ openblas time | fused ÷ prepared time |\n");
+        out.append("|---|---:|---:|---:|---:|---:|\n");
+        for (var e : byShape.entrySet()) {
+            Row o = e.getValue().get("openblas"), p = e.getValue().get("prepared"), f = e.getValue().get("fused");
+            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", e.getKey(), o == null ? "–" : fmt(o.median),
+                    p == null ? "–" : fmt(p.median), f == null ? "–" : fmt(f.median),
+                    o == null || f == null ? "–" : String.format(Locale.ROOT, "%.2f", f.median / o.median),
+                    p == null || f == null ? "–" : String.format(Locale.ROOT, "%.2f", f.median / p.median)));
         }
         out.append('\n');
     }

@@ -48,6 +48,15 @@ class FusedStepsTest {
                 }
             }
         }
+        // A reduction long enough that a group holds fewer chunks than GROUP_UNITS asks (its panels capped in bytes).
+        for (int gates : new int[] {4, 3, 1}) {
+            for (int m : new int[] {1, 7}) {
+                long seed = 900 + idx++;
+                int[] from = {0, 700, 1100};
+                tests.add(DynamicTest.dynamicTest(String.format("gates=%d hidden=1100 m=%d parts=2 seed=%d", gates, m, seed),
+                        () -> check(k, ref, gates, Activation.TANH, from, 0, m, m == 7, seed)));
+            }
+        }
         return tests.stream();
     }
 

@@ -47,8 +47,8 @@ final class SimdFusedSteps implements FusedSteps {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     private static final long B = Float.BYTES;
     private static final SimdCells CELLS = new SimdCells();
-    /** Units per group of chunks (see {@link #fusedStep}); rows per row block at most. */
-    private static final int GROUP_UNITS = 128, MAX_ROWS = 6;
+    /** Units per group of chunks (see {@link #fusedStep}) and the group's panels at most; rows per row block at most. */
+    private static final int GROUP_UNITS = 128, GROUP_BYTES = 1 << 20, MAX_ROWS = 6;
 
     /** Public so that {@link SimdKernelProvider} can create it reflectively. */
     public SimdFusedSteps() {}
@@ -106,8 +106,10 @@ final class SimdFusedSteps implements FusedSteps {
         if (m <= 0) return;
         int k = w.k(), P = w.panelsPerChunk, cu = w.chunkUnits, ldt = P * NR, pk = NR * k, G = w.gates();
         // Chunks go in groups of about GROUP_UNITS units: the gate kernels then run once per group and
-        // row block, over enough units that their per-row overhead stays small beside the product.
-        int CG = Math.max(1, GROUP_UNITS / cu), ldo = G * CG * cu, tb = MAX_ROWS * ldt;
+        // row block, over enough units that their per-row overhead stays small beside the product; but
+        // no more panels than GROUP_BYTES, which every row block reads again (so they stay in L2).
+        long chunkBytes = (long) P * pk * Float.BYTES;
+        int CG = (int) Math.max(1, Math.min(GROUP_UNITS / cu, GROUP_BYTES / chunkBytes)), ldo = G * CG * cu, tb = MAX_ROWS * ldt;
         SimdScratch s = SimdScratch.get();
         float[] xs = s.vec(m * k), tile = s.stepTile(CG * tb);
         for (int i = 0; i < m; i++) MemorySegment.copy(h, F, (hOff + (long) i * ldh) * B, xs, i * k, k);
