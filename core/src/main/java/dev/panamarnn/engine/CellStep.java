@@ -16,7 +16,9 @@ import java.lang.foreign.MemorySegment;
  * finer parts, {@link BatchParts}). The product over partitions {@code [q0, q1)} is one GEMM over their
  * W_hh rows, which are contiguous, or one prepared-weights product per partition when the backend prefers
  * those ({@link Kernels#prefersPreparedSteps}); the gate kernels run per partition (an Elman cell, whose
- * layout does not depend on the cut, in one call over the range).
+ * layout does not depend on the cut, in one call over the range). Where the kernels prefer the fused step
+ * for the rows with state ({@link Kernels#prefersFusedSteps}), those rows take it instead, over W_hh packed
+ * for it at load, and the rows starting from zero state take the gate kernels alone.
  */
 final class CellStep {
     private final Cell cell;

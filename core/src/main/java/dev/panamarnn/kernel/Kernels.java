@@ -81,18 +81,6 @@ public final class Kernels {
     }
 
     /**
-     * For each bucket of rows, whether a step runs fused: what {@link #prefersFusedSteps} answers for
-     * {@link #rowsOf} of it.
-     *
-     * @return a new array of {@link #BUCKETS} flags
-     */
-    public boolean[] fusedBuckets() {
-        boolean[] b = new boolean[BUCKETS];
-        for (int i = 0; i < BUCKETS; i++) b[i] = fused != null && fusedRows[i];
-        return b;
-    }
-
-    /**
      * Whether a step of {@code m} rows takes the fused step ({@link FusedSteps}) on these kernels.
      *
      * @param m the rows of the step
@@ -103,9 +91,9 @@ public final class Kernels {
     }
 
     /**
-     * Whether these kernels have a fused step at all (then a layer prepares its W_hh for it).
+     * Whether these kernels have a fused step and use it for some rows (then a layer packs its W_hh for it).
      *
-     * @return whether {@link #prepareStep} is available
+     * @return whether any step shape takes the fused step
      */
     public boolean hasFusedSteps() {
         if (fused == null) return false;
