@@ -47,6 +47,7 @@ public final class Tuning {
      * @param key     what the times depend on
      * @param routes  per bucket of rows (1, 2–32, more), the fastest backend's name
      * @param prepared per bucket, whether a step over prepared weights was faster still
+     * @param fused   per bucket, whether the fused step beat the faster of those followed by the gate kernel
      * @param report  the times, for people
      */
     public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, List<Boolean> fused, String report) {}
