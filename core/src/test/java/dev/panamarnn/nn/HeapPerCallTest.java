@@ -53,6 +53,13 @@ public class HeapPerCallTest {
                         () -> check(s.name(), new LayerSpec(Mode.GRU, 32, 48, 2, true, true, false, 0), 4, 24, threads)));
                 tests.add(DynamicTest.dynamicTest(s.name() + " RNN tanh B=8, " + threads + " thread(s)",
                         () -> check(s.name(), new LayerSpec(Mode.RNN_TANH, 40, 160, 1, false, true, false, 0), 8, 16, threads)));
+                // The same through the fused step (forced on: the measured default may not take it here).
+                tests.add(DynamicTest.dynamicTest(s.name() + " fused LSTM B=1, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.LSTM, 48, 64, 1, false, true, false, 0), 1, 64, threads, "on")));
+                tests.add(DynamicTest.dynamicTest(s.name() + " fused GRU 2 layers bidirectional B=7, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.GRU, 32, 150, 2, true, true, false, 0), 7, 24, threads, "on")));
+                tests.add(DynamicTest.dynamicTest(s.name() + " fused RNN tanh B=8, " + threads + " thread(s)",
+                        () -> check(s.name(), new LayerSpec(Mode.RNN_TANH, 40, 160, 1, false, true, false, 0), 8, 16, threads, "on")));
             }
         }
         return tests.stream();
@@ -133,20 +140,27 @@ public class HeapPerCallTest {
     }
 
     private static void check(String backendName, LayerSpec spec, int B, int T, int threads) {
+        check(backendName, spec, B, T, threads, null);
+    }
+
+    /** {@code fused}: the layer's own fused-step setting, or null for the process's settings. */
+    private static void check(String backendName, LayerSpec spec, int B, int T, int threads, String fused) {
         Random r = new Random(31 + B);
         Map<String, int[]> shapes = new HashMap<>();
         StateDict sd = StateDict.of(randomWeights(spec, r, shapes), shapes);
         int before = Parallelism.threads();
         Parallelism.setThreads(threads);
         try (Arena arena = Arena.ofShared();
-             RecurrentLayer layer = RecurrentLayer.create(spec, sd, "", Backend.get(backendName));
+             RecurrentLayer layer = fused == null ? RecurrentLayer.create(spec, sd, "", Backend.get(backendName))
+                     : RecurrentLayer.loader().spec(spec).backend(Backend.get(backendName))
+                             .config(dev.panamarnn.Config.defaults().withThreadsPerCall(threads).withFusedSteps(fused)).load(sd);
              Workspace ws = new Workspace()) {
             int D = spec.directions(), LD = spec.numLayers() * D;
             Tensor input = Tensor.of(arena, flat(rand(r, T, B, spec.inputSize(), 1)), T, B, spec.inputSize());
             Tensor output = Tensor.allocate(arena, T, B, D * spec.outputSize());
             Tensor hN = Tensor.allocate(arena, LD, B, spec.outputSize());
             Tensor cN = spec.mode() == Mode.LSTM ? Tensor.allocate(arena, LD, B, spec.hiddenSize()) : null;
-            assertWarmCallsAllocateNothing(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s)",
+            assertWarmCallsAllocateNothing(backendName + " " + spec + " B=" + B + " at " + threads + " thread(s)" + (fused == null ? "" : ", fused " + fused),
                     () -> layer.forward(input, null, null, null, output, hN, cN, ws));
         } finally {
             Parallelism.setThreads(before);
