@@ -132,14 +132,14 @@ final class BackendRegistry {
                 return new Backend(fast.getFirst().kernels(), "automatic: " + which + "; " + why[0] + unavailable);
             }
             Kernels[] routes = new Kernels[Kernels.BUCKETS];
-            boolean[] prepared = new boolean[Kernels.BUCKETS], fused = new boolean[Kernels.BUCKETS];
+            boolean[] prepared = new boolean[Kernels.BUCKETS], fused = new boolean[Kernels.STEP_SHAPES];
             boolean one = true;
             for (int b = 0; b < Kernels.BUCKETS; b++) {
                 routes[b] = BackendRegistry.get(m.routes().get(b)).kernels();
                 prepared[b] = m.prepared().get(b);
-                fused[b] = m.fused().get(b);
                 one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(Kernels.rowsOf(b)) == prepared[b];
             }
+            for (int i = 0; i < fused.length; i++) fused[i] = m.fused().get(i);
             String reason = "automatic, as measured on this machine (" + m.file() + "): " + m.report() + unavailable;
             return new Backend((one ? routes[0] : Kernels.routed("auto", routes, prepared)).withFusedSteps(fused), reason);
         }

@@ -16,7 +16,8 @@ import java.util.Locale;
  * product {@code C = A·Wᵀ} at a representative shape ({@code W} of {@code 2048 × 512}, an LSTM of hidden
  * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once; then
  * that LSTM's whole step, the faster product followed by the gate kernel against the fused step
- * ({@link dev.panamarnn.kernel.FusedSteps}), when the core has one.
+ * ({@link dev.panamarnn.kernel.FusedSteps}), when the core has one; and the same for one row over a
+ * W_hh of 1 MiB (hidden size 256), which may stay in a core's cache where the 4 MiB one does not.
  *
  * <p>Warm-up is the hard part: the Vector API kernels run thousands of times slower before C2 has compiled
  * them, and steadily so, so "two batches agree" is no sign of being warm. Each candidate therefore runs
@@ -51,6 +52,9 @@ final class ProductTrial {
      */
     record Outcome(Kernels[] gemm, boolean[] prepared, boolean[] fused, String report) {}
 
+    /** The small W_hh of the one-row step shape ({@link Kernels#stepShape}): an LSTM of hidden size 256, 1 MiB. */
+    private static final int SMALL_N = 1024, SMALL_K = 256;
+
     private ProductTrial() {}
 
     /**
@@ -75,40 +79,46 @@ final class ProductTrial {
             // cs; the new h hs.
             MemorySegment cs = arena.allocate((long) rows * K * Float.BYTES, 64), hs = arena.allocate((long) rows * K * Float.BYTES, 64);
             MemorySegment pre = arena.allocate((long) rows * N * Float.BYTES, 64), g = arena.allocate((long) rows * N * Float.BYTES, 64);
-            Kernels all = core.withFusedSteps(new boolean[] {true, true, true});
+            Kernels all = core.withFusedSteps(true);
             StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
+            StepWeights small = sw == null ? null : all.prepareStep(4, Activation.TANH, w, 0, SMALL_K, new int[] {0, SMALL_K}, SMALL_K);
+            PreparedWeights pSmall = core.prepare(w, 0, SMALL_K, SMALL_N, SMALL_K);
             Steps steps = sw == null ? null : new Steps() {
                 @Override
-                public Candidate unfused(Kernels route, boolean usePrepared) {
+                public Candidate unfused(Kernels route, boolean usePrepared, boolean isSmall) {
+                    int n = isSmall ? SMALL_N : N, kk = isSmall ? SMALL_K : K;
+                    PreparedWeights pw = isSmall ? pSmall : p;
                     return candidate("step", m -> {
-                        if (usePrepared) core.gemmPrepared(m, p, a, 0, K, 0f, g, 0, N);
-                        else route.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 0f, g, 0, N);
-                        core.lstmCell(m, K, g, 0, N, cs, 0, K, hs, 0, K);
+                        if (usePrepared) core.gemmPrepared(m, pw, a, 0, kk, 0f, g, 0, n);
+                        else route.sgemm(false, true, m, n, kk, 1f, a, 0, kk, w, 0, kk, 0f, g, 0, n);
+                        core.lstmCell(m, kk, g, 0, n, cs, 0, kk, hs, 0, kk);
                     });
                 }
 
                 @Override
-                public Candidate fused() {
-                    return candidate("fused", m -> all.fusedStep(m, sw, 0, 1, a, 0, K, pre, 0, N, null, cs, 0, K, hs, 0, K));
+                public Candidate fused(boolean isSmall) {
+                    int n = isSmall ? SMALL_N : N, kk = isSmall ? SMALL_K : K;
+                    StepWeights f = isSmall ? small : sw;
+                    return candidate("fused", m -> all.fusedStep(m, f, 0, 1, a, 0, kk, pre, 0, n, null, cs, 0, kk, hs, 0, kk));
                 }
             };
             return decide(backends, gemms, prepared, steps);
         }
     }
 
-    /** The whole step, unfused (a product and the gate kernel) and fused, for the choice between them. */
+    /** The whole step, unfused (a product and the gate kernel) and fused, for the choice between them; over the small W_hh or the large one. */
     interface Steps {
         /** The step with the product that route (or, with usePrepared, the prepared product) computes, then the gate kernel. */
-        Candidate unfused(Kernels route, boolean usePrepared);
+        Candidate unfused(Kernels route, boolean usePrepared, boolean small);
 
         /** The fused step. */
-        Candidate fused();
+        Candidate fused(boolean small);
     }
 
     /** The choice among timed candidates; separate so that a test can time candidates of its own. {@code steps}: null without a fused step. */
     static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared, Steps steps) {
         Kernels[] route = new Kernels[Kernels.BUCKETS];
-        boolean[] usePrepared = new boolean[Kernels.BUCKETS], useFused = new boolean[Kernels.BUCKETS];
+        boolean[] usePrepared = new boolean[Kernels.BUCKETS], useFused = new boolean[Kernels.STEP_SHAPES];
         StringBuilder report = new StringBuilder("measured per step shape (W 2048 × 512, µs per call):");
         for (int b = 0; b < Kernels.BUCKETS; b++) {
             int m = Kernels.rowsOf(b);
@@ -128,11 +138,17 @@ final class ProductTrial {
                 usePrepared[b] = t < MARGIN * best;
             }
             if (steps != null) {
-                double u = time(steps.unfused(route[b], usePrepared[b]), m), f = time(steps.fused(), m);
+                double u = time(steps.unfused(route[b], usePrepared[b], false), m), f = time(steps.fused(false), m);
                 report.append(String.format(Locale.ROOT, "; LSTM step unfused %.1f, fused %.1f", u / 1e3, f / 1e3));
                 useFused[b] = f < MARGIN * u;
             }
             report.append(" → ").append(useFused[b] ? "fused steps, " : usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
+        }
+        if (steps != null) { // one row over a W_hh that may stay in cache: the latency case
+            double u = time(steps.unfused(route[0], usePrepared[0], true), 1), f = time(steps.fused(true), 1);
+            useFused[Kernels.BUCKETS] = f < MARGIN * u;
+            report.append(String.format(Locale.ROOT, "; 1 row, W 1024 × 256: LSTM step unfused %.1f, fused %.1f → %s", u / 1e3, f / 1e3,
+                    useFused[Kernels.BUCKETS] ? "fused" : "unfused"));
         }
         return new Outcome(route, usePrepared, useFused, report.toString());
     }

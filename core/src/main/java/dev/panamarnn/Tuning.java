@@ -47,7 +47,8 @@ public final class Tuning {
      * @param key     what the times depend on
      * @param routes  per bucket of rows (1, 2–32, more), the fastest backend's name
      * @param prepared per bucket, whether a step over prepared weights was faster still
-     * @param fused   per bucket, whether the fused step beat the faster of those followed by the gate kernel
+     * @param fused   per step shape ({@code Kernels.stepShape}), whether the fused step beat the faster of those
+     *                followed by the gate kernel
      * @param report  the times, for people
      */
     public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, List<Boolean> fused, String report) {}
@@ -101,10 +102,12 @@ public final class Tuning {
         for (int b = 0; b < o.gemm().length; b++) {
             routes.add(o.gemm()[b].name());
             prepared.add(o.prepared()[b]);
-            fused.add(o.fused()[b]);
             p.setProperty("route." + b, o.gemm()[b].name());
             p.setProperty("prepared." + b, Boolean.toString(o.prepared()[b]));
-            p.setProperty("fused." + b, Boolean.toString(o.fused()[b]));
+        }
+        for (int i = 0; i < o.fused().length; i++) {
+            fused.add(o.fused()[i]);
+            p.setProperty("fused." + i, Boolean.toString(o.fused()[i]));
         }
         p.setProperty("report", o.report());
         java.io.ByteArrayOutputStream w = new java.io.ByteArrayOutputStream(); // as an OutputStream: other than Latin-1 is escaped
@@ -157,8 +160,8 @@ public final class Tuning {
             }
             routes.add(r);
             prepared.add(Boolean.parseBoolean(p.getProperty("prepared." + b)));
-            fused.add(Boolean.parseBoolean(p.getProperty("fused." + b)));
         }
+        for (int i = 0; i < Kernels.STEP_SHAPES; i++) fused.add(Boolean.parseBoolean(p.getProperty("fused." + i)));
         return new Measured(f, p.getProperty("key"), List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), p.getProperty("report", ""));
     }
 }

@@ -39,19 +39,21 @@ class ProductTrialTest {
         List<String> timedWith = new java.util.ArrayList<>();
         ProductTrial.Steps steps = new ProductTrial.Steps() {
             @Override
-            public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared) {
-                timedWith.add(route.name() + (usePrepared ? "+prepared" : ""));
-                return spinning("step", m -> m == 1 ? 100 : 200);
+            public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared, boolean small) {
+                timedWith.add(route.name() + (usePrepared ? "+prepared" : "") + (small ? " small" : ""));
+                return spinning("step", m -> small ? 40 : m == 1 ? 100 : 200);
             }
 
             @Override
-            public ProductTrial.Candidate fused() {
-                return spinning("fused", m -> m == 1 ? 50 : 300);
+            public ProductTrial.Candidate fused(boolean small) {
+                return spinning("fused", m -> small ? 60 : m == 1 ? 50 : 300);
             }
         };
         ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(ca, cb), prepared, steps);
-        assertArrayEquals(new boolean[] {true, false, false}, o.fused());
-        assertEquals(List.of("simd", "scalar+prepared", "scalar"), timedWith);
+        // Per step shape: 1, 2-32, more rows, and one row over the small W_hh (where it loses here).
+        assertArrayEquals(new boolean[] {true, false, false, false}, o.fused());
+        assertEquals(List.of("simd", "scalar+prepared", "scalar", "simd small"), timedWith);
+        assertTrue(o.report().contains("1 row, W 1024 × 256: LSTM step unfused 40") && o.report().endsWith("→ unfused"), o.report());
         assertTrue(o.report().contains("→ fused steps, simd"), o.report());
         assertSame(a, o.gemm()[0]);
         assertSame(b, o.gemm()[1]);
@@ -67,17 +69,17 @@ class ProductTrialTest {
         ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(spinning("a", m -> 100), spinning("b", m -> 99)),
                 spinning("prepared", m -> 99), new ProductTrial.Steps() {
                     @Override
-                    public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared) {
+                    public ProductTrial.Candidate unfused(Kernels route, boolean usePrepared, boolean small) {
                         return spinning("step", m -> 100);
                     }
 
                     @Override
-                    public ProductTrial.Candidate fused() {
+                    public ProductTrial.Candidate fused(boolean small) {
                         return spinning("fused", m -> 99);
                     }
                 });
         for (int i = 0; i < 3; i++) assertSame(a, o.gemm()[i]);
         assertArrayEquals(new boolean[] {false, false, false}, o.prepared());
-        assertArrayEquals(new boolean[] {false, false, false}, o.fused());
+        assertArrayEquals(new boolean[] {false, false, false, false}, o.fused());
     }
 }

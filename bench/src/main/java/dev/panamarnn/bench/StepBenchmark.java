@@ -77,7 +77,7 @@ public class StepBenchmark {
         hOut = arena.allocate((long) m * H * Float.BYTES, 64);
         if (variant.equals("prepared")) prepared = k.prepare(w, 0, H, G * H, H);
         if (variant.equals("fused")) {
-            Kernels on = k.withFusedSteps(new boolean[] {true, true, true});
+            Kernels on = k.withFusedSteps(true);
             if (!on.hasFusedSteps()) throw new IllegalStateException("no fused step here (the Vector API is needed)");
             k = on;
             fused = k.prepareStep(G, Activation.TANH, w, 0, H, new int[] {0, H}, H);

@@ -83,7 +83,7 @@ final class CellStep {
      */
     void run(Kernels k, int q0, int q1, int n, int stale, Mat hPrev, Mat hOut, Mat gates, Mat gh, Mat c, Mat raw) {
         int done = 0;
-        if (fused != null && stale > 0 && k.prefersFusedSteps(stale)) {
+        if (fused != null && stale > 0 && k.prefersFusedSteps(stale, (long) G * H * P)) {
             k.fusedStep(stale, fused, q0, q1, hPrev.seg, hPrev.off, hPrev.ld, gates.seg, gates.off, gates.ld, hnBias,
                     c == null ? null : c.seg, c == null ? 0 : c.off, c == null ? 0 : c.ld, hOut.seg, hOut.off, hOut.ld);
             done = stale;

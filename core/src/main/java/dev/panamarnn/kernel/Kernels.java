@@ -23,7 +23,7 @@ public final class Kernels {
     private final Bf16Products bf16;
     private final PreparedProducts prepared;
     private final CellMath cells;
-    /** The fused step, or null; per bucket of rows, whether a step uses it. */
+    /** The fused step, or null; per step shape ({@link #stepShape}), whether a step uses it. */
     private final FusedSteps fused;
     private final boolean[] fusedRows;
 
@@ -37,7 +37,7 @@ public final class Kernels {
      * @param cells    the activations and fused cells
      */
     public Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells) {
-        this(name, products, bf16, prepared, cells, null, new boolean[BUCKETS]);
+        this(name, products, bf16, prepared, cells, null, new boolean[STEP_SHAPES]);
     }
 
     private Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells,
@@ -65,29 +65,57 @@ public final class Kernels {
         PreparedProducts prepared = products instanceof PreparedProducts p ? p : Core.PREPARED;
         // A backend with cell math of its own and no fused step runs unfused (the scalar reference stays scalar).
         FusedSteps fused = provider.fusedSteps().orElse(provider.cellMath().isPresent() ? null : Core.FUSED);
-        return new Kernels(provider.name(), products, bf16, prepared, cells, fused, new boolean[BUCKETS]);
+        return new Kernels(provider.name(), products, bf16, prepared, cells, fused, new boolean[STEP_SHAPES]);
     }
 
     /**
-     * These kernels with the fused step used for the buckets of rows (1, 2–32, more) where {@code rows} says
-     * so (a measurement's choice, or a setting's); without a fused step, the same kernels.
+     * These kernels with the fused step used for the step shapes ({@link #stepShape}) where {@code shapes}
+     * says so (a measurement's choice); without a fused step, the same kernels.
      *
-     * @param rows per bucket, whether a step of that many rows runs fused
+     * @param shapes per step shape, whether a step of that shape runs fused
      * @return the kernels with that policy
      */
-    public Kernels withFusedSteps(boolean[] rows) {
-        if (rows.length != BUCKETS) throw new IllegalArgumentException(BUCKETS + " buckets");
-        return new Kernels(name, products, bf16, prepared, cells, fused, rows);
+    public Kernels withFusedSteps(boolean[] shapes) {
+        if (shapes.length != STEP_SHAPES) throw new IllegalArgumentException(STEP_SHAPES + " step shapes");
+        return new Kernels(name, products, bf16, prepared, cells, fused, shapes);
     }
 
     /**
-     * Whether a step of {@code m} rows takes the fused step ({@link FusedSteps}) on these kernels.
+     * These kernels with the fused step used for every step shape, or for none (a setting's choice).
      *
-     * @param m the rows of the step
-     * @return whether the kernels have a fused step and use it for that many rows
+     * @param all whether every step runs fused
+     * @return the kernels with that policy
      */
-    public boolean prefersFusedSteps(int m) {
-        return fused != null && fusedRows[RoutedProducts.bucket(m)];
+    public Kernels withFusedSteps(boolean all) {
+        boolean[] shapes = new boolean[STEP_SHAPES];
+        java.util.Arrays.fill(shapes, all);
+        return withFusedSteps(shapes);
+    }
+
+
+    /**
+     * The step shape of a step of {@code m} rows over a W_hh of {@code wFloats} floats: the bucket of its
+     * rows ({@link #BUCKETS} of them: 1, 2–32, more), or {@link #BUCKETS} for one row over a small W_hh
+     * ({@link #SMALL_STEP_FLOATS}).
+     *
+     * @param m       the rows
+     * @param wFloats W_hh's size
+     * @return the step shape, {@code 0 … STEP_SHAPES-1}
+     */
+    public static int stepShape(int m, long wFloats) {
+        return m <= 1 && wFloats <= SMALL_STEP_FLOATS ? BUCKETS : RoutedProducts.bucket(m);
+    }
+
+    /**
+     * Whether a step of {@code m} rows over a W_hh of {@code wFloats} floats takes the fused step
+     * ({@link FusedSteps}) on these kernels.
+     *
+     * @param m       the rows of the step
+     * @param wFloats W_hh's size
+     * @return whether the kernels have a fused step and use it for that step shape
+     */
+    public boolean prefersFusedSteps(int m, long wFloats) {
+        return fused != null && fusedRows[stepShape(m, wFloats)];
     }
 
     /**
@@ -165,7 +193,7 @@ public final class Kernels {
             names[i] = byBucket[i].name;
         }
         return new Kernels(name, new RoutedProducts(p, names, prepared), Core.BF16, Core.PREPARED, Core.PROVIDER.cellMath().orElseThrow(),
-                Core.FUSED, new boolean[BUCKETS]);
+                Core.FUSED, new boolean[STEP_SHAPES]);
     }
 
     /**
@@ -181,6 +209,11 @@ public final class Kernels {
 
     /** The buckets of rows {@link #routed} kernels route by: one row, 2 to 32, more. */
     public static final int BUCKETS = 3;
+
+    /** The step shapes the fused step is chosen for: the buckets of rows, and one row over a small W_hh. */
+    public static final int STEP_SHAPES = BUCKETS + 1;
+    /** W_hh of at most this many floats (1 MiB) is small: likely in a core's L2, where one row's step costs less. */
+    public static final long SMALL_STEP_FLOATS = 1L << 18;
 
     /**
      * The rows that stand for a bucket when it is measured or described: 1, 16 and 128.

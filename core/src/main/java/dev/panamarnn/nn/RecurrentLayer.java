@@ -66,11 +66,7 @@ public final class RecurrentLayer implements AutoCloseable {
         this.outputShape = spec.batchFirst() ? "(batch, seq_len, directions·" + p + ")" : "(seq_len, batch, directions·" + p + ")";
         this.backend = backend;
         dev.panamarnn.kernel.Kernels k = dev.panamarnn.internal.KernelAccess.of(backend);
-        if (!fused.equals("auto")) { // a setting overrides the measured choice
-            boolean[] all = new boolean[dev.panamarnn.kernel.Kernels.BUCKETS];
-            java.util.Arrays.fill(all, fused.equals("on"));
-            k = k.withFusedSteps(all);
-        }
+        if (!fused.equals("auto")) k = k.withFusedSteps(fused.equals("on")); // a setting overrides the measured choice
         this.kernels = k;
         weights.prepare(kernels, panels); // before the weights are published through resources' final field
         this.resources = new Resources(weights, "layer");
@@ -686,7 +682,7 @@ public final class RecurrentLayer implements AutoCloseable {
         for (int b = 0; b < dev.panamarnn.kernel.Kernels.BUCKETS; b++) {
             int rows = dev.panamarnn.kernel.Kernels.rowsOf(b);
             boolean prepared = panels && kernels.prefersPreparedSteps(rows);
-            boolean fused = resources.weights().hasFusedSteps() && kernels.prefersFusedSteps(rows);
+            boolean fused = resources.weights().hasFusedSteps() && kernels.prefersFusedSteps(rows, (long) spec.mode().gates() * spec.hiddenSize() * spec.outputSize());
             String core = " (" + dev.panamarnn.kernel.Kernels.coreName() + " kernel)";
             s.append("  ").append(label[b]).append(": ").append(fused ? "fused step: product, gates and state in one pass over W_hh packed at load" + core
                     : prepared ? "W_hh prepared at load" + core : kernels.productsFor(rows) + (rows == 1 ? " GEMV" : " GEMM")).append('\n');

@@ -28,6 +28,24 @@ import org.junit.jupiter.api.TestFactory;
 class FusedStepsTest {
     private static final float SENTINEL = 12345.5f;
 
+    /** The step shapes the measured choice is kept for: the buckets of rows, and one row over a small W_hh. */
+    @org.junit.jupiter.api.Test
+    void stepShapes() {
+        assertEquals(Kernels.BUCKETS, Kernels.stepShape(1, Kernels.SMALL_STEP_FLOATS));
+        assertEquals(0, Kernels.stepShape(1, Kernels.SMALL_STEP_FLOATS + 1));
+        assertEquals(1, Kernels.stepShape(2, 1));
+        assertEquals(1, Kernels.stepShape(32, 1L << 30));
+        assertEquals(2, Kernels.stepShape(33, 1));
+        Kernels simd = Kernels.of(new SimdKernelProvider());
+        boolean[] onlySmall = new boolean[Kernels.STEP_SHAPES];
+        onlySmall[Kernels.BUCKETS] = true;
+        Kernels k = simd.withFusedSteps(onlySmall);
+        assumeTrue(k.hasFusedSteps(), "simd not available");
+        assertTrue(k.prefersFusedSteps(1, 4 * 256 * 256));
+        assertTrue(!k.prefersFusedSteps(1, 4 * 512 * 512) && !k.prefersFusedSteps(8, 4 * 256 * 256));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> simd.withFusedSteps(new boolean[Kernels.BUCKETS]));
+    }
+
     @TestFactory
     Stream<DynamicTest> fusedEqualsUnfused() {
         KernelProvider simd = new SimdKernelProvider();

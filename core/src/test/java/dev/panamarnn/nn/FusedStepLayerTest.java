@@ -84,7 +84,7 @@ class FusedStepLayerTest {
         try (Arena arena = Arena.ofConfined();
              RecurrentLayer on = RecurrentLayer.loader().spec(spec).backend(simd).config(base.withFusedSteps("on")).load(sd);
              RecurrentLayer off = RecurrentLayer.loader().spec(spec).backend(simd).config(base.withFusedSteps("off")).load(sd)) {
-            assertTrue(KernelAccess.of(simd).withFusedSteps(new boolean[] {true, true, true}).hasFusedSteps(), "simd has a fused step");
+            assertTrue(KernelAccess.of(simd).withFusedSteps(true).hasFusedSteps(), "simd has a fused step");
             Tensor in = spec.batchFirst() ? Tensor.of(arena, flat(RecurrentLayerRandomTest.transpose01(x)), B, T, spec.inputSize())
                     : Tensor.of(arena, flat(x), T, B, spec.inputSize());
             Tensor th0 = h0 == null ? null : Tensor.of(arena, flat(h0), LD, B, H), tc0 = c0 == null ? null : Tensor.of(arena, flat(c0), LD, B, H);
