@@ -71,7 +71,7 @@ final class ProductTrial {
             MemorySegment c = arena.allocate((long) rows * N * Float.BYTES, 64);
             PreparedWeights p = core.prepare(w, 0, K, N, K);
             List<Candidate> gemms = new ArrayList<>();
-            for (Kernels k : backends) gemms.add(gemm(k, a, w, c));
+            for (Kernels k : backends) gemms.add(candidate(k.name(), m -> k.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 1f, c, 0, N)));
             Candidate prepared = candidate("prepared", m -> core.gemmPrepared(m, p, a, 0, K, 1f, c, 0, N));
             // The whole LSTM step (hidden size K, 4·K = N gates): unfused, the chosen product then the gate kernel;
             // fused, one pass. h is a; the pre-activations (zero: a step adds the product to them, and repeated
@@ -82,7 +82,7 @@ final class ProductTrial {
             Kernels all = core.withFusedSteps(true);
             StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
             StepWeights small = sw == null ? null : all.prepareStep(4, Activation.TANH, w, 0, SMALL_K, new int[] {0, SMALL_K}, SMALL_K);
-            PreparedWeights pSmall = core.prepare(w, 0, SMALL_K, SMALL_N, SMALL_K);
+            PreparedWeights pSmall = sw == null ? null : core.prepare(w, 0, SMALL_K, SMALL_N, SMALL_K);
             Steps steps = sw == null ? null : new Steps() {
                 @Override
                 public Candidate unfused(Kernels route, boolean usePrepared, boolean isSmall) {
@@ -188,20 +188,6 @@ final class ProductTrial {
             @Override
             public void run(int m) {
                 run.accept(m);
-            }
-        };
-    }
-
-    private static Candidate gemm(Kernels k, MemorySegment a, MemorySegment w, MemorySegment c) {
-        return new Candidate() {
-            @Override
-            public String name() {
-                return k.name();
-            }
-
-            @Override
-            public void run(int m) {
-                k.sgemm(false, true, m, N, K, 1f, a, 0, K, w, 0, K, 1f, c, 0, N);
             }
         };
     }

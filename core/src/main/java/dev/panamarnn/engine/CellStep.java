@@ -35,8 +35,9 @@ final class CellStep {
     /** LSTM projection W_hr prepared, or null (then the GEMM over {@link #whr}); whether there is a projection. */
     private final PreparedWeights whrPrepared;
     private final boolean projected;
-    /** W_hh prepared for the fused step ({@link Kernels#prefersFusedSteps}), or null. */
+    /** W_hh prepared for the fused step ({@link Kernels#prefersFusedSteps}), or null; W_hh's size, which picks the step shape. */
     private final StepWeights fused;
+    private final long whhFloats;
 
     /**
      * A step over partitions {@code from}: the product over W_hh's rows {@code whh} (float32, or bfloat16 when
@@ -60,6 +61,7 @@ final class CellStep {
         this.whrPrepared = whrPrepared;
         this.projected = whr != null || whrPrepared != null;
         this.fused = fused;
+        this.whhFloats = (long) G * H * P;
     }
 
     /** The partitions. */
@@ -83,7 +85,7 @@ final class CellStep {
      */
     void run(Kernels k, int q0, int q1, int n, int stale, Mat hPrev, Mat hOut, Mat gates, Mat gh, Mat c, Mat raw) {
         int done = 0;
-        if (fused != null && stale > 0 && k.prefersFusedSteps(stale, (long) G * H * P)) {
+        if (fused != null && stale > 0 && k.prefersFusedSteps(stale, whhFloats)) {
             k.fusedStep(stale, fused, q0, q1, hPrev.seg, hPrev.off, hPrev.ld, gates.seg, gates.off, gates.ld, hnBias,
                     c == null ? null : c.seg, c == null ? 0 : c.off, c == null ? 0 : c.ld, hOut.seg, hOut.off, hOut.ld);
             done = stale;

@@ -121,7 +121,7 @@ final class SimdFusedSteps implements FusedSteps {
             for (int u0 = 0, cb = w.base[q]; u0 < hq; u0 += CG * cu, cb += CG * P * pk) {
                 int span = Math.min(CG * cu, hq - u0), chunks = (span + cu - 1) / cu, unit = a + u0;
                 for (int r = 0; r < m; ) {
-                    int left = m - r, rows = left >= 6 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+                    int left = m - r, rows = left >= MAX_ROWS ? MAX_ROWS : left >= 4 ? 4 : left >= 2 ? 2 : 1;
                     for (int ci = 0; ci < chunks; ci++) tile(rows, P, k, w.panels, cb + ci * P * pk, pk, xs, r * k, tile, ci * tb, ldt);
                     long preRow = pOff + (long) r * ldp + col + u0, out = hoOff + (long) r * ldho + unit;
                     for (int ci = 0; ci < chunks; ci++) {
