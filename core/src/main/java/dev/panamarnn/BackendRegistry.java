@@ -121,7 +121,8 @@ final class BackendRegistry {
         /**
          * The default among the fast backends: as measured on this machine ({@link Tuning}), one backend when
          * it won every step shape (and its own policy on prepared weights agrees), else products routed per shape,
-         * with the fused step for the rows where it won; when not measured here, the available backend of highest
+         * with the fused step for the rows where it won (and bfloat16 W_hh where that won, for the layers that
+         * allow it); when not measured here, the available backend of highest
          * priority, saying why.
          */
         private static Backend measured(List<Backend> fast, String unavailable) {
@@ -132,16 +133,19 @@ final class BackendRegistry {
                 return new Backend(fast.getFirst().kernels(), "automatic: " + which + "; " + why[0] + unavailable);
             }
             Kernels[] routes = new Kernels[Kernels.BUCKETS];
-            boolean[] prepared = new boolean[Kernels.BUCKETS], fused = new boolean[Kernels.STEP_SHAPES];
+            boolean[] prepared = new boolean[Kernels.BUCKETS], fused = new boolean[Kernels.STEP_SHAPES], bf16 = new boolean[Kernels.STEP_SHAPES];
             boolean one = true;
             for (int b = 0; b < Kernels.BUCKETS; b++) {
                 routes[b] = BackendRegistry.get(m.routes().get(b)).kernels();
                 prepared[b] = m.prepared().get(b);
                 one &= routes[b] == routes[0] && routes[0].prefersPreparedSteps(Kernels.rowsOf(b)) == prepared[b];
             }
-            for (int i = 0; i < fused.length; i++) fused[i] = m.fused().get(i);
+            for (int i = 0; i < fused.length; i++) {
+                fused[i] = m.fused().get(i);
+                bf16[i] = m.bf16().get(i);
+            }
             String reason = "automatic, as measured on this machine (" + m.file() + "): " + m.report() + unavailable;
-            return new Backend((one ? routes[0] : Kernels.routed("auto", routes, prepared)).withFusedSteps(fused), reason);
+            return new Backend((one ? routes[0] : Kernels.routed("auto", routes, prepared)).withFusedSteps(fused).withBf16Steps(bf16), reason);
         }
     }
 

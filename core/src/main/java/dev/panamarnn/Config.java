@@ -17,7 +17,7 @@ import java.util.Objects;
  *   <tbody>
  *     <tr><td>{@link #backend()}</td><td>{@code panama.rnn.backend}</td><td>{@code auto}, {@code scalar}, {@code simd}, {@code openblas}</td><td>{@code auto}: the highest-priority available</td></tr>
  *     <tr><td>{@link #threadsPerCall()}</td><td>{@code panama.rnn.threads}</td><td>1 or 2</td><td>1</td></tr>
- *     <tr><td>{@link #bf16Weights()}</td><td>{@code panama.rnn.weights}</td><td>{@code f32}, {@code bf16}</td><td>{@code f32}</td></tr>
+ *     <tr><td>{@link #weights()}</td><td>{@code panama.rnn.weights}</td><td>{@code f32}, {@code bf16}, {@code bf16-if-faster}</td><td>{@code f32}</td></tr>
  *     <tr><td>{@link #stepPanels()}</td><td>{@code panama.rnn.stepPanels}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
  *     <tr><td>{@link #fusedSteps()}</td><td>{@code panama.rnn.fusedSteps}</td><td>{@code auto}, {@code on}, {@code off}</td><td>{@code auto}: where this machine's measurement ({@link Tuning}) found the fused step faster</td></tr>
  *     <tr><td>{@link #openblasThreads()}</td><td>{@code panama.rnn.openblas.threads}</td><td>a whole number ≥ 1</td><td>0: 1, or OpenBLAS' own choice when {@code OPENBLAS_NUM_THREADS} or {@code OMP_NUM_THREADS} is set</td></tr>
@@ -28,7 +28,9 @@ import java.util.Objects;
  *
  * @param backend         the backend to use by default: {@code auto} or a backend's name
  * @param threadsPerCall  threads one forward call may compute on: 1, or 2 with a shared helper thread
- * @param bf16Weights     whether models loaded without a format store their matrices as bfloat16
+ * @param weights         how models loaded without a format store their matrices: {@code f32}; {@code bf16}
+ *                        (rounded to bfloat16); or {@code bf16-if-faster}, bfloat16 for a layer whose batch-1
+ *                        step this machine's measurement ({@link Tuning}) found faster with it, float32 otherwise
  * @param stepPanels      whether a layer's steps may multiply by W_hh prepared for its backend, where that
  *                        backend prefers it (off only for side-by-side measurements)
  * @param openblasThreads OpenBLAS' own threads, set once per process when it loads; 0 for its default
@@ -41,13 +43,13 @@ import java.util.Objects;
  *                        {@code on} always, {@code off} never. Results agree within float32 rounding
  *                        either way; a given layer and step shape always takes the same path.
  */
-public record Config(String backend, int threadsPerCall, boolean bf16Weights, boolean stepPanels, int openblasThreads, String openblasCore,
+public record Config(String backend, int threadsPerCall, String weights, boolean stepPanels, int openblasThreads, String openblasCore,
                      String tuning, String fusedSteps) {
     /** The property of {@link #backend()}: {@value}. */
     public static final String BACKEND = "panama.rnn.backend";
     /** The property of {@link #threadsPerCall()}: {@value}. */
     public static final String THREADS = "panama.rnn.threads";
-    /** The property of {@link #bf16Weights()}: {@value}. */
+    /** The property of {@link #weights()}: {@value}. */
     public static final String WEIGHTS = "panama.rnn.weights";
     /** The property of {@link #stepPanels()}: {@value}. */
     public static final String STEP_PANELS = "panama.rnn.stepPanels";
@@ -59,15 +61,18 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
     public static final String OPENBLAS_CORE = "panama.rnn.openblas.core";
     /** The property of {@link #fusedSteps()}: {@value}. */
     public static final String FUSED_STEPS = "panama.rnn.fusedSteps";
+    /** The values {@link #weights()} takes. */
+    public static final List<String> WEIGHT_FORMATS = List.of("f32", "bf16", "bf16-if-faster");
 
     /**
      * Checks the values.
      *
      * @throws IllegalArgumentException if {@code threadsPerCall} is not 1 or 2, {@code openblasThreads} is negative,
-     *     or {@code fusedSteps} is not auto, on or off
+     *     {@code weights} is not one of {@link #WEIGHT_FORMATS}, or {@code fusedSteps} is not auto, on or off
      */
     public Config {
         Objects.requireNonNull(backend, "backend");
+        if (!WEIGHT_FORMATS.contains(weights)) throw new IllegalArgumentException("weights must be f32, bf16 or bf16-if-faster, got '" + Text.escape(String.valueOf(weights), 40) + "'");
         Objects.requireNonNull(openblasCore, "openblasCore");
         Objects.requireNonNull(tuning, "tuning");
         if (!List.of("auto", "on", "off").contains(fusedSteps)) throw new IllegalArgumentException("fusedSteps must be auto, on or off, got '" + Text.escape(String.valueOf(fusedSteps), 40) + "'");
@@ -111,10 +116,11 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
             case "2" -> 2;
             default -> throw bad(THREADS, "1 or 2");
         };
-        boolean bf16 = switch (property(WEIGHTS).toLowerCase(Locale.ROOT)) {
-            case "", "f32", "float32" -> false;
-            case "bf16", "bfloat16" -> true;
-            default -> throw bad(WEIGHTS, "f32 or bf16");
+        String weights = switch (property(WEIGHTS).toLowerCase(Locale.ROOT)) {
+            case "", "f32", "float32" -> "f32";
+            case "bf16", "bfloat16" -> "bf16";
+            case "bf16-if-faster" -> "bf16-if-faster";
+            default -> throw bad(WEIGHTS, "f32, bf16 or bf16-if-faster");
         };
         boolean panels = switch (property(STEP_PANELS).toLowerCase(Locale.ROOT)) {
             case "", "true" -> true;
@@ -135,7 +141,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
         if (!core.isEmpty() && !core.matches("[A-Za-z0-9_]{1,32}")) throw bad(OPENBLAS_CORE, "auto, library or an OpenBLAS core name such as SkylakeX");
         String tuning = property(TUNING), fused = property(FUSED_STEPS).toLowerCase(Locale.ROOT);
         if (!fused.isEmpty() && !List.of("auto", "on", "off").contains(fused)) throw bad(FUSED_STEPS, "auto, on or off");
-        return new Config(backend.isEmpty() ? "auto" : backend, threads, bf16, panels, blas, core.isEmpty() ? "auto" : core,
+        return new Config(backend.isEmpty() ? "auto" : backend, threads, weights, panels, blas, core.isEmpty() ? "auto" : core,
                 tuning.isEmpty() ? defaultTuningFile() : tuning, fused.isEmpty() ? "auto" : fused);
     }
 
@@ -163,17 +169,18 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @throws IllegalArgumentException for another value
      */
     public Config withThreadsPerCall(int n) {
-        return new Config(backend, n, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
+        return new Config(backend, n, weights, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
     }
 
     /**
-     * These settings with {@link #bf16Weights()} set.
+     * These settings with {@link #weights()} set.
      *
-     * @param bf16 whether to store weight matrices as bfloat16
+     * @param format {@code f32}, {@code bf16} or {@code bf16-if-faster}
      * @return the new settings
+     * @throws IllegalArgumentException for another value
      */
-    public Config withBf16Weights(boolean bf16) {
-        return new Config(backend, threadsPerCall, bf16, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
+    public Config withWeights(String format) {
+        return new Config(backend, threadsPerCall, format, stepPanels, openblasThreads, openblasCore, tuning, fusedSteps);
     }
 
     /**
@@ -183,7 +190,7 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @return the new settings
      */
     public Config withStepPanels(boolean panels) {
-        return new Config(backend, threadsPerCall, bf16Weights, panels, openblasThreads, openblasCore, tuning, fusedSteps);
+        return new Config(backend, threadsPerCall, weights, panels, openblasThreads, openblasCore, tuning, fusedSteps);
     }
 
     /**
@@ -194,6 +201,6 @@ public record Config(String backend, int threadsPerCall, boolean bf16Weights, bo
      * @throws IllegalArgumentException for another value
      */
     public Config withFusedSteps(String fused) {
-        return new Config(backend, threadsPerCall, bf16Weights, stepPanels, openblasThreads, openblasCore, tuning, fused);
+        return new Config(backend, threadsPerCall, weights, stepPanels, openblasThreads, openblasCore, tuning, fused);
     }
 }

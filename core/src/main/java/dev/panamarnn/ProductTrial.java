@@ -17,7 +17,9 @@ import java.util.Locale;
  * size 512) by each candidate: every available backend's GEMM, and the product over W prepared once; then
  * that LSTM's whole step, the faster product followed by the gate kernel against the fused step
  * ({@link dev.panamarnn.kernel.FusedSteps}), when the core has one; and the same for one row over a
- * W_hh of 1 MiB (hidden size 256), which may stay in a core's cache where the 4 MiB one does not.
+ * W_hh of 1 MiB (hidden size 256), which may stay in a core's cache where the 4 MiB one does not. For the
+ * one-row steps it also times the step over W_hh rounded to bfloat16 (its product then the gate kernel),
+ * which layers take only where their user allowed it ({@code -Dpanama.rnn.weights=bf16-if-faster}).
  *
  * <p>Warm-up is the hard part: the Vector API kernels run thousands of times slower before C2 has compiled
  * them, and steadily so, so "two batches agree" is no sign of being warm. Each candidate therefore runs
@@ -48,9 +50,10 @@ final class ProductTrial {
 
     /**
      * The outcome: per bucket, the fastest GEMM's kernels, whether the prepared product beat it, whether the
-     * fused step beat the faster of them followed by the gate kernel, and the report of times.
+     * fused step beat the faster of them followed by the gate kernel; per one-row step shape, whether the
+     * step over bfloat16 W_hh beat the fastest float32 step; and the report of times.
      */
-    record Outcome(Kernels[] gemm, boolean[] prepared, boolean[] fused, String report) {}
+    record Outcome(Kernels[] gemm, boolean[] prepared, boolean[] fused, boolean[] bf16, String report) {}
 
     /** The small W_hh of the one-row step shape ({@link Kernels#stepShape}): an LSTM of hidden size 256, 1 MiB. */
     private static final int SMALL_N = 1024, SMALL_K = 256;
@@ -83,6 +86,8 @@ final class ProductTrial {
             StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
             StepWeights small = sw == null ? null : all.prepareStep(4, Activation.TANH, w, 0, SMALL_K, new int[] {0, SMALL_K}, SMALL_K);
             PreparedWeights pSmall = sw == null ? null : core.prepare(w, 0, SMALL_K, SMALL_N, SMALL_K);
+            MemorySegment w16 = dev.panamarnn.kernel.Bf16Layout.pack(arena, w, K);
+            MemorySegment w16Small = dev.panamarnn.kernel.Bf16Layout.pack(arena, w.asSlice(0, (long) SMALL_N * SMALL_K * Float.BYTES), SMALL_K);
             Steps steps = sw == null ? null : new Steps() {
                 @Override
                 public Candidate unfused(Kernels route, boolean usePrepared, boolean isSmall) {
@@ -101,6 +106,16 @@ final class ProductTrial {
                     StepWeights f = isSmall ? small : sw;
                     return candidate("fused", m -> all.fusedStep(m, f, 0, 1, a, 0, kk, pre, 0, n, null, cs, 0, kk, hs, 0, kk));
                 }
+
+                @Override
+                public Candidate bf16(boolean isSmall) {
+                    int n = isSmall ? SMALL_N : N, kk = isSmall ? SMALL_K : K;
+                    MemorySegment b = isSmall ? w16Small : w16;
+                    return candidate("bf16", m -> {
+                        core.sgemmBf16(m, n, kk, 1f, a, 0, kk, b, 0, kk, 0f, g, 0, n);
+                        core.lstmCell(m, kk, g, 0, n, cs, 0, kk, hs, 0, kk);
+                    });
+                }
             };
             return decide(backends, gemms, prepared, steps);
         }
@@ -113,12 +128,15 @@ final class ProductTrial {
 
         /** The fused step. */
         Candidate fused(boolean small);
+
+        /** The step over W_hh in bfloat16: its product, then the gate kernel. */
+        Candidate bf16(boolean small);
     }
 
     /** The choice among timed candidates; separate so that a test can time candidates of its own. {@code steps}: null without a fused step. */
     static Outcome decide(List<Kernels> backends, List<Candidate> gemms, Candidate prepared, Steps steps) {
         Kernels[] route = new Kernels[Kernels.BUCKETS];
-        boolean[] usePrepared = new boolean[Kernels.BUCKETS], useFused = new boolean[Kernels.STEP_SHAPES];
+        boolean[] usePrepared = new boolean[Kernels.BUCKETS], useFused = new boolean[Kernels.STEP_SHAPES], useBf16 = new boolean[Kernels.STEP_SHAPES];
         StringBuilder report = new StringBuilder("measured per step shape (W 2048 × 512, µs per call):");
         for (int b = 0; b < Kernels.BUCKETS; b++) {
             int m = Kernels.rowsOf(b);
@@ -141,16 +159,26 @@ final class ProductTrial {
                 double u = time(steps.unfused(route[b], usePrepared[b], false), m), f = time(steps.fused(false), m);
                 report.append(String.format(Locale.ROOT, "; LSTM step unfused %.1f, fused %.1f", u / 1e3, f / 1e3));
                 useFused[b] = f < MARGIN * u;
+                if (m == 1) useBf16[b] = bf16(steps.bf16(false), Math.min(u, f), report);
             }
             report.append(" → ").append(useFused[b] ? "fused steps, " : usePrepared[b] ? "prepared (steps), " : "").append(route[b].name());
         }
         if (steps != null) { // one row over a W_hh that may stay in cache: the latency case
             double u = time(steps.unfused(route[0], usePrepared[0], true), 1), f = time(steps.fused(true), 1);
             useFused[Kernels.BUCKETS] = f < MARGIN * u;
-            report.append(String.format(Locale.ROOT, "; 1 row, W 1024 × 256: LSTM step unfused %.1f, fused %.1f → %s", u / 1e3, f / 1e3,
-                    useFused[Kernels.BUCKETS] ? "fused" : "unfused"));
+            report.append(String.format(Locale.ROOT, "; 1 row, W 1024 × 256: LSTM step unfused %.1f, fused %.1f", u / 1e3, f / 1e3));
+            useBf16[Kernels.BUCKETS] = bf16(steps.bf16(true), Math.min(u, f), report);
+            report.append(" → ").append(useFused[Kernels.BUCKETS] ? "fused" : "unfused");
         }
-        return new Outcome(route, usePrepared, useFused, report.toString());
+        return new Outcome(route, usePrepared, useFused, useBf16, report.toString());
+    }
+
+    /** Times the step over bfloat16 W_hh and says whether it beat {@code best}, the fastest float32 step (ns), by the margin. */
+    private static boolean bf16(Candidate step, double best, StringBuilder report) {
+        double t = time(step, 1);
+        boolean wins = t < MARGIN * best;
+        report.append(String.format(Locale.ROOT, ", bf16 W_hh %.1f (%s)", t / 1e3, wins ? "faster: taken where allowed" : "not faster"));
+        return wins;
     }
 
     /** Nanoseconds per call of {@code c} at m rows, once warm: the fastest of a few timed batches. */

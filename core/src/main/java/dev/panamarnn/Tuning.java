@@ -49,9 +49,12 @@ public final class Tuning {
      * @param prepared per bucket, whether a step over prepared weights was faster still
      * @param fused   per step shape ({@code Kernels.stepShape}), whether the fused step beat the faster of those
      *                followed by the gate kernel
+     * @param bf16    per step shape, whether the step over W_hh in bfloat16 beat the fastest float32 step (one-row
+     *                shapes only; taken by layers loaded with {@code bf16-if-faster})
      * @param report  the times, for people
      */
-    public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, List<Boolean> fused, String report) {}
+    public record Measured(Path file, String key, List<String> routes, List<Boolean> prepared, List<Boolean> fused, List<Boolean> bf16,
+                           String report) {}
 
     /**
      * What the measurement depends on, on this machine now: CPU identity and features, the JVM, the fast
@@ -98,7 +101,7 @@ public final class Tuning {
         String key = key();
         p.setProperty("key", key);
         List<String> routes = new ArrayList<>();
-        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>();
+        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>(), bf16 = new ArrayList<>();
         for (int b = 0; b < o.gemm().length; b++) {
             routes.add(o.gemm()[b].name());
             prepared.add(o.prepared()[b]);
@@ -108,6 +111,8 @@ public final class Tuning {
         for (int i = 0; i < o.fused().length; i++) {
             fused.add(o.fused()[i]);
             p.setProperty("fused." + i, Boolean.toString(o.fused()[i]));
+            bf16.add(o.bf16()[i]);
+            p.setProperty("bf16." + i, Boolean.toString(o.bf16()[i]));
         }
         p.setProperty("report", o.report());
         java.io.ByteArrayOutputStream w = new java.io.ByteArrayOutputStream(); // as an OutputStream: other than Latin-1 is escaped
@@ -119,7 +124,7 @@ public final class Tuning {
                 while (bytes.hasRemaining()) ch.write(bytes);
             });
         }
-        return new Measured(f, key, List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), o.report());
+        return new Measured(f, key, List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), List.copyOf(bf16), o.report());
     }
 
     /**
@@ -151,7 +156,7 @@ public final class Tuning {
             return null;
         }
         List<String> routes = new ArrayList<>();
-        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>();
+        List<Boolean> prepared = new ArrayList<>(), fused = new ArrayList<>(), bf16 = new ArrayList<>();
         for (int b = 0; b < Kernels.BUCKETS; b++) {
             String r = p.getProperty("route." + b);
             if (r == null || Backend.list().stream().noneMatch(s -> s.available() && s.name().equals(r))) {
@@ -161,7 +166,11 @@ public final class Tuning {
             routes.add(r);
             prepared.add(Boolean.parseBoolean(p.getProperty("prepared." + b)));
         }
-        for (int i = 0; i < Kernels.STEP_SHAPES; i++) fused.add(Boolean.parseBoolean(p.getProperty("fused." + i)));
-        return new Measured(f, p.getProperty("key"), List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), p.getProperty("report", ""));
+        for (int i = 0; i < Kernels.STEP_SHAPES; i++) {
+            fused.add(Boolean.parseBoolean(p.getProperty("fused." + i)));
+            bf16.add(Boolean.parseBoolean(p.getProperty("bf16." + i)));
+        }
+        return new Measured(f, p.getProperty("key"), List.copyOf(routes), List.copyOf(prepared), List.copyOf(fused), List.copyOf(bf16),
+                p.getProperty("report", ""));
     }
 }

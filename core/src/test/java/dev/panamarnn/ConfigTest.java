@@ -20,7 +20,7 @@ class ConfigTest {
             System.clearProperty(p);
         }
         try {
-            assertEquals(new Config("auto", 1, false, true, 0, "auto", Config.fromSystemProperties().tuning(), "auto"), Config.fromSystemProperties());
+            assertEquals(new Config("auto", 1, "f32", true, 0, "auto", Config.fromSystemProperties().tuning(), "auto"), Config.fromSystemProperties());
             assertTrue(Config.fromSystemProperties().tuning().endsWith("/panama-rnn/tuning.properties"), Config.fromSystemProperties().tuning());
             System.setProperty(Config.THREADS, "2");
             System.setProperty(Config.WEIGHTS, "BF16");
@@ -30,7 +30,10 @@ class ConfigTest {
             System.setProperty(Config.OPENBLAS_CORE, "SkylakeX");
             System.setProperty(Config.TUNING, "off");
             System.setProperty(Config.FUSED_STEPS, "OFF");
-            assertEquals(new Config("simd", 2, true, false, 3, "SkylakeX", "off", "off"), Config.fromSystemProperties());
+            assertEquals(new Config("simd", 2, "bf16", false, 3, "SkylakeX", "off", "off"), Config.fromSystemProperties());
+            System.setProperty(Config.WEIGHTS, "bf16-if-faster");
+            assertEquals("bf16-if-faster", Config.fromSystemProperties().weights());
+            System.setProperty(Config.WEIGHTS, "bf16");
             for (String[] bad : new String[][] {{Config.THREADS, "3"}, {Config.WEIGHTS, "f16"}, {Config.STEP_PANELS, "yes"}, {Config.OPENBLAS_THREADS, "0"},
                     {Config.OPENBLAS_THREADS, "x\u001b[2J"}, {Config.OPENBLAS_CORE, "Sky lake"}, {Config.FUSED_STEPS, "yes"}}) {
                 String before = System.getProperty(bad[0]);
@@ -48,5 +51,7 @@ class ConfigTest {
             Parallelism.forgetForTests();
         }
         assertThrows(IllegalArgumentException.class, () -> Config.defaults().withThreadsPerCall(3));
+        assertThrows(IllegalArgumentException.class, () -> Config.defaults().withWeights("fp16"));
+        assertEquals("bf16-if-faster", Config.defaults().withWeights("bf16-if-faster").weights());
     }
 }

@@ -48,11 +48,20 @@ class ProductTrialTest {
             public ProductTrial.Candidate fused(boolean small) {
                 return spinning("fused", m -> small ? 60 : m == 1 ? 50 : 300);
             }
+
+            @Override
+            public ProductTrial.Candidate bf16(boolean small) {
+                timedWith.add("bf16" + (small ? " small" : ""));
+                return spinning("bf16", m -> small ? 30 : 60);
+            }
         };
         ProductTrial.Outcome o = ProductTrial.decide(List.of(a, b), List.of(ca, cb), prepared, steps);
         // Per step shape: 1, 2-32, more rows, and one row over the small W_hh (where it loses here).
         assertArrayEquals(new boolean[] {true, false, false, false}, o.fused());
-        assertEquals(List.of("simd", "scalar+prepared", "scalar", "simd small"), timedWith);
+        // bfloat16 W_hh beats the faster float32 step (unfused 40) over the small W_hh, not the fused one (50) over the large.
+        assertArrayEquals(new boolean[] {false, false, false, true}, o.bf16());
+        assertTrue(o.report().contains("bf16 W_hh 60.") && o.report().contains("bf16 W_hh 30."), o.report());
+        assertEquals(List.of("simd", "bf16", "scalar+prepared", "scalar", "simd small", "bf16 small"), timedWith); // bf16: one row only
         assertTrue(o.report().contains("1 row, W 1024 × 256: LSTM step unfused 40") && o.report().endsWith("→ unfused"), o.report());
         assertTrue(o.report().contains("→ fused steps, simd"), o.report());
         assertSame(a, o.gemm()[0]);
@@ -77,9 +86,15 @@ class ProductTrialTest {
                     public ProductTrial.Candidate fused(boolean small) {
                         return spinning("fused", m -> 99);
                     }
+
+                    @Override
+                    public ProductTrial.Candidate bf16(boolean small) {
+                        return spinning("bf16", m -> 98);
+                    }
                 });
         for (int i = 0; i < 3; i++) assertSame(a, o.gemm()[i]);
         assertArrayEquals(new boolean[] {false, false, false}, o.prepared());
         assertArrayEquals(new boolean[] {false, false, false, false}, o.fused());
+        assertArrayEquals(new boolean[] {false, false, false, false}, o.bf16());
     }
 }

@@ -3,10 +3,8 @@ package dev.panamarnn.bench;
 import dev.panamarnn.Backend;
 import dev.panamarnn.internal.KernelAccess;
 import dev.panamarnn.kernel.Kernels;
-import dev.panamarnn.nn.WeightFormat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -52,12 +50,7 @@ public class Bf16GemvBenchmark {
         x = BenchSupport.random(arena, (long) m * kk, 1, 1f);
         w = BenchSupport.random(arena, (long) n * kk, 2, 0.05f);
         y = BenchSupport.random(arena, (long) m * n, 3, 1f);
-        w16 = arena.allocate((long) n * kk * 2, 64);
-        for (long i = 0; i < (long) n * kk; i++) {
-            long row = i / kk * kk;
-            w16.setAtIndex(ValueLayout.JAVA_SHORT, row + dev.panamarnn.kernel.Bf16Layout.position((int) (i - row), kk),
-                    WeightFormat.toBf16(w.getAtIndex(ValueLayout.JAVA_FLOAT, i)));
-        }
+        w16 = dev.panamarnn.kernel.Bf16Layout.pack(arena, w, kk);
         BenchSupport.printPlatformOnce();
     }
 

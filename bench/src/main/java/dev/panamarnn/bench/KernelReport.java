@@ -85,21 +85,26 @@ public final class KernelReport {
         out.append('\n');
     }
 
-    /** StepBenchmark: one step per shape, OpenBLAS's product, the prepared product and the fused step, each with the gate kernel. */
+    /**
+     * StepBenchmark: one step per shape, OpenBLAS's product, the prepared product and the fused step, each
+     * with the gate kernel; and, when measured, the product over bfloat16 W_hh with the gate kernel.
+     */
     private static void steps(List<Row> rows, StringBuilder out) {
         Map<String, Map<String, Row>> byShape = new LinkedHashMap<>();
         for (Row r : rows) {
             if (r.bench.endsWith("StepBenchmark.step")) byShape.computeIfAbsent(r.param("shape"), x -> new LinkedHashMap<>()).put(r.param("variant"), r);
         }
         if (byShape.isEmpty()) return;
-        out.append("| step (cell:rows×hidden) | openblas µs | prepared µs | fused µs | fused ÷ openblas time | fused ÷ prepared time |\n");
-        out.append("|---|---:|---:|---:|---:|---:|\n");
+        out.append("| step (cell:rows×hidden) | openblas µs | prepared µs | fused µs | bf16 µs | fused ÷ openblas time | fused ÷ prepared time | bf16 ÷ fastest float32 time |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (var e : byShape.entrySet()) {
-            Row o = e.getValue().get("openblas"), p = e.getValue().get("prepared"), f = e.getValue().get("fused");
-            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", e.getKey(), o == null ? "–" : fmt(o.median),
-                    p == null ? "–" : fmt(p.median), f == null ? "–" : fmt(f.median),
+            Row o = e.getValue().get("openblas"), p = e.getValue().get("prepared"), f = e.getValue().get("fused"), b = e.getValue().get("bf16");
+            double best = Math.min(o == null ? Double.MAX_VALUE : o.median, Math.min(p == null ? Double.MAX_VALUE : p.median, f == null ? Double.MAX_VALUE : f.median));
+            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", e.getKey(), o == null ? "–" : fmt(o.median),
+                    p == null ? "–" : fmt(p.median), f == null ? "–" : fmt(f.median), b == null ? "–" : fmt(b.median),
                     o == null || f == null ? "–" : String.format(Locale.ROOT, "%.2f", f.median / o.median),
-                    p == null || f == null ? "–" : String.format(Locale.ROOT, "%.2f", f.median / p.median)));
+                    p == null || f == null ? "–" : String.format(Locale.ROOT, "%.2f", f.median / p.median),
+                    b == null || best == Double.MAX_VALUE ? "–" : String.format(Locale.ROOT, "%.2f", b.median / best)));
         }
         out.append('\n');
     }

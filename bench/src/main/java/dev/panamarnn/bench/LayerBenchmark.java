@@ -39,6 +39,7 @@ public class LayerBenchmark {
     @Param({"L1", "L2", "L3", "G1", "R1"})
     public String config;
 
+    /** A backend by name, or {@code auto}: the default backend, as this machine's tuning measured it. */
     @Param({"openblas", "simd"})
     public String backend;
 
@@ -52,7 +53,10 @@ public class LayerBenchmark {
     @Param({"blas"})
     public String split;
 
-    /** Weight storage: {@code f32}, or {@code bf16} (opt-in reduced precision, {@link WeightFormat#BF16}). */
+    /**
+     * Weight storage: {@code f32}; {@code bf16} (opt-in reduced precision, {@link WeightFormat#BF16}); or
+     * {@code bf16-if-faster} (bfloat16 where this machine's tuning measured the one-row step faster with it).
+     */
     @Param({"f32"})
     public String weights;
 
@@ -78,11 +82,7 @@ public class LayerBenchmark {
         Parallelism.setThreads(team ? threads : 1);
         arena = Arena.ofShared();
         try (SafeTensors weights = StudyFiles.open(StudyFiles.weights(c)); SafeTensors io = StudyFiles.io(c)) {
-            WeightFormat format = switch (this.weights) {
-                case "f32" -> WeightFormat.F32;
-                case "bf16" -> WeightFormat.BF16;
-                default -> throw new IllegalArgumentException("weights must be f32 or bf16, got " + this.weights);
-            };
+            WeightFormat format = WeightFormat.of(this.weights);
             dev.panamarnn.Config settings = dev.panamarnn.Config.defaults().withThreadsPerCall(team ? threads : 1).withStepPanels(!panels.equals("off"))
                     .withFusedSteps(fused);
             layer = RecurrentLayer.loader().spec(c.spec()).backend(be).weightFormat(format).config(settings).load(weights.asStateDict());
@@ -95,7 +95,7 @@ public class LayerBenchmark {
             double diff = StudyFiles.maxAbsDiff(output.toArray(), io.toFloatArray("output"));
             double stateDiff = Math.max(StudyFiles.maxAbsDiff(hN.toArray(), io.toFloatArray("h_n")),
                     cN == null ? 0 : StudyFiles.maxAbsDiff(cN.toArray(), io.toFloatArray("c_n")));
-            if (format == WeightFormat.BF16) {
+            if (layer.weightFormat() == WeightFormat.BF16) {
                 // Reduced precision: report how far from PyTorch's float32 outputs, in the log the study keeps.
                 double ref = StudyFiles.maxAbs(io.toFloatArray("output"));
                 System.out.printf("# bf16 accuracy %s: max |output - PyTorch f32| = %.3g (outputs up to %.3g), max |h_n/c_n diff| = %.3g%n",

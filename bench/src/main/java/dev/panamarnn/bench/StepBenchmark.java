@@ -25,8 +25,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * One recurrent step (the product {@code h·W_hhᵀ} onto the pre-activations, then the cell update) at the
  * step shapes of the standard configurations, three ways side by side: {@code openblas} (its GEMM, or
  * GEMV at one row, then the Vector API's gate kernel: the OpenBLAS backend's unfused step), {@code prepared}
- * (the Vector API's product over W_hh packed once, then the gate kernel) and {@code fused} (the fused
- * step, {@code FusedSteps}). One thread. Shapes: {@code CELL:rows×hidden}, the hidden size also the
+ * (the Vector API's product over W_hh packed once, then the gate kernel), {@code fused} (the fused
+ * step, {@code FusedSteps}) and {@code bf16} (the Vector API's product over W_hh rounded to bfloat16, then
+ * the gate kernel: what a layer loaded with {@code bf16} or {@code bf16-if-faster} runs). One thread. Shapes: {@code CELL:rows×hidden}, the hidden size also the
  * width of h.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -44,7 +45,7 @@ public class StepBenchmark {
     })
     public String shape;
 
-    @Param({"openblas", "prepared", "fused"})
+    @Param({"openblas", "prepared", "fused", "bf16"})
     public String variant;
 
     private Arena arena;
@@ -52,7 +53,7 @@ public class StepBenchmark {
     private int m, H, G;
     private PreparedWeights prepared;
     private StepWeights fused;
-    private MemorySegment w, h, pre, gates, gh, bias, c, hOut;
+    private MemorySegment w, w16, h, pre, gates, gh, bias, c, hOut;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -76,6 +77,7 @@ public class StepBenchmark {
         c = arena.allocate((long) m * H * Float.BYTES, 64);
         hOut = arena.allocate((long) m * H * Float.BYTES, 64);
         if (variant.equals("prepared")) prepared = k.prepare(w, 0, H, G * H, H);
+        if (variant.equals("bf16")) w16 = dev.panamarnn.kernel.Bf16Layout.pack(arena, w, H);
         if (variant.equals("fused")) {
             Kernels on = k.withFusedSteps(true);
             if (!on.hasFusedSteps()) throw new IllegalStateException("no fused step here (the Vector API is needed)");
@@ -97,6 +99,7 @@ public class StepBenchmark {
         }
         MemorySegment acc = G == 3 ? gh : gates;
         if (prepared != null) k.gemmPrepared(m, prepared, h, 0, H, 0f, acc, 0, G * H);
+        else if (w16 != null) k.sgemmBf16(m, G * H, H, 1f, h, 0, H, w16, 0, H, 0f, acc, 0, G * H);
         else k.sgemm(false, true, m, G * H, H, 1f, h, 0, H, w, 0, H, 0f, acc, 0, G * H);
         switch (G) {
             case 4 -> k.lstmCell(m, H, gates, 0, G * H, c, 0, H, hOut, 0, H);

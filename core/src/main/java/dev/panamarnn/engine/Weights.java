@@ -207,10 +207,10 @@ public final class Weights implements AutoCloseable {
             }
             if (bf16) {
                 for (int l = 0; l < shape.layers(); l++) {
-                    w.wih[l] = rounded(arena, w.wih[l], shape.layerInput(l));
+                    w.wih[l] = Bf16Layout.pack(arena, w.wih[l], shape.layerInput(l));
                     for (int d = 0; d < D; d++) {
-                        w.whh[l][d] = rounded(arena, w.whh[l][d], P);
-                        if (w.whr[l][d] != null) w.whr[l][d] = rounded(arena, w.whr[l][d], H);
+                        w.whh[l][d] = Bf16Layout.pack(arena, w.whh[l][d], P);
+                        if (w.whr[l][d] != null) w.whr[l][d] = Bf16Layout.pack(arena, w.whr[l][d], H);
                     }
                 }
             }
@@ -219,29 +219,6 @@ public final class Weights implements AutoCloseable {
             arena.close();
             throw e;
         }
-    }
-
-    /**
-     * The bfloat16 nearest to {@code f} (ties to even; NaN stays a NaN, infinities stay infinite).
-     *
-     * @param f the float
-     * @return its bfloat16 bits
-     */
-    public static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (f != f) return (short) ((bits >>> 16) | 0x40); // keep a NaN a NaN
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
-    }
-
-    /** A float32 matrix of rows of {@code cols} rounded to bfloat16, rows in {@link Bf16Layout}, in a new segment of {@code arena}. */
-    private static MemorySegment rounded(Arena arena, MemorySegment f32, int cols) {
-        long n = f32.byteSize() / Float.BYTES;
-        MemorySegment b = arena.allocate(n * Short.BYTES, Tensor.ALIGNMENT);
-        for (long i = 0; i < n; i++) {
-            long row = i / cols * cols;
-            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, row + Bf16Layout.position((int) (i - row), cols), toBf16(f32.getAtIndex(JAVA_FLOAT, i)));
-        }
-        return b;
     }
 
     /**

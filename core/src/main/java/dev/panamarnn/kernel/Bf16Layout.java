@@ -27,4 +27,36 @@ public final class Bf16Layout {
         int b = p / BLOCK * BLOCK, r = p - b;
         return b + (r < HALF ? 2 * r : 2 * (r - HALF) + 1);
     }
+
+    /**
+     * The bfloat16 nearest to {@code f} (ties to even; NaN stays a NaN, infinities stay infinite).
+     *
+     * @param f the float
+     * @return its bfloat16 bits
+     */
+    public static short round(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (f != f) return (short) ((bits >>> 16) | 0x40); // keep a NaN a NaN
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /**
+     * A float32 matrix of rows of {@code cols} rounded to bfloat16, each row in this layout, in a new
+     * segment of {@code arena} (64-byte aligned).
+     *
+     * @param arena owns the result
+     * @param f32   the matrix, row-major, rows of {@code cols}
+     * @param cols  the row length
+     * @return the bfloat16 matrix
+     */
+    public static java.lang.foreign.MemorySegment pack(java.lang.foreign.Arena arena, java.lang.foreign.MemorySegment f32, int cols) {
+        long n = f32.byteSize() / Float.BYTES;
+        java.lang.foreign.MemorySegment b = arena.allocate(n * Short.BYTES, 64);
+        for (long i = 0; i < n; i++) {
+            long row = i / cols * cols;
+            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, row + position((int) (i - row), cols),
+                    round(f32.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)));
+        }
+        return b;
+    }
 }

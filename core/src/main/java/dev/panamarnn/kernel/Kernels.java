@@ -26,6 +26,8 @@ public final class Kernels {
     /** The fused step, or null; per step shape ({@link #stepShape}), whether a step uses it. */
     private final FusedSteps fused;
     private final boolean[] fusedRows;
+    /** Per step shape, whether a measurement found the step faster over W_hh in bfloat16 (one-row shapes only). */
+    private final boolean[] bf16Rows;
 
     /**
      * Kernels from their parts.
@@ -37,11 +39,11 @@ public final class Kernels {
      * @param cells    the activations and fused cells
      */
     public Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells) {
-        this(name, products, bf16, prepared, cells, null, new boolean[STEP_SHAPES]);
+        this(name, products, bf16, prepared, cells, null, new boolean[STEP_SHAPES], new boolean[STEP_SHAPES]);
     }
 
     private Kernels(String name, MatrixProducts products, Bf16Products bf16, PreparedProducts prepared, CellMath cells,
-                    FusedSteps fused, boolean[] fusedRows) {
+                    FusedSteps fused, boolean[] fusedRows, boolean[] bf16Rows) {
         this.name = Objects.requireNonNull(name);
         this.products = Objects.requireNonNull(products);
         this.bf16 = Objects.requireNonNull(bf16);
@@ -49,6 +51,7 @@ public final class Kernels {
         this.cells = Objects.requireNonNull(cells);
         this.fused = fused;
         this.fusedRows = fusedRows.clone();
+        this.bf16Rows = bf16Rows.clone();
     }
 
     /**
@@ -65,7 +68,7 @@ public final class Kernels {
         PreparedProducts prepared = products instanceof PreparedProducts p ? p : Core.PREPARED;
         // A backend with cell math of its own and no fused step runs unfused (the scalar reference stays scalar).
         FusedSteps fused = provider.fusedSteps().orElse(provider.cellMath().isPresent() ? null : Core.FUSED);
-        return new Kernels(provider.name(), products, bf16, prepared, cells, fused, new boolean[STEP_SHAPES]);
+        return new Kernels(provider.name(), products, bf16, prepared, cells, fused, new boolean[STEP_SHAPES], new boolean[STEP_SHAPES]);
     }
 
     /**
@@ -77,7 +80,31 @@ public final class Kernels {
      */
     public Kernels withFusedSteps(boolean[] shapes) {
         if (shapes.length != STEP_SHAPES) throw new IllegalArgumentException(STEP_SHAPES + " step shapes");
-        return new Kernels(name, products, bf16, prepared, cells, fused, shapes);
+        return new Kernels(name, products, bf16, prepared, cells, fused, shapes, bf16Rows);
+    }
+
+    /**
+     * These kernels with the measurement's choice of bfloat16 W_hh per step shape: for a layer whose user
+     * allowed it ({@code bf16-if-faster}), whether its one-row step ran faster over W_hh in bfloat16 than
+     * the fastest float32 step. Only the one-row shapes are measured; the others stay float32.
+     *
+     * @param shapes per step shape, whether the step was faster in bfloat16
+     * @return the kernels with that choice
+     */
+    public Kernels withBf16Steps(boolean[] shapes) {
+        if (shapes.length != STEP_SHAPES) throw new IllegalArgumentException(STEP_SHAPES + " step shapes");
+        return new Kernels(name, products, bf16, prepared, cells, fused, fusedRows, shapes);
+    }
+
+    /**
+     * Whether a one-row step over a W_hh of {@code wFloats} floats was measured faster with W_hh in
+     * bfloat16 on these kernels (false when not measured).
+     *
+     * @param wFloats W_hh's size
+     * @return whether bfloat16 weights won at that step shape
+     */
+    public boolean prefersBf16Steps(long wFloats) {
+        return bf16Rows[stepShape(1, wFloats)];
     }
 
     /**
@@ -193,7 +220,7 @@ public final class Kernels {
             names[i] = byBucket[i].name;
         }
         return new Kernels(name, new RoutedProducts(p, names, prepared), Core.BF16, Core.PREPARED, Core.PROVIDER.cellMath().orElseThrow(),
-                Core.FUSED, new boolean[STEP_SHAPES]);
+                Core.FUSED, new boolean[STEP_SHAPES], new boolean[STEP_SHAPES]);
     }
 
     /**

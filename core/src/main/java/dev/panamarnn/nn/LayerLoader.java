@@ -111,7 +111,7 @@ public final class LayerLoader {
     /**
      * How the weight matrices are stored; null (the default) for {@link WeightFormat#fromProperty()}, read at load.
      *
-     * @param weightFormat {@link WeightFormat#F32} or {@link WeightFormat#BF16}, or null for the property's
+     * @param weightFormat {@link WeightFormat#F32}, {@link WeightFormat#BF16} or {@link WeightFormat#BF16_IF_FASTER}, or null for the property's
      * @return a new loader with this weight format and the other settings of this one
      */
     public LayerLoader weightFormat(WeightFormat weightFormat) {
@@ -218,7 +218,7 @@ public final class LayerLoader {
     public RecurrentLayer load(StateDict weights) {
         Objects.requireNonNull(weights, "weights");
         WeightFormat format = weightFormat != null ? weightFormat
-                : config == null ? WeightFormat.fromProperty() : config.bf16Weights() ? WeightFormat.BF16 : WeightFormat.F32;
+                : config == null ? WeightFormat.fromProperty() : WeightFormat.of(config.weights());
         Backend be = backend != null || config == null || config.backend().equals("auto") ? backend : Backend.get(config.backend());
         LayerSpec spec = this.spec;
         if (spec == null) {

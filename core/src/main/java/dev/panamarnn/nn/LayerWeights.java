@@ -31,9 +31,9 @@ final class LayerWeights {
      * Checks every tensor the spec needs (present, floating-point, of its shape) and that no tensor under
      * the prefix has a layer's name the spec has no place for, and applies {@code options} to the other
      * tensors under the prefix, all before any memory is taken; then copies them into native memory,
-     * packed, with no heap copy of the matrices.
+     * packed, with no heap copy of the matrices; the matrices as bfloat16 when {@code bf16}.
      */
-    static Weights load(StateDict sd, String prefix, LayerSpec spec, WeightFormat format, LoadOptions options) {
+    static Weights load(StateDict sd, String prefix, LayerSpec spec, boolean bf16, LoadOptions options) {
         check(sd, prefix, spec, options);
         return Weights.pack(shape(spec), new Weights.Source() {
             @Override
@@ -45,7 +45,12 @@ final class LayerWeights {
             public float[] floats(String name) {
                 return sd.floats(name);
             }
-        }, prefix, format == WeightFormat.BF16);
+        }, prefix, bf16);
+    }
+
+    /** The floats of one of the layer's W_hh: what a one-row step reads. */
+    static long whhFloats(LayerSpec spec) {
+        return (long) spec.mode().gates() * spec.hiddenSize() * spec.outputSize();
     }
 
     /**

@@ -61,7 +61,8 @@ public final class RecurrentCell implements AutoCloseable {
         LayerSpec spec = LayerWeights.infer(asLayer, "", modeHint, false);
         if (spec.projSize() > 0) throw new IllegalArgumentException("cells have no projection");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
-        Weights w = LayerWeights.load(asLayer, "", spec, WeightFormat.fromProperty(), LoadOptions.strict());
+        boolean bf16 = WeightFormat.fromProperty().bf16On(dev.panamarnn.internal.KernelAccess.of(be), LayerWeights.whhFloats(spec), 1, null);
+        Weights w = LayerWeights.load(asLayer, "", spec, bf16, LoadOptions.strict());
         try {
             return new RecurrentCell(spec, w, be);
         } catch (Throwable e) {

@@ -52,11 +52,15 @@ public final class RecurrentLayer implements AutoCloseable {
     private final dev.panamarnn.kernel.Kernels kernels;
     /** Threads per call given at load, or 0 to follow {@link dev.panamarnn.Parallelism#threads()}. */
     private final int threads;
+    /** Why a layer loaded with BF16_IF_FASTER took the format it did ({@link #weightFormat()}), for explain(); else empty. */
+    private final String formatWhy;
+
     /** The shapes the checks name, built once (a message string per call would be heap per call). */
     private final String inputShape, stateShape, cellShape, outputShape;
 
-    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend, boolean panels, String fused, int threads) {
+    private RecurrentLayer(LayerSpec spec, Weights weights, Backend backend, boolean panels, String fused, int threads, String formatWhy) {
         this.spec = spec;
+        this.formatWhy = formatWhy;
         this.threads = threads;
         this.shape = LayerWeights.shape(spec);
         String p = spec.projSize() > 0 ? "proj_size" : "hidden_size";
@@ -186,9 +190,13 @@ public final class RecurrentLayer implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         Backend be = backend == null ? Backend.defaultBackend() : backend; // before anything is allocated
         dev.panamarnn.Config settings = config != null ? config : dev.panamarnn.Config.defaults();
-        Weights w = LayerWeights.load(weights, prefix, spec, format, options);
+        StringBuilder why = new StringBuilder();
+        boolean bf16 = format.bf16On(dev.panamarnn.internal.KernelAccess.of(be), LayerWeights.whhFloats(spec),
+                config != null ? config.threadsPerCall() : dev.panamarnn.Parallelism.threads(), why);
+        Weights w = LayerWeights.load(weights, prefix, spec, bf16, options);
         try {
-            return new RecurrentLayer(spec, w, be, settings.stepPanels(), settings.fusedSteps(), config != null ? config.threadsPerCall() : 0);
+            return new RecurrentLayer(spec, w, be, settings.stepPanels(), settings.fusedSteps(), config != null ? config.threadsPerCall() : 0,
+                    why.isEmpty() ? "" : " (bf16-if-faster: " + why + ")");
         } catch (Throwable e) {
             w.close();
             throw e;
@@ -196,7 +204,8 @@ public final class RecurrentLayer implements AutoCloseable {
     }
 
     /**
-     * How the weight matrices are stored.
+     * How the weight matrices are stored: for a layer loaded with {@link WeightFormat#BF16_IF_FASTER}, what
+     * this machine's measurement chose.
      *
      * @return {@link WeightFormat#F32} or {@link WeightFormat#BF16}
      */
@@ -689,6 +698,7 @@ public final class RecurrentLayer implements AutoCloseable {
         }
         s.append("  input projection: ").append(kernels.productsFor(Integer.MAX_VALUE)).append(" GEMM, all steps at once\n");
         s.append("  cell math: ").append(dev.panamarnn.kernel.Kernels.coreName()).append("; weights ").append(weightFormat())
+                .append(formatWhy)
                 .append("; threads per call: ").append(threads != 0 ? threads + " (the layer's own)" : dev.panamarnn.Parallelism.threads() + " (the process's)");
         return s.toString();
     }

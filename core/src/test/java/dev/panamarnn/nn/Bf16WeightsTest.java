@@ -75,6 +75,46 @@ public class Bf16WeightsTest {
         }
     }
 
+    /**
+     * {@code bf16-if-faster} takes bfloat16 exactly where the kernels measured the one-row step faster with
+     * it, for the layer's W_hh size (small: at most 1 MiB; large: more), computes then what a BF16 layer
+     * computes, bit for bit, and says which it took; unmeasured kernels keep float32.
+     */
+    @Test
+    void bf16IfFasterFollowsTheMeasurement() {
+        dev.panamarnn.kernel.Kernels simd = dev.panamarnn.internal.KernelAccess.of(Backend.get("simd"));
+        boolean[] onlySmall = new boolean[dev.panamarnn.kernel.Kernels.STEP_SHAPES];
+        onlySmall[dev.panamarnn.kernel.Kernels.BUCKETS] = true;
+        Backend measured = dev.panamarnn.TestBackends.of(simd.withBf16Steps(onlySmall));
+        Random r = new Random(8200);
+        LayerSpec small = LayerSpec.of(Mode.LSTM, 8, 64), large = LayerSpec.of(Mode.GRU, 8, 300); // W_hh 16 Ki floats; 270 Ki > 256 Ki
+        for (LayerSpec spec : List.of(small, large)) {
+            Map<String, int[]> shapes = new HashMap<>();
+            StateDict sd = StateDict.of(randomWeights(spec, r, shapes), shapes);
+            double[][][] x = rand(r, 5, 1, spec.inputSize(), 2);
+            try (Arena arena = Arena.ofConfined();
+                 RecurrentLayer auto = RecurrentLayer.create(spec, sd, "", measured, WeightFormat.BF16_IF_FASTER);
+                 RecurrentLayer bf16 = RecurrentLayer.create(spec, sd, "", measured, WeightFormat.BF16);
+                 RecurrentLayer f32 = RecurrentLayer.create(spec, sd, "", measured, WeightFormat.F32);
+                 RecurrentLayer unmeasured = RecurrentLayer.create(spec, sd, "", Backend.get("simd"), WeightFormat.BF16_IF_FASTER)) {
+                boolean takes = spec == small;
+                assertEquals(takes ? WeightFormat.BF16 : WeightFormat.F32, auto.weightFormat(), spec.toString());
+                assertEquals(WeightFormat.F32, unmeasured.weightFormat());
+                assertTrue(auto.explain().contains(takes ? "bf16-if-faster: this machine measured" : "bf16-if-faster: the one-sample step was not measured faster"), auto.explain());
+                Tensor in = Tensor.of(arena, flat(x), 5, 1, spec.inputSize());
+                assertArrayEquals((takes ? bf16 : f32).forward(arena, in).output().toArray(), auto.forward(arena, in).output().toArray());
+                // Measured at one thread: a layer computing on two per call keeps float32.
+                try (RecurrentLayer two = RecurrentLayer.loader().spec(spec).backend(measured).weightFormat(WeightFormat.BF16_IF_FASTER)
+                        .config(dev.panamarnn.Config.defaults().withThreadsPerCall(2)).load(sd)) {
+                    assertEquals(WeightFormat.F32, two.weightFormat());
+                    assertTrue(two.explain().contains(takes ? "bf16-if-faster: two threads per call" : "not measured faster"), two.explain());
+                }
+            }
+        }
+        assertEquals(WeightFormat.BF16_IF_FASTER, WeightFormat.of("bf16-if-faster"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> WeightFormat.of("fp8"));
+    }
+
     @Test
     void roundingIsToNearestEven() {
         assertEquals((short) 0x3F80, WeightFormat.toBf16(1f));
