@@ -24,7 +24,7 @@ final class BenchSupport {
     /** The backend by name, with OpenBLAS set to {@code threads} threads; prints the platform once per fork. */
     static Backend backend(String name, int threads) {
         if (OpenBlas.isAvailable()) OpenBlas.setThreads(threads);
-        Backend b = Backend.get(name);
+        Backend b = name.equals("auto") ? Backend.defaultBackend() : Backend.get(name); // auto: as this machine was tuned
         printPlatformOnce();
         return b;
     }

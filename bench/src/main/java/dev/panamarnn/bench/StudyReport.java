@@ -34,12 +34,19 @@ public final class StudyReport {
     }
 
     /** One table row; absent figures are NaN and absent names null. */
-    record Row(StudyConfig config, int threads, Jmh openblas, Jmh simd, Jmh ort, double torchMs, String torchPolicy,
+    record Row(StudyConfig config, int threads, Jmh auto, Jmh openblas, Jmh simd, Jmh ort, double torchMs, String torchPolicy,
                double ceilingGflops, double stepGflops, double oursDiff, double ortDiff, double torchDiff) {
+        /** Our fastest: the default backend as tuned ({@code auto}), openblas or simd. */
         Jmh ours() {
-            if (openblas == null) return simd;
-            if (simd == null) return openblas;
-            return simd.ms < openblas.ms ? simd : openblas;
+            Jmh best = null;
+            for (Jmh j : new Jmh[] {auto, openblas, simd}) if (j != null && (best == null || j.ms < best.ms)) best = j;
+            return best;
+        }
+
+        /** Whether {@code j} is our fastest and there was another of ours to beat. */
+        boolean oursAmong(Jmh j) {
+            int n = (auto != null ? 1 : 0) + (openblas != null ? 1 : 0) + (simd != null ? 1 : 0);
+            return j != null && j == ours() && n > 1;
         }
 
         String oursBackend() {
@@ -141,6 +148,7 @@ public final class StudyReport {
         for (StudyConfig c : StudyConfig.values()) {
             for (int t = 1; t <= 16; t++) {
                 final int th = t;
+                Jmh au = find(results, "LayerBenchmark.forward", c, th, "auto");
                 Jmh ob = find(results, "LayerBenchmark.forward", c, th, "openblas");
                 Jmh sd = find(results, "LayerBenchmark.forward", c, th, "simd");
                 Jmh ort = find(results, "OrtBenchmark.run", c, th, null);
@@ -150,9 +158,10 @@ public final class StudyReport {
                         if (r.path("config").asText().equals(c.name()) && r.path("threads").asInt() == th) tr = r;
                     }
                 }
-                if (ob == null && sd == null && ort == null && tr == null) continue;
-                String oursBackend = ob == null ? (sd == null ? null : "simd") : (sd == null || ob.ms <= sd.ms ? "openblas" : "simd");
-                rows.add(new Row(c, th, ob, sd, ort, tr == null ? Double.NaN : tr.path("median_ms").asDouble(),
+                if (au == null && ob == null && sd == null && ort == null && tr == null) continue;
+                Row probe = new Row(c, th, au, ob, sd, null, 0, null, 0, 0, 0, 0, 0);
+                String oursBackend = probe.oursBackend();
+                rows.add(new Row(c, th, au, ob, sd, ort, tr == null ? Double.NaN : tr.path("median_ms").asDouble(),
                         tr == null ? null : tr.path("omp_wait_policy").asText(null),
                         ceiling(results, "2048x2048x2048:NN", th), ceiling(results, c.stepShape(), th),
                         oursBackend == null ? Double.NaN : diff(diffs, c, oursBackend, th), diff(diffs, c, "ort", th),
@@ -201,13 +210,14 @@ public final class StudyReport {
                     run.path("forks").asText(), run.path("warmupIterations").asText(), run.path("warmupTime").asText(),
                     run.path("measurementIterations").asText(), run.path("measurementTime").asText(), run.path("jdkVersion").asText()));
         }
-        s.append("| config | threads | ours: openblas ms | ours: simd ms | ORT ms | PyTorch ms | best peer ÷ ours | our GFLOP/s | % of sgemm 2048³ | sgemm at step shape, GFLOP/s | max abs diff ours / ORT / PyTorch | heap B/op ours / ORT |\n");
-        s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+        s.append("| config | threads | ours: auto ms | ours: openblas ms | ours: simd ms | ORT ms | PyTorch ms | best peer ÷ ours | our GFLOP/s | % of sgemm 2048³ | sgemm at step shape, GFLOP/s | max abs diff ours / ORT / PyTorch | heap B/op ours / ORT |\n");
+        s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
         for (Row r : rows) {
             var peer = r.bestPeer();
             s.append("| ").append(r.config).append(" | ").append(r.threads)
-                    .append(" | ").append(ms(r.openblas, r.ours() == r.openblas && r.simd != null))
-                    .append(" | ").append(ms(r.simd, r.ours() == r.simd && r.openblas != null))
+                    .append(" | ").append(ms(r.auto, r.oursAmong(r.auto)))
+                    .append(" | ").append(ms(r.openblas, r.oursAmong(r.openblas)))
+                    .append(" | ").append(ms(r.simd, r.oursAmong(r.simd)))
                     .append(" | ").append(ms(r.ort, false))
                     .append(" | ").append(fmt(r.torchMs)).append(r.torchPolicy != null && r.torchPolicy.equals("PASSIVE") ? "ᵖ" : "")
                     .append(" | ").append(peer == null || Double.isNaN(r.oursMs()) ? "–"
@@ -229,7 +239,9 @@ public final class StudyReport {
 
                 - Times are medians per forward call (JMH AverageTime, median over measurement iterations; PyTorch:
                   median of 10 iteration means), with JMH's 99.9 % error in % of the score (⚠: 3 % or more, too noisy
-                  to quote). **Bold**: our faster backend.
+                  to quote). **Bold**: our fastest. "auto" is the default backend as `panama-rnn tune` measured this
+                  machine (products routed per step shape, fused steps where they won); "openblas" and "simd" are
+                  those backends chosen by name, with their own fixed policies.
                   "best peer ÷ ours" > 1 means we are faster. GFLOP/s use BENCHMARKS.md's FLOP count; the ceiling is plain
                   `cblas_sgemm` at 2048³ at the same thread count, measured in the same run.
                 - Threads. THREADS_NOTE The scalar backend is left out (seconds to minutes per call at these sizes). ORT: `intra_op_num_threads` = threads, `inter_op_num_threads` = 1, sequential
@@ -264,7 +276,7 @@ public final class StudyReport {
 
                 ## What the targets need
 
-                Target time: faster than the best peer and, for L1, G1 and R1, 1.4× it; for L2 and L3, 95 % of the sgemm
+                Target time: faster than the best peer and, for L1, G1 and R1, 1.4× it; for L2 and L3, 90 % of the sgemm
                 2048³ ceiling (and faster than the best peer). *BLAS estimate*: the call's products alone at this run's
                 OpenBLAS rates (projection at the 2048³ rate; each of the T·layers·directions steps at the faster of
                 `cblas_sgemm` and, for batch 1, `cblas_sgemv` at the step shape; at 2 threads also half the 1-thread
@@ -284,10 +296,10 @@ public final class StudyReport {
                 target = peer.getValue() / 1.4;
                 kind = "1.4× peer";
             } else if (!Double.isNaN(r.ceilingGflops)) {
-                double ceilingMs = c.flops() / (0.95 * r.ceilingGflops * 1e6);
+                double ceilingMs = c.flops() / (0.90 * r.ceilingGflops * 1e6);
                 if (ceilingMs < target) {
                     target = ceilingMs;
-                    kind = "95 %";
+                    kind = "90 %";
                 }
             }
             double targetGflops = c.flops() / (target * 1e6);

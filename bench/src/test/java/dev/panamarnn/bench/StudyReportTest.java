@@ -66,7 +66,7 @@ class StudyReportTest {
     }
 
     private static StudyReport.Row row(StudyConfig c, int threads, double ceilingGflops) {
-        return new StudyReport.Row(c, threads, null, null, null, Double.NaN, null, ceilingGflops, Double.NaN,
+        return new StudyReport.Row(c, threads, null, null, null, null, Double.NaN, null, ceilingGflops, Double.NaN,
                 Double.NaN, Double.NaN, Double.NaN);
     }
 }
