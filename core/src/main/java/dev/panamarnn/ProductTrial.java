@@ -1,5 +1,6 @@
 package dev.panamarnn;
 
+import dev.panamarnn.kernel.Bf16Layout;
 import dev.panamarnn.kernel.Kernels;
 import dev.panamarnn.kernel.PreparedWeights;
 import dev.panamarnn.kernel.StepWeights;
@@ -86,8 +87,8 @@ final class ProductTrial {
             StepWeights sw = all.hasFusedSteps() ? all.prepareStep(4, Activation.TANH, w, 0, K, new int[] {0, K}, K) : null;
             StepWeights small = sw == null ? null : all.prepareStep(4, Activation.TANH, w, 0, SMALL_K, new int[] {0, SMALL_K}, SMALL_K);
             PreparedWeights pSmall = sw == null ? null : core.prepare(w, 0, SMALL_K, SMALL_N, SMALL_K);
-            MemorySegment w16 = dev.panamarnn.kernel.Bf16Layout.pack(arena, w, K);
-            MemorySegment w16Small = dev.panamarnn.kernel.Bf16Layout.pack(arena, w.asSlice(0, (long) SMALL_N * SMALL_K * Float.BYTES), SMALL_K);
+            MemorySegment w16 = sw == null ? null : Bf16Layout.pack(arena, w, K);
+            MemorySegment w16Small = sw == null ? null : Bf16Layout.pack(arena, w.asSlice(0, (long) SMALL_N * SMALL_K * Float.BYTES), SMALL_K);
             Steps steps = sw == null ? null : new Steps() {
                 @Override
                 public Candidate unfused(Kernels route, boolean usePrepared, boolean isSmall) {
