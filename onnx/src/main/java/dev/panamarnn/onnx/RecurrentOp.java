@@ -1,0 +1,467 @@
+package dev.panamarnn.onnx;
+
+import dev.panamarnn.Backend;
+import dev.panamarnn.Text;
+import dev.panamarnn.nn.LayerSpec;
+import dev.panamarnn.nn.Mode;
+import dev.panamarnn.nn.RecurrentLayer;
+import dev.panamarnn.nn.StateDict;
+import dev.panamarnn.onnx.OnnxTensor.Type;
+import dev.panamarnn.onnx.proto.Onnx.NodeProto;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * ONNX's {@code LSTM}, {@code GRU} and {@code RNN} operators (opsets 7–22), with their whole semantics:
+ * gate orders (LSTM i, o, f, c; GRU z, r, h), directions forward, reverse and bidirectional,
+ * {@code sequence_lens}, {@code initial_h}/{@code initial_c}, {@code layout} 0 and 1, the optional outputs
+ * {@code Y} ({@code (T, D, B, H)}, layout 1 {@code (B, T, D, H)}), {@code Y_h} and {@code Y_c}; LSTM
+ * peepholes {@code P}, {@code input_forget} and {@code clip}; GRU {@code linear_before_reset} 0 and 1;
+ * the activations ONNX lists with their {@code activation_alpha}/{@code activation_beta}.
+ *
+ * <p>Two paths, chosen once per node at load from its attributes:
+ * <ul>
+ *   <li><b>the layers</b>: when the node computes what a PyTorch layer computes (default activations, or
+ *       Relu for an RNN; no peepholes, clip or coupled gates; a GRU with {@code linear_before_reset = 1}),
+ *       its weights are put in PyTorch's gate order (an exact permutation of rows) and a
+ *       {@link RecurrentLayer} runs it on the chosen backend: fused steps, OpenBLAS or the Vector API, two
+ *       threads. A reverse-only node runs each sample's valid steps reversed through a forward layer. When
+ *       W, R and B are initializers the layer is built once at load;</li>
+ *   <li><b>the general path</b> otherwise: ONNX's equations step by step in float32 on the heap, correct for
+ *       every attribute combination and slower.</li>
+ * </ul>
+ * Errors in shapes name the input, the expected and the actual shape.
+ */
+final class RecurrentOp implements Ops.Op, AutoCloseable {
+    private static final Set<String> COMMON = Set.of("activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout");
+
+    private final String op;
+    private final Mode baseMode;
+    private final int gates, perDirection, directions, hidden;
+    private final boolean reverseOnly, batchFirst, inputForget, linearBeforeReset, hasClip;
+    private final float clip;
+    /** The activations of each direction, {@code perDirection} per direction. */
+    private final Activation[][] acts;
+    /** Whether the node computes what a PyTorch layer computes, so the layers run it. */
+    private final boolean onLayers;
+    private final Mode layerMode;
+    private final Backend backend;
+    /** The layer built at load when W, R and B are initializers; else null (built per call). */
+    private final RecurrentLayer prebuilt;
+    private final String explain;
+
+    RecurrentOp(NodeProto n, String label, int opset, Function<String, OnnxTensor> constant, Backend backend) {
+        this.op = n.getOpType();
+        this.backend = backend;
+        Set<String> known = new java.util.HashSet<>(COMMON);
+        switch (op) {
+            case "LSTM" -> {
+                baseMode = Mode.LSTM;
+                gates = 4;
+                perDirection = 3;
+                known.add("input_forget");
+            }
+            case "GRU" -> {
+                baseMode = Mode.GRU;
+                gates = 3;
+                perDirection = 2;
+                known.add("linear_before_reset");
+            }
+            default -> {
+                baseMode = Mode.RNN_TANH;
+                gates = 1;
+                perDirection = 1;
+            }
+        }
+        if (opset < 14) known.remove("layout");
+        Attrs a = new Attrs(n, label, known);
+        String direction = a.s("direction", "forward");
+        directions = switch (direction) {
+            case "forward", "reverse" -> 1;
+            case "bidirectional" -> 2;
+            default -> throw new TensorProtos.Bad(label + ": direction must be forward, reverse or bidirectional, got " + Text.quote(direction));
+        };
+        reverseOnly = direction.equals("reverse");
+        batchFirst = a.i("layout", 0, 0, 1) == 1;
+        inputForget = a.i("input_forget", 0, 0, 1) == 1;
+        linearBeforeReset = a.i("linear_before_reset", 0, 0, 1) == 1;
+        hasClip = a.has("clip");
+        clip = a.f("clip", Float.POSITIVE_INFINITY);
+        if (hasClip && !(clip > 0)) throw new TensorProtos.Bad(label + ": clip must be a positive number, got " + clip);
+        long h = a.i("hidden_size", 0);
+        if (h < 0 || h > 1 << 24) throw new TensorProtos.Bad(label + ": hidden_size " + h + " is out of range");
+        acts = activations(a, label);
+        hidden = (int) h; // 0: taken from R at run time
+
+        if (n.getInputCount() < 3) throw new TensorProtos.Bad(label + " needs inputs X, W and R; it has " + n.getInputCount());
+        if (n.getInputCount() > (baseMode == Mode.LSTM ? 8 : 6)) throw new TensorProtos.Bad(label + " has " + n.getInputCount() + " inputs; " + op + " takes at most " + (baseMode == Mode.LSTM ? 8 : 6));
+        if (n.getOutputCount() > (baseMode == Mode.LSTM ? 3 : 2)) throw new TensorProtos.Bad(label + " has " + n.getOutputCount() + " outputs; " + op + " gives at most " + (baseMode == Mode.LSTM ? 3 : 2));
+        boolean peepholes = baseMode == Mode.LSTM && n.getInputCount() > 7 && !n.getInput(7).isEmpty();
+        Mode m = layerModeOf(acts);
+        onLayers = m != null && !hasClip && !inputForget && !peepholes && (baseMode != Mode.GRU || linearBeforeReset);
+        layerMode = m;
+
+        RecurrentLayer pre = null;
+        if (onLayers) {
+            OnnxTensor w = constant.apply(n.getInput(1)), r = constant.apply(n.getInput(2));
+            boolean noBias = n.getInputCount() < 4 || n.getInput(3).isEmpty();
+            OnnxTensor b = noBias ? null : constant.apply(n.getInput(3));
+            if (w != null && r != null && (noBias || b != null)) {
+                try {
+                    pre = layer(w, r, b);
+                } catch (IllegalArgumentException e) {
+                    throw new TensorProtos.Bad(label + ": " + e.getMessage());
+                }
+            }
+        }
+        prebuilt = pre;
+        explain = op + " " + direction + (batchFirst ? ", layout 1" : "") + ": "
+                + (onLayers ? "runs on the layers (" + layerMode + (prebuilt != null ? ", built at load" : ", built per call: W or R is a graph input") + ")"
+                : "general path (" + String.join(", ", reasons(peepholes)) + ")");
+    }
+
+    private List<String> reasons(boolean peepholes) {
+        List<String> r = new ArrayList<>();
+        if (layerModeOf(acts) == null) r.add("activations " + Arrays.deepToString(acts));
+        if (hasClip) r.add("clip");
+        if (inputForget) r.add("input_forget");
+        if (peepholes) r.add("peepholes");
+        if (baseMode == Mode.GRU && !linearBeforeReset) r.add("linear_before_reset = 0");
+        return r;
+    }
+
+    /** How the node runs, for {@code explain()}. */
+    String explain() {
+        return explain;
+    }
+
+    @Override
+    public void close() {
+        if (prebuilt != null) prebuilt.close();
+    }
+
+    // ------------------------------------------------------------------------------------------ activations
+
+    /** An activation ONNX lists for the recurrent operators, with its alpha and beta. */
+    record Activation(String name, float alpha, float beta) {
+        float apply(float x) {
+            return switch (name) {
+                case "sigmoid" -> (float) (1.0 / (1.0 + Math.exp(-x)));
+                case "tanh" -> (float) Math.tanh(x);
+                case "relu" -> Math.max(x, 0f);
+                case "hardsigmoid" -> Math.max(0f, Math.min(1f, alpha * x + beta));
+                case "leakyrelu" -> x >= 0 ? x : alpha * x;
+                case "thresholdedrelu" -> x > alpha ? x : 0f;
+                case "scaledtanh" -> alpha * (float) Math.tanh(beta * x);
+                case "affine" -> alpha * x + beta;
+                case "elu" -> x >= 0 ? x : alpha * (float) Math.expm1(x);
+                case "softsign" -> x / (1f + Math.abs(x));
+                default -> (float) Math.log1p(Math.exp(x)); // softplus
+            };
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** Name (lower case) → {alphas taken, betas taken, default alpha, default beta}. */
+    private static final Map<String, float[]> ACTIVATIONS = new HashMap<>();
+
+    static {
+        ACTIVATIONS.put("sigmoid", new float[] {0, 0, 0, 0});
+        ACTIVATIONS.put("tanh", new float[] {0, 0, 0, 0});
+        ACTIVATIONS.put("relu", new float[] {0, 0, 0, 0});
+        ACTIVATIONS.put("softsign", new float[] {0, 0, 0, 0});
+        ACTIVATIONS.put("softplus", new float[] {0, 0, 0, 0});
+        ACTIVATIONS.put("hardsigmoid", new float[] {1, 1, 0.2f, 0.5f});
+        ACTIVATIONS.put("leakyrelu", new float[] {1, 0, 0.01f, 0});
+        ACTIVATIONS.put("thresholdedrelu", new float[] {1, 0, 1f, 0});
+        ACTIVATIONS.put("elu", new float[] {1, 0, 1f, 0});
+        ACTIVATIONS.put("scaledtanh", new float[] {1, 1, 1f, 1f});
+        ACTIVATIONS.put("affine", new float[] {1, 1, 1f, 0});
+    }
+
+    /**
+     * The activations per direction: the attribute's list (one set per direction, or one set used by both)
+     * or the defaults; alphas and betas consumed in order by the activations that take them.
+     */
+    private Activation[][] activations(Attrs a, String label) {
+        List<String> names = a.strings("activations");
+        float[] alphas = a.floats("activation_alpha"), betas = a.floats("activation_beta");
+        if (names == null) {
+            if (alphas != null || betas != null) throw new TensorProtos.Bad(label + ": activation_alpha or activation_beta without activations");
+            names = new ArrayList<>();
+            for (int d = 0; d < directions; d++) {
+                names.addAll(switch (baseMode) {
+                    case LSTM -> List.of("Sigmoid", "Tanh", "Tanh");
+                    case GRU -> List.of("Sigmoid", "Tanh");
+                    default -> List.of("Tanh");
+                });
+            }
+        } else if (names.size() == perDirection && directions == 2) {
+            List<String> both = new ArrayList<>(names);
+            both.addAll(names);
+            names = both;
+        } else if (names.size() != perDirection * directions) {
+            throw new TensorProtos.Bad(label + ": activations lists " + names.size() + " functions; " + op + " needs " + perDirection + " per direction, "
+                    + perDirection * directions + " here");
+        }
+        Activation[][] r = new Activation[directions][perDirection];
+        int ai = 0, bi = 0;
+        for (int k = 0; k < names.size(); k++) {
+            String name = names.get(k).toLowerCase(Locale.ROOT);
+            float[] spec = ACTIVATIONS.get(name);
+            if (spec == null) {
+                throw new TensorProtos.Bad(label + ": activation " + Text.quote(names.get(k)) + " is not supported (" + String.join(", ", new java.util.TreeSet<>(ACTIVATIONS.keySet())) + ")");
+            }
+            float alpha = spec[2], beta = spec[3];
+            if (spec[0] > 0 && alphas != null && ai < alphas.length) alpha = alphas[ai++];
+            if (spec[1] > 0 && betas != null && bi < betas.length) beta = betas[bi++];
+            r[k / perDirection][k % perDirection] = new Activation(name, alpha, beta);
+        }
+        return r;
+    }
+
+    /** The layer mode that computes these activations in every direction, or null when none does. */
+    private Mode layerModeOf(Activation[][] acts) {
+        String want = switch (baseMode) {
+            case LSTM -> "[sigmoid, tanh, tanh]";
+            case GRU -> "[sigmoid, tanh]";
+            default -> null;
+        };
+        String first = Arrays.toString(acts[0]);
+        for (Activation[] d : acts) if (!Arrays.toString(d).equals(first)) return null;
+        if (want != null) return first.equals(want) ? baseMode : null;
+        return first.equals("[tanh]") ? Mode.RNN_TANH : first.equals("[relu]") ? Mode.RNN_RELU : null;
+    }
+
+    // ------------------------------------------------------------------------------------------ running
+
+    @Override
+    public OnnxTensor[] run(OnnxTensor[] in) {
+        OnnxTensor x = Ops.floats(Ops.required(in, 0, "X"), op);
+        OnnxTensor w = Ops.floats(Ops.required(in, 1, "W"), op), r = Ops.floats(Ops.required(in, 2, "R"), op);
+        OnnxTensor b = opt(in, 3), lens = opt(in, 4), h0 = opt(in, 5), c0 = baseMode == Mode.LSTM ? opt(in, 6) : null, p = baseMode == Mode.LSTM ? opt(in, 7) : null;
+        if (x.rank() != 3) throw new IllegalArgumentException("X must be 3-D " + (batchFirst ? "(batch, seq_length, input_size)" : "(seq_length, batch, input_size)") + ", got " + x.shapeString());
+        int T = batchFirst ? x.dim(1) : x.dim(0), B = batchFirst ? x.dim(0) : x.dim(1), I = x.dim(2);
+        if (r.rank() != 3) throw new IllegalArgumentException("R must be 3-D (num_directions, " + gates + "·hidden_size, hidden_size), got " + r.shapeString());
+        int H = hidden != 0 ? hidden : r.dim(2);
+        expect("W", w, directions, gates * H, I);
+        expect("R", r, directions, gates * H, H);
+        if (b != null) expect("B", b, directions, 2 * gates * H);
+        if (p != null) expect("P", p, directions, 3 * H);
+        if (T < 1 || B < 1) throw new IllegalArgumentException("X " + x.shapeString() + " has no steps or no samples");
+        int[] lengths = null;
+        if (lens != null) {
+            long[] l = Ops.ints(lens, "sequence_lens");
+            if (lens.rank() != 1 || l.length != B) throw new IllegalArgumentException("sequence_lens must be [" + B + "], got " + lens.shapeString());
+            lengths = new int[B];
+            boolean full = true;
+            for (int i = 0; i < B; i++) {
+                if (l[i] < 1 || l[i] > T) throw new IllegalArgumentException("sequence_lens[" + i + "] = " + l[i] + " is outside 1.." + T);
+                lengths[i] = (int) l[i];
+                full &= lengths[i] == T;
+            }
+            if (full) lengths = null;
+        }
+        float[] h0v = state("initial_h", h0, B, H), c0v = state("initial_c", c0, B, H);
+        float[] xs = batchFirst ? Ops.transpose(x, new long[] {1, 0, 2}).floats() : x.floats(); // (T, B, I)
+        float[][] res = onLayers ? onLayers(xs, T, B, I, H, w, r, b, h0v, c0v, lengths) : general(xs, T, B, I, H, w, r, b, p, h0v, c0v, lengths);
+        // res: Y (T, D, B, H), Y_h (D, B, H), Y_c (D, B, H)
+        OnnxTensor y = OnnxTensor.ofFloats(res[0], T, directions, B, H), yh = OnnxTensor.ofFloats(res[1], directions, B, H);
+        OnnxTensor yc = baseMode == Mode.LSTM ? OnnxTensor.ofFloats(res[2], directions, B, H) : null;
+        if (batchFirst) {
+            y = Ops.transpose(y, new long[] {2, 0, 1, 3});
+            yh = Ops.transpose(yh, new long[] {1, 0, 2});
+            if (yc != null) yc = Ops.transpose(yc, new long[] {1, 0, 2});
+        }
+        return baseMode == Mode.LSTM ? new OnnxTensor[] {y, yh, yc} : new OnnxTensor[] {y, yh};
+    }
+
+    private static OnnxTensor opt(OnnxTensor[] in, int i) {
+        return i < in.length ? in[i] : null;
+    }
+
+    private static void expect(String name, OnnxTensor t, int... shape) {
+        if (!Arrays.equals(t.dims(), shape)) throw new IllegalArgumentException(name + " must be " + Arrays.toString(shape) + ", got " + t.shapeString());
+    }
+
+    /** An initial state as (D, B, H) floats, or null. */
+    private float[] state(String name, OnnxTensor s, int B, int H) {
+        if (s == null) return null;
+        Ops.floats(s, op);
+        if (batchFirst) {
+            expect(name, s, B, directions, H);
+            return Ops.transpose(s, new long[] {1, 0, 2}).floats();
+        }
+        expect(name, s, directions, B, H);
+        return s.floats();
+    }
+
+    // ------------------------------------------------------------------------------------------ on the layers
+
+    /** The layer for these weights, in PyTorch's gate order and names. */
+    private RecurrentLayer layer(OnnxTensor w, OnnxTensor r, OnnxTensor b) {
+        if (w.rank() != 3 || r.rank() != 3) throw new IllegalArgumentException("W and R must be 3-D, got " + w.shapeString() + " and " + r.shapeString());
+        int H = hidden != 0 ? hidden : r.dim(2), I = w.dim(2);
+        expect("W", w, directions, gates * H, I);
+        expect("R", r, directions, gates * H, H);
+        if (b != null) expect("B", Ops.floats(b, op), directions, 2 * gates * H);
+        Map<String, float[]> data = new HashMap<>();
+        Map<String, int[]> shapes = new HashMap<>();
+        for (int d = 0; d < directions; d++) {
+            String sfx = d == 1 ? "_l0_reverse" : "_l0";
+            put(data, shapes, "weight_ih" + sfx, reorder(w.floats(), d * gates * H * I, H, I), gates * H, I);
+            put(data, shapes, "weight_hh" + sfx, reorder(r.floats(), d * gates * H * H, H, H), gates * H, H);
+            if (b != null) {
+                put(data, shapes, "bias_ih" + sfx, reorder(b.floats(), d * 2 * gates * H, H, 1), gates * H);
+                put(data, shapes, "bias_hh" + sfx, reorder(b.floats(), d * 2 * gates * H + gates * H, H, 1), gates * H);
+            }
+        }
+        LayerSpec spec = new LayerSpec(layerMode, I, H, 1, directions == 2, b != null, false, 0);
+        return RecurrentLayer.create(spec, StateDict.of(data, shapes), "", backend);
+    }
+
+    private static void put(Map<String, float[]> data, Map<String, int[]> shapes, String name, float[] v, int... shape) {
+        data.put(name, v);
+        shapes.put(name, shape);
+    }
+
+    /** The gate blocks (each H rows of {@code cols}) at {@code from} in PyTorch's order: LSTM i,o,f,c → i,f,c,o; GRU z,r,h → r,z,h. */
+    private float[] reorder(float[] src, int from, int H, int cols) {
+        int[] order = switch (baseMode) {
+            case LSTM -> new int[] {0, 2, 3, 1};
+            case GRU -> new int[] {1, 0, 2};
+            default -> new int[] {0};
+        };
+        int block = H * cols;
+        float[] out = new float[gates * block];
+        for (int g = 0; g < gates; g++) System.arraycopy(src, from + order[g] * block, out, g * block, block);
+        return out;
+    }
+
+    private float[][] onLayers(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, float[] h0, float[] c0, int[] lengths) {
+        RecurrentLayer layer = prebuilt != null ? prebuilt : layer(w, r, b);
+        try {
+            if (layer.spec().inputSize() != I) throw new IllegalArgumentException("X has input_size " + I + ", W has " + layer.spec().inputSize());
+            float[] in = reverseOnly ? reversed(xs, T, B, I, lengths) : xs;
+            RecurrentLayer.ArrayResult res = layer.forward(in, T, B, h0, c0, lengths);
+            float[] out = res.output(); // (T, B, D·H)
+            if (reverseOnly) out = reversed(out, T, B, H, lengths);
+            float[] y = new float[T * directions * B * H];
+            for (int t = 0; t < T; t++) {
+                for (int bb = 0; bb < B; bb++) {
+                    for (int d = 0; d < directions; d++) System.arraycopy(out, ((t * B + bb) * directions + d) * H, y, ((t * directions + d) * B + bb) * H, H);
+                }
+            }
+            return new float[][] {y, res.hN(), res.cN()};
+        } finally {
+            if (layer != prebuilt) layer.close();
+        }
+    }
+
+    /** Each sample's first {@code lengths[b]} steps in reverse order (rows of {@code width}); later steps as they are. */
+    private static float[] reversed(float[] v, int T, int B, int width, int[] lengths) {
+        float[] out = v.clone();
+        for (int bb = 0; bb < B; bb++) {
+            int L = lengths == null ? T : lengths[bb];
+            for (int t = 0; t < L; t++) System.arraycopy(v, ((L - 1 - t) * B + bb) * width, out, (t * B + bb) * width, width);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------ general path
+
+    /** ONNX's equations, step by step; returns Y (T, D, B, H), Y_h and Y_c (D, B, H). */
+    private float[][] general(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, OnnxTensor p,
+                              float[] h0, float[] c0, int[] lengths) {
+        int G = gates * H;
+        float[] y = new float[T * directions * B * H], yh = new float[directions * B * H], yc = new float[directions * B * H];
+        float[] wv = w.floats(), rv = r.floats(), bv = b == null ? null : b.floats(), pv = p == null ? null : p.floats();
+        float[] gx = new float[G], gh = new float[G], hPrev = new float[H], cPrev = new float[H], hNew = new float[H], cNew = new float[H], rh = new float[H];
+        for (int d = 0; d < directions; d++) {
+            boolean reverse = reverseOnly || d == 1;
+            Activation[] f = acts[d];
+            int wo = d * G * I, ro = d * G * H, bo = d * 2 * G, po = d * 3 * H;
+            for (int bb = 0; bb < B; bb++) {
+                int L = lengths == null ? T : lengths[bb];
+                int so = (d * B + bb) * H;
+                if (h0 != null) System.arraycopy(h0, so, hPrev, 0, H); else Arrays.fill(hPrev, 0f);
+                if (c0 != null) System.arraycopy(c0, so, cPrev, 0, H); else Arrays.fill(cPrev, 0f);
+                for (int s = 0; s < L; s++) {
+                    int t = reverse ? L - 1 - s : s, xo = (t * B + bb) * I;
+                    for (int g = 0; g < G; g++) {
+                        float acc = bv == null ? 0f : bv[bo + g];
+                        for (int k = 0; k < I; k++) acc += wv[wo + g * I + k] * xs[xo + k];
+                        gx[g] = acc;
+                    }
+                    if (baseMode == Mode.GRU) {
+                        gru(f, rv, ro, bv, bo, G, H, gx, gh, hPrev, rh, hNew);
+                    } else {
+                        for (int g = 0; g < G; g++) gh[g] = (bv == null ? 0f : bv[bo + G + g]) + dot(rv, ro + g * H, hPrev, H);
+                        if (baseMode == Mode.LSTM) lstm(f, pv, po, H, gx, gh, hPrev, cPrev, hNew, cNew);
+                        else for (int j = 0; j < H; j++) hNew[j] = f[0].apply(clip(gx[j] + gh[j]));
+                    }
+                    System.arraycopy(hNew, 0, hPrev, 0, H);
+                    System.arraycopy(cNew, 0, cPrev, 0, H);
+                    System.arraycopy(hNew, 0, y, ((t * directions + d) * B + bb) * H, H);
+                }
+                System.arraycopy(hPrev, 0, yh, so, H);
+                System.arraycopy(cPrev, 0, yc, so, H);
+            }
+        }
+        return new float[][] {y, yh, yc};
+    }
+
+    private float clip(float v) {
+        return hasClip ? Math.max(-clip, Math.min(clip, v)) : v;
+    }
+
+    private static float dot(float[] m, int off, float[] v, int n) {
+        float s = 0f;
+        for (int k = 0; k < n; k++) s += m[off + k] * v[k];
+        return s;
+    }
+
+    /** One LSTM step: gates i, o, f, c; peepholes P (i, o, f); the forget gate 1 − i when coupled. */
+    private void lstm(Activation[] f, float[] p, int po, int H, float[] gx, float[] gh, float[] hPrev, float[] cPrev, float[] hNew, float[] cNew) {
+        for (int j = 0; j < H; j++) {
+            float pi = p == null ? 0f : p[po + j], pOut = p == null ? 0f : p[po + H + j], pf = p == null ? 0f : p[po + 2 * H + j];
+            float i = f[0].apply(clip(gx[j] + gh[j] + pi * cPrev[j]));
+            float fg = inputForget ? 1f - i : f[0].apply(clip(gx[2 * H + j] + gh[2 * H + j] + pf * cPrev[j]));
+            float c = f[1].apply(clip(gx[3 * H + j] + gh[3 * H + j]));
+            float cell = fg * cPrev[j] + i * c;
+            float o = f[0].apply(clip(gx[H + j] + gh[H + j] + pOut * cell));
+            cNew[j] = cell;
+            hNew[j] = o * f[2].apply(cell);
+        }
+    }
+
+    /** One GRU step: gates z, r, h; the reset gate applied after (linear_before_reset = 1) or before the recurrent product. */
+    private void gru(Activation[] f, float[] rv, int ro, float[] bv, int bo, int G, int H, float[] gx, float[] gh, float[] hPrev, float[] rh, float[] hNew) {
+        for (int g = 0; g < 2 * H; g++) gh[g] = (bv == null ? 0f : bv[bo + G + g]) + dot(rv, ro + g * H, hPrev, H);
+        for (int j = 0; j < H; j++) {
+            gh[j] = f[0].apply(clip(gx[j] + gh[j])); // z
+            gh[H + j] = f[0].apply(clip(gx[H + j] + gh[H + j])); // r
+        }
+        if (!linearBeforeReset) for (int k = 0; k < H; k++) rh[k] = gh[H + k] * hPrev[k];
+        for (int j = 0; j < H; j++) {
+            float rbh = bv == null ? 0f : bv[bo + G + 2 * H + j], cand;
+            if (linearBeforeReset) {
+                cand = gx[2 * H + j] + gh[H + j] * (dot(rv, ro + (2 * H + j) * H, hPrev, H) + rbh);
+            } else {
+                cand = gx[2 * H + j] + dot(rv, ro + (2 * H + j) * H, rh, H) + rbh;
+            }
+            float hc = f[1].apply(clip(cand)), zj = gh[j];
+            hNew[j] = (1f - zj) * hc + zj * hPrev[j];
+        }
+    }
+}
