@@ -25,10 +25,22 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--no-timing", description = "Skip the GEMM timing.")
     boolean noTiming;
 
+    @Option(names = "--model", paramLabel = "M.onnx",
+            description = "Instead: load this ONNX model and list what it holds (inputs, outputs, operators, how each recurrent node runs).")
+    java.nio.file.Path model;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         if (size < 1 || size > 4096) throw new IllegalArgumentException("--size must be in 1..4096, got " + size);
         PrintWriter out = spec.commandLine().getOut();
+        if (model != null) {
+            Inputs.requireFile("--model", model);
+            try (dev.panamarnn.onnx.OnnxModel m = dev.panamarnn.onnx.OnnxModel.load(model)) {
+                out.println(m.explain());
+            }
+            out.flush();
+            return 0;
+        }
         out.println("panama-rnn");
         out.println("  JVM:        " + System.getProperty("java.vm.name") + " " + Runtime.version() + " (" + System.getProperty("java.home") + ")");
         String id = Platform.cpuIdentity();
