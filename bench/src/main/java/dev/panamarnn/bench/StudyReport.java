@@ -34,8 +34,8 @@ public final class StudyReport {
     }
 
     /** One table row; absent figures are NaN and absent names null. */
-    record Row(StudyConfig config, int threads, Jmh auto, Jmh openblas, Jmh simd, Jmh ort, double torchMs, String torchPolicy,
-               double ceilingGflops, double stepGflops, double oursDiff, double ortDiff, double torchDiff) {
+    record Row(StudyConfig config, int threads, Jmh auto, Jmh openblas, Jmh simd, Jmh ort, Jmh onnx, double torchMs, String torchPolicy,
+               double ceilingGflops, double stepGflops, double oursDiff, double ortDiff, double torchDiff, double onnxDiff) {
         /** Our fastest: the default backend as tuned ({@code auto}), openblas or simd. */
         Jmh ours() {
             Jmh best = null;
@@ -152,20 +152,21 @@ public final class StudyReport {
                 Jmh ob = find(results, "LayerBenchmark.forward", c, th, "openblas");
                 Jmh sd = find(results, "LayerBenchmark.forward", c, th, "simd");
                 Jmh ort = find(results, "OrtBenchmark.run", c, th, null);
+                Jmh onnx = find(results, "OnnxModelBenchmark.run", c, th, null);
                 JsonNode tr = null;
                 if (torch != null) {
                     for (JsonNode r : torch.path("results")) {
                         if (r.path("config").asText().equals(c.name()) && r.path("threads").asInt() == th) tr = r;
                     }
                 }
-                if (au == null && ob == null && sd == null && ort == null && tr == null) continue;
-                Row probe = new Row(c, th, au, ob, sd, null, 0, null, 0, 0, 0, 0, 0);
+                if (au == null && ob == null && sd == null && ort == null && onnx == null && tr == null) continue;
+                Row probe = new Row(c, th, au, ob, sd, null, null, 0, null, 0, 0, 0, 0, 0, 0);
                 String oursBackend = probe.oursBackend();
-                rows.add(new Row(c, th, au, ob, sd, ort, tr == null ? Double.NaN : tr.path("median_ms").asDouble(),
+                rows.add(new Row(c, th, au, ob, sd, ort, onnx, tr == null ? Double.NaN : tr.path("median_ms").asDouble(),
                         tr == null ? null : tr.path("omp_wait_policy").asText(null),
                         ceiling(results, "2048x2048x2048:NN", th), ceiling(results, c.stepShape(), th),
                         oursBackend == null ? Double.NaN : diff(diffs, c, oursBackend, th), diff(diffs, c, "ort", th),
-                        tr == null ? Double.NaN : tr.path("max_abs_diff").asDouble(Double.NaN)));
+                        tr == null ? Double.NaN : tr.path("max_abs_diff").asDouble(Double.NaN), diff(diffs, c, "onnx", th)));
             }
         }
         return rows;
@@ -261,6 +262,34 @@ public final class StudyReport {
         int at = s.indexOf("THREADS_NOTE");
         if (at >= 0) s.replace(at, at + "THREADS_NOTE".length(), note);
         s.append("\n![chart](").append(png).append(")\n");
+        s.append(onnxMarkdown(rows));
+        return s.toString();
+    }
+
+    /** The same .onnx file run by ONNX Runtime and by us ({@link OnnxModelBenchmark}), when measured. */
+    static String onnxMarkdown(List<Row> rows) {
+        if (rows.stream().noneMatch(r -> r.onnx != null)) return "";
+        StringBuilder s = new StringBuilder("""
+
+                ## The same .onnx file: ours against ONNX Runtime
+
+                `bench/models/<config>.onnx` (PyTorch's export, native recurrent operators) loaded by `OnnxModel` on the
+                default backend as tuned, and by ONNX Runtime, each call returning the graph's outputs. ᵗ: our two threads
+                with OpenBLAS at 1, else OpenBLAS's. "ours, layer" is the fastest of the table above: the difference is
+                the graph around the layer (its plumbing per call, copies into ONNX's layout).
+
+                | config | threads | ours on the .onnx ms | ORT ms | ORT ÷ ours | ours, layer ms | max abs diff to PyTorch |
+                |---|---:|---:|---:|---:|---:|---|
+                """);
+        for (Row r : rows) {
+            if (r.onnx == null) continue;
+            s.append("| ").append(r.config).append(" | ").append(r.threads)
+                    .append(" | ").append(ms(r.onnx, false)).append(r.onnx.param("split").equals("team") ? "ᵗ" : "")
+                    .append(" | ").append(ms(r.ort, false))
+                    .append(" | ").append(Double.isNaN(r.ortMs()) ? "–" : String.format(Locale.ROOT, "%.2f×", r.ortMs() / r.onnx.ms))
+                    .append(" | ").append(fmt(r.oursMs()))
+                    .append(" | ").append(sci(r.onnxDiff)).append(" |\n");
+        }
         return s.toString();
     }
 

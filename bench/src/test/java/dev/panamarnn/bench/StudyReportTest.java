@@ -61,12 +61,24 @@ class StudyReportTest {
         assertTrue(Double.isNaN(StudyReport.blasEstimateMs(row(StudyConfig.L2, 1, 85), results)));
     }
 
+    @Test
+    void theOnnxTableComparesTheSameFileOnBothSystems() {
+        StudyReport.Jmh ort = new StudyReport.Jmh("OrtBenchmark.run", Map.of("config", "L2", "threads", "1"), 300, 1, Double.NaN);
+        StudyReport.Jmh onnx = new StudyReport.Jmh("OnnxModelBenchmark.run", Map.of("config", "L2", "threads", "1", "split", "blas"), 250, 1, Double.NaN);
+        StudyReport.Jmh layer = new StudyReport.Jmh("LayerBenchmark.forward", Map.of("config", "L2", "threads", "1", "backend", "auto"), 240, 1, Double.NaN);
+        StudyReport.Row r = new StudyReport.Row(StudyConfig.L2, 1, layer, null, null, ort, onnx, Double.NaN, null, Double.NaN, Double.NaN,
+                Double.NaN, Double.NaN, Double.NaN, 2e-7);
+        String md = StudyReport.onnxMarkdown(List.of(r));
+        assertTrue(md.contains("| L2 | 1 | 250 ±1.0% | 300 ±1.0% | 1.20× | 240 | 2.0e-07 |"), md);
+        assertEquals("", StudyReport.onnxMarkdown(List.of(row(StudyConfig.L2, 1, 100))));
+    }
+
     private static StudyReport.Jmh ceiling(String shape, int threads, double ms) {
         return new StudyReport.Jmh("CeilingBenchmark.gemm", Map.of("shape", shape, "threads", Integer.toString(threads)), ms, 1, Double.NaN);
     }
 
     private static StudyReport.Row row(StudyConfig c, int threads, double ceilingGflops) {
-        return new StudyReport.Row(c, threads, null, null, null, null, Double.NaN, null, ceilingGflops, Double.NaN,
-                Double.NaN, Double.NaN, Double.NaN);
+        return new StudyReport.Row(c, threads, null, null, null, null, null, Double.NaN, null, ceilingGflops, Double.NaN,
+                Double.NaN, Double.NaN, Double.NaN, Double.NaN);
     }
 }
