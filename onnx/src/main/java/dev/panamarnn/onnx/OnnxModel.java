@@ -41,7 +41,9 @@ import java.util.TreeMap;
  * attributes (anything outside the supported set is an error naming the node, never a wrong answer), that
  * every value a node reads is defined and the nodes form no cycle, and every initializer's type, shape and
  * data (external data must lie in the model's directory). Nodes whose inputs are all constant are computed
- * once at load. Recurrent nodes whose weights are initializers get their layer built at load.
+ * once at load. Recurrent nodes whose weights are initializers get their layer built at load. No operator
+ * makes a result of more than a 32nd of the heap's maximum size in elements (a file of a few bytes can ask
+ * for billions): such a node is refused by name, at load or run, not allocated.
  *
  * <p>A model is immutable after loading and safe to share across threads; {@link #run} allocates its
  * results. {@link #close()} frees the layers' native memory.
@@ -61,7 +63,7 @@ public final class OnnxModel implements AutoCloseable {
     public record Port(String name, OnnxTensor.Type type, List<String> dims) {
         @Override
         public String toString() {
-            return name + ": " + (type == null ? "?" : type) + (dims == null ? "[?]" : dims.toString());
+            return Text.escape(name, Text.MAX_SHOWN) + ": " + (type == null ? "?" : type) + (dims == null ? "[?]" : dims.toString());
         }
     }
 
@@ -125,6 +127,7 @@ public final class OnnxModel implements AutoCloseable {
         long size = Files.size(file);
         if (size > Integer.MAX_VALUE - 8) throw new OnnxException(where + " is " + size + " bytes; an .onnx file over 2 GiB must keep its tensors as external data");
         byte[] bytes = Files.readAllBytes(file);
+        if (bytes.length == 0) throw new OnnxException(where + " is empty, not an ONNX model");
         ModelProto model;
         try {
             CodedInputStream in = CodedInputStream.newInstance(bytes);
@@ -155,7 +158,7 @@ public final class OnnxModel implements AutoCloseable {
         for (Onnx.OperatorSetIdProto o : model.getOpsetImportList()) {
             if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) opset = (int) Math.max(Math.min(o.getVersion(), Integer.MAX_VALUE), Integer.MIN_VALUE);
         }
-        if (opset < 0 && model.getOpsetImportCount() == 0 && model.getIrVersion() < 3) opset = 1;
+        if (opset < 0 && model.getOpsetImportCount() == 0 && model.getIrVersion() >= 1 && model.getIrVersion() < 3) opset = 1; // IR 1, 2: no opset_import yet
         if (opset < MIN_OPSET || opset > MAX_OPSET) {
             throw new TensorProtos.Bad(opset < 0 ? "imports no operator set of the default domain (not an ONNX model?)"
                     : "uses operator set " + opset + "; supported: " + MIN_OPSET + ".." + MAX_OPSET);
@@ -242,7 +245,12 @@ public final class OnnxModel implements AutoCloseable {
             boolean constant = true;
             for (String in : nd.inputs) constant &= in.isEmpty() || constants.containsKey(in);
             if (constant) {
-                OnnxTensor[] out = runNode(nd, name -> name.isEmpty() ? null : constants.get(name));
+                OnnxTensor[] out;
+                try {
+                    out = runNode(nd, name -> name.isEmpty() ? null : constants.get(name));
+                } catch (IllegalArgumentException e) {
+                    throw new TensorProtos.Bad(e.getMessage()); // names the node
+                }
                 for (int k = 0; k < nd.outputs.length; k++) if (!nd.outputs[k].isEmpty()) constants.put(nd.outputs[k], out[k]);
             } else {
                 nodes.add(nd);
@@ -281,7 +289,9 @@ public final class OnnxModel implements AutoCloseable {
         if (!t.hasShape()) return new Port(v.getName(), type, null);
         List<String> dims = new ArrayList<>();
         for (Onnx.TensorShapeProto.Dimension d : t.getShape().getDimList()) {
-            dims.add(d.hasDimValue() ? Long.toString(d.getDimValue()) : d.hasDimParam() && !d.getDimParam().isEmpty() ? Text.escape(d.getDimParam(), 40) : "?");
+            // a negative dim_value is how some exporters say "unknown": not a size, and not a name inputs share
+            dims.add(d.hasDimValue() ? (d.getDimValue() >= 0 ? Long.toString(d.getDimValue()) : "?")
+                    : d.hasDimParam() && !d.getDimParam().isEmpty() ? Text.escape(d.getDimParam(), 40) : "?");
         }
         return new Port(v.getName(), type, List.copyOf(dims));
     }
@@ -333,7 +343,7 @@ public final class OnnxModel implements AutoCloseable {
         Map<String, Integer> symbols = new HashMap<>();
         for (String name : feeds.keySet()) {
             if (inputs.stream().noneMatch(p -> p.name().equals(name))) {
-                throw new IllegalArgumentException("no graph input named " + Text.quote(name) + "; the inputs are " + inputs.stream().map(Port::name).toList());
+                throw new IllegalArgumentException("no graph input named " + Text.quote(name) + "; the inputs are " + inputs.stream().map(p -> Text.quote(p.name())).toList());
             }
         }
         Map<String, OnnxTensor> values = new HashMap<>();

@@ -229,6 +229,7 @@ final class Ops {
         System.arraycopy(is, 0, out, axis, is.length);
         System.arraycopy(ds, axis + 1, out, axis + is.length, ds.length - axis - 1);
         int count = Shapes.checkedCount(out, "Gather's output");
+        if (count == 0) return Shapes.pick(data, new int[0], out); // the loops below would still walk outer × indices
         int outer = 1, inner = 1, n = ds[axis];
         for (int i = 0; i < axis; i++) outer *= ds[i];
         for (int i = axis + 1; i < ds.length; i++) inner *= ds[i];
@@ -291,7 +292,7 @@ final class Ops {
             out[axis] = Math.addExact(out[axis], t.dim(axis));
         }
         int count = Shapes.checkedCount(out, "Concat's output");
-        int outer = 1;
+        int outer = count == 0 ? 0 : 1; // empty: no copies (outer alone may be 2^30)
         for (int d = 0; d < axis; d++) outer *= out[d];
         boolean f = first.type() == Type.FLOAT;
         float[] fo = f ? new float[count] : null;
@@ -372,6 +373,7 @@ final class Ops {
             seen[ax] = true;
             long dim = x.dim(ax), s = steps == null ? 1 : steps[k];
             if (s == 0) throw new IllegalArgumentException("Slice step 0");
+            if (s > Integer.MAX_VALUE || s < -Integer.MAX_VALUE) s = s > 0 ? Math.max(dim, 1) : -Math.max(dim, 1); // at most one element either way; no overflow below
             long st = starts[k] < 0 ? starts[k] + dim : starts[k], en = ends[k] < 0 ? ends[k] + dim : ends[k];
             long count;
             if (s > 0) {
@@ -383,7 +385,6 @@ final class Ops {
                 en = clamp(en, -1, dim - 1);
                 count = st > en ? (st - en - s - 1) / -s : 0;
             }
-            if (s > Integer.MAX_VALUE || s < -Integer.MAX_VALUE) s = s > 0 ? dim : -dim; // at most one element either way
             begin[ax] = (int) st;
             step[ax] = (int) s;
             out[ax] = (int) count;
@@ -409,12 +410,13 @@ final class Ops {
         if (k != k2) throw new IllegalArgumentException("MatMul of " + a0.shapeString() + " by " + b0.shapeString() + ": inner dimensions " + k + " and " + k2 + " differ");
         int[] ab = Arrays.copyOf(a.dims(), a.rank() - 2), bb = Arrays.copyOf(b.dims(), b.rank() - 2);
         int[] batch = Shapes.broadcast(ab, bb, "MatMul");
+        Shapes.checkedCount(batch, "MatMul's batch"); // its index arrays, even when m or n is 0
         int[] ai = Shapes.broadcastIndex(ab, batch), bi = Shapes.broadcastIndex(bb, batch);
         int[] full = Arrays.copyOf(batch, batch.length + 2);
         full[batch.length] = m;
         full[batch.length + 1] = n;
         float[] c = new float[Shapes.checkedCount(full, "MatMul's output")], av = a.floats(), bv = b.floats();
-        for (int p = 0; p < ai.length; p++) {
+        for (int p = 0; p < ai.length && c.length > 0; p++) { // an empty output: nothing to sum, however large batch × m
             int ao = ai[p] * m * k, bo = bi[p] * k * n, co = p * m * n;
             for (int i = 0; i < m; i++) {
                 for (int q = 0; q < k; q++) {
@@ -452,7 +454,7 @@ final class Ops {
             float[] cv = c.floats();
             for (int i = 0; i < out.length; i++) out[i] = beta * cv[ci[i]];
         }
-        for (int i = 0; i < m; i++) {
+        for (int i = 0; i < m && out.length > 0; i++) { // an empty output: no loop over m (A may be [2^31-1, 0])
             for (int j = 0; j < n; j++) {
                 float s = 0f;
                 for (int q = 0; q < k; q++) s += av[ta ? q * a.dim(1) + i : i * k + q] * bv[tb ? j * b.dim(1) + q : q * n + j];
@@ -525,6 +527,7 @@ final class Ops {
             for (int d = axis; d < r; d++) len *= x.dim(d);
         }
         float[] v = x.floats(), out = new float[v.length];
+        if (v.length == 0) outer = 0; // empty: the loops alone may be 2^35 steps
         for (int o = 0; o < outer; o++) {
             for (int q = 0; q < inner; q++) {
                 int base = o * len * inner + q;

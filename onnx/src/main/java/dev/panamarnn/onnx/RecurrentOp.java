@@ -259,6 +259,7 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
         if (b != null) expect("B", b, directions, 2 * gates * H);
         if (p != null) expect("P", p, directions, 3 * H);
         if (T < 1 || B < 1) throw new IllegalArgumentException("X " + x.shapeString() + " has no steps or no samples");
+        Shapes.checkedCount(new int[] {T, directions, B, Math.max(H, 1)}, op + "'s output Y (T, D, B, H)"); // X may be empty (I = 0) with any T and B
         int[] lengths = null;
         if (lens != null) {
             long[] l = Ops.ints(lens, "sequence_lens");
@@ -311,6 +312,8 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
     /** The layer for these weights, in PyTorch's gate order and names. */
     private RecurrentLayer layer(OnnxTensor w, OnnxTensor r, OnnxTensor b) {
         if (w.rank() != 3 || r.rank() != 3) throw new IllegalArgumentException("W and R must be 3-D, got " + w.shapeString() + " and " + r.shapeString());
+        Ops.floats(w, op); // initializers of another type reach here at load, before run() could check them
+        Ops.floats(r, op);
         int H = hidden != 0 ? hidden : r.dim(2), I = w.dim(2);
         expect("W", w, directions, gates * H, I);
         expect("R", r, directions, gates * H, H);

@@ -12,13 +12,25 @@ final class Shapes {
         return n;
     }
 
-    /** The element count of a shape an operator is about to allocate, refused above 2^31-1. */
+    /**
+     * The most elements one operator's result may have: a 32nd of the heap's maximum, so that the result and
+     * the operator's index arrays (up to 16 bytes an element) fit in half the heap, and at most 2^31-9 (the
+     * longest array a JVM makes). A file of a few bytes can ask for far more (ConstantOfShape, Expand,
+     * broadcasting, empty operands with large dimensions): refused, not left to run the JVM out of memory.
+     */
+    static final long MAX_ELEMENTS = Math.min(Integer.MAX_VALUE - 8, Runtime.getRuntime().maxMemory() / 32);
+
+    /** The element count of a shape an operator is about to allocate, refused above 2^31-1 and {@link #MAX_ELEMENTS}. */
     static int checkedCount(int[] shape, String what) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException(what + " would have shape " + Arrays.toString(shape) + ", with a negative dimension");
             n *= d;
             if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(what + " would have shape " + Arrays.toString(shape) + ": more than 2^31-1 elements");
+        }
+        if (n > MAX_ELEMENTS) {
+            throw new IllegalArgumentException(what + " would have shape " + Arrays.toString(shape) + ": " + n + " elements, more than the " + MAX_ELEMENTS
+                    + " one result may have with this heap (a 32nd of its maximum)");
         }
         return (int) n;
     }

@@ -149,6 +149,7 @@ final class TensorProtos {
             }
             if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) throw new Bad(what + ": external data " + Text.quote(location) + " is not a regular file");
             long size = Files.size(real);
+            if (offset > size) throw new Bad(what + ": external data offset " + offset + " lies past the end of " + Text.quote(location) + " (" + size + " bytes)");
             if (length < 0) length = size - offset;
             if (length != bytes) throw new Bad(what + " needs " + bytes + " bytes of external data, " + Text.quote(location) + " gives " + length);
             if (offset > size || length > size - offset) {
@@ -165,7 +166,7 @@ final class TensorProtos {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new Bad(what + ": external data file " + Text.quote(location) + " does not exist");
         } catch (IOException e) {
-            throw new Bad(what + ": cannot read external data " + Text.quote(location) + ": " + e.getMessage());
+            throw new Bad(what + ": cannot read external data " + Text.quote(location) + ": " + Text.oneLine(String.valueOf(e.getMessage()), 200)); // the path may hold a line break
         }
     }
 
