@@ -242,6 +242,12 @@ public final class OnnxModel implements AutoCloseable {
                 default -> op = Ops.create(node, label, opset, dir);
             }
             Node nd = new Node(label, node.getInputList().toArray(String[]::new), node.getOutputList().toArray(String[]::new), op);
+            // Shape of an input whose declared dimensions are all numbers: known now (run checks inputs against them).
+            OnnxTensor known = node.getInputCount() == 1 ? Ops.staticShape(node, label, staticDims(inputs, node.getInput(0))) : null;
+            if (known != null && node.getOutputCount() == 1 && !node.getOutput(0).isEmpty()) {
+                constants.put(node.getOutput(0), known);
+                continue;
+            }
             boolean constant = true;
             for (String in : nd.inputs) constant &= in.isEmpty() || constants.containsKey(in);
             if (constant) {
@@ -277,6 +283,25 @@ public final class OnnxModel implements AutoCloseable {
         s.append(" (").append(nodes.size()).append(" run per call, ").append(n - nodes.size()).append(" computed at load)");
         for (RecurrentOp r : made) s.append("\n  ").append(r.explain());
         return new OnnxModel(file, s.toString(), inputs, outputs, constants, nodes, made);
+    }
+
+    /** The declared dimensions of graph input {@code name} when every one is a number, else null. */
+    private static int[] staticDims(List<Port> inputs, String name) {
+        for (Port p : inputs) {
+            if (!p.name().equals(name) || p.dims() == null) continue;
+            int[] d = new int[p.dims().size()];
+            for (int i = 0; i < d.length; i++) {
+                String s = p.dims().get(i);
+                if (s.isEmpty() || !Character.isDigit(s.charAt(0))) return null;
+                try {
+                    d[i] = Integer.parseInt(s);
+                } catch (NumberFormatException e) {
+                    return null; // past int: no tensor can have it, and run refuses every input
+                }
+            }
+            return d;
+        }
+        return null;
     }
 
     private static Port port(ValueInfoProto v, String what) {

@@ -47,13 +47,7 @@ final class Ops {
             case "Shape" -> {
                 Attrs a = new Attrs(n, label, Set.of("start", "end"));
                 long start = a.i("start", 0), end = a.i("end", Long.MAX_VALUE);
-                yield in -> {
-                    int[] s = required(in, 0, "data").dims();
-                    int r = s.length, from = (int) clamp(start < 0 ? start + r : start, 0, r), to = (int) clamp(end < 0 ? end + r : end, 0, r);
-                    long[] out = new long[Math.max(0, to - from)];
-                    for (int i = 0; i < out.length; i++) out[i] = s[from + i];
-                    return new OnnxTensor[] {OnnxTensor.ofLongs(out, out.length)};
-                };
+                yield in -> new OnnxTensor[] {shape(required(in, 0, "data").dims(), start, end)};
             }
             case "Cast" -> {
                 Attrs a = new Attrs(n, label, Set.of("to", "saturate"));
@@ -167,6 +161,24 @@ final class Ops {
 
     private static long clamp(long v, long lo, long hi) {
         return Math.max(lo, Math.min(hi, v));
+    }
+
+    /** {@code Shape}'s result for a tensor of dimensions {@code s}: its dimensions {@code start..end} (negative from the end, clamped). */
+    static OnnxTensor shape(int[] s, long start, long end) {
+        int r = s.length, from = (int) clamp(start < 0 ? start + r : start, 0, r), to = (int) clamp(end < 0 ? end + r : end, 0, r);
+        long[] out = new long[Math.max(0, to - from)];
+        for (int i = 0; i < out.length; i++) out[i] = s[from + i];
+        return OnnxTensor.ofLongs(out, out.length);
+    }
+
+    /**
+     * The result of a {@code Shape} node over a graph input whose declared dimensions are all numbers (the
+     * input is checked against them on every call, so the result cannot change), or null otherwise.
+     */
+    static OnnxTensor staticShape(NodeProto n, String label, int[] declared) {
+        if (!n.getOpType().equals("Shape") || declared == null) return null;
+        Attrs a = new Attrs(n, label, Set.of("start", "end"));
+        return shape(declared, a.i("start", 0), a.i("end", Long.MAX_VALUE));
     }
 
     private static Op constant(NodeProto n, String label, Path dir) {
