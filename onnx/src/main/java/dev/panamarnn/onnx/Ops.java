@@ -341,6 +341,19 @@ final class Ops {
             out[i] = s[perm[i]];
             step[i] = st[perm[i]];
         }
+        if (r > 1 && perm[r - 1] == r - 1 && x.size() > 0) {
+            // The last dimension stays: whole rows move (as between a bidirectional layer's (T, D, B, H) and (T, B, D, H)).
+            int inner = s[r - 1];
+            int[] rows = Shapes.walk(Arrays.copyOf(out, r - 1), Arrays.copyOf(step, r - 1), 0);
+            if (x.type() == Type.FLOAT) {
+                float[] src = x.floats(), dst = new float[src.length];
+                for (int k = 0; k < rows.length; k++) System.arraycopy(src, rows[k], dst, k * inner, inner);
+                return OnnxTensor.ofFloats(dst, out);
+            }
+            long[] src = x.longs(), dst = new long[src.length];
+            for (int k = 0; k < rows.length; k++) System.arraycopy(src, rows[k], dst, k * inner, inner);
+            return OnnxTensor.ofIntegers(x.type(), dst, out);
+        }
         return Shapes.pick(x, Shapes.walk(out, step, 0), out);
     }
 

@@ -1,6 +1,8 @@
 package dev.panamarnn.onnx;
 
+import dev.panamarnn.Arenas;
 import dev.panamarnn.Backend;
+import dev.panamarnn.Tensor;
 import dev.panamarnn.Text;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.Mode;
@@ -8,6 +10,9 @@ import dev.panamarnn.nn.RecurrentLayer;
 import dev.panamarnn.nn.StateDict;
 import dev.panamarnn.onnx.OnnxTensor.Type;
 import dev.panamarnn.onnx.proto.Onnx.NodeProto;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -356,16 +361,25 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
         try {
             if (layer.spec().inputSize() != I) throw new IllegalArgumentException("X has input_size " + I + ", W has " + layer.spec().inputSize());
             float[] in = reverseOnly ? reversed(xs, T, B, I, lengths) : xs;
-            RecurrentLayer.ArrayResult res = layer.forward(in, T, B, h0, c0, lengths);
-            float[] out = res.output(); // (T, B, D·H)
-            if (reverseOnly) out = reversed(out, T, B, H, lengths);
-            float[] y = new float[T * directions * B * H];
-            for (int t = 0; t < T; t++) {
-                for (int bb = 0; bb < B; bb++) {
-                    for (int d = 0; d < directions; d++) System.arraycopy(out, ((t * B + bb) * directions + d) * H, y, ((t * directions + d) * B + bb) * H, H);
+            // Into native memory once, the layer's results out once, straight into ONNX's layout (T, D, B, H).
+            try (Arena arena = Arenas.shared()) { // shared: a layer's second thread may read it
+                Tensor x = Tensor.of(arena, in, T, B, I);
+                Tensor h = h0 == null ? null : Tensor.of(arena, h0, directions, B, H), c = c0 == null ? null : Tensor.of(arena, c0, directions, B, H);
+                RecurrentLayer.Result res = layer.forward(arena, x, h, c, lengths);
+                Tensor out = res.output(); // (T, B, D·H)
+                float[] y = new float[T * directions * B * H];
+                for (int t = 0; t < T; t++) {
+                    for (int bb = 0; bb < B; bb++) {
+                        // a reverse-only node's sample ran its valid steps reversed: step t of the run is time L-1-t
+                        int L = lengths == null ? T : lengths[bb], time = reverseOnly && t < L ? L - 1 - t : t;
+                        long row = out.offset() + (long) (t * B + bb) * out.ld();
+                        for (int d = 0; d < directions; d++) {
+                            MemorySegment.copy(out.segment(), ValueLayout.JAVA_FLOAT, (row + (long) d * H) * Float.BYTES, y, ((time * directions + d) * B + bb) * H, H);
+                        }
+                    }
                 }
+                return new float[][] {y, res.hN().toArray(), res.cN() == null ? null : res.cN().toArray()};
             }
-            return new float[][] {y, res.hN(), res.cN()};
         } finally {
             if (layer != prebuilt) layer.close();
         }
