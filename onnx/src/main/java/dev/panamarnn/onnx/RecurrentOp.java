@@ -362,7 +362,8 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
             if (layer.spec().inputSize() != I) throw new IllegalArgumentException("X has input_size " + I + ", W has " + layer.spec().inputSize());
             float[] in = reverseOnly ? reversed(xs, T, B, I, lengths) : xs;
             // Into native memory once, the layer's results out once, straight into ONNX's layout (T, D, B, H).
-            try (Arena arena = Arenas.shared()) { // shared: a layer's second thread may read it
+            // Shared when the layer may compute on a second thread (which reads it); else confined, far cheaper to close.
+            try (Arena arena = dev.panamarnn.Parallelism.threads() > 1 ? Arenas.shared() : Arenas.confined()) {
                 Tensor x = Tensor.of(arena, in, T, B, I);
                 Tensor h = h0 == null ? null : Tensor.of(arena, h0, directions, B, H), c = c0 == null ? null : Tensor.of(arena, c0, directions, B, H);
                 RecurrentLayer.Result res = layer.forward(arena, x, h, c, lengths);
