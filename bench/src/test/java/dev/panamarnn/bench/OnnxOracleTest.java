@@ -4,7 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.panamarnn.Backend;
-import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.onnx.Fixtures;
 import dev.panamarnn.onnx.OnnxModel;
 import dev.panamarnn.onnx.OnnxTensor;
 import java.io.IOException;
@@ -24,20 +24,18 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * ONNX Runtime as the oracle for our ONNX operators: every single-node graph of onnx/src/test/resources/onnx/attrs
  * (each attribute combination of LSTM, GRU and RNN; made by scripts/make-onnx-fixtures with onnx.helper) run by
- * ONNX Runtime Java and by us, on every available backend; every output within 1e-5 + 1e-5·|ORT's| (float32
+ * ONNX Runtime Java and by us, on every available backend; every output within Fixtures' 1e-5 + 1e-5·|ORT's| (float32
  * rounding over these short sums stays near 1e-6; ORT's own sigmoid and tanh are approximations good to about
  * that). ORT cannot run layout = 1, so those cases come with {@code ort.onnx}: the same computation between two
  * Transposes, run by ORT.
  */
 class OnnxOracleTest {
-    static final double ATOL = 1e-5, RTOL = 1e-5;
     static final Path ATTRS = Path.of("..", "onnx", "src", "test", "resources", "onnx", "attrs");
 
     static List<Path> cases() throws IOException {
@@ -57,7 +55,7 @@ class OnnxOracleTest {
     Stream<DynamicTest> ourOutputsAreOnnxRuntimes() throws Exception {
         List<DynamicTest> tests = new ArrayList<>();
         for (Path dir : cases()) {
-            Map<String, OnnxTensor> in = read(dir.resolve("inputs.safetensors"));
+            Map<String, OnnxTensor> in = Fixtures.read(dir.resolve("inputs.safetensors"));
             Path ortModel = Files.exists(dir.resolve("ort.onnx")) ? dir.resolve("ort.onnx") : dir.resolve("model.onnx");
             Map<String, OnnxTensor> expected = runOrt(ortModel, in);
             for (Backend.Status s : Backend.list()) {
@@ -66,28 +64,12 @@ class OnnxOracleTest {
                     try (OnnxModel m = OnnxModel.load(dir.resolve("model.onnx"), Backend.get(s.name()))) {
                         Map<String, OnnxTensor> out = m.run(in);
                         assertEquals(expected.keySet(), out.keySet());
-                        for (var e : expected.entrySet()) assertClose(dir.getFileName() + " " + e.getKey(), e.getValue(), out.get(e.getKey()));
+                        for (var e : expected.entrySet()) Fixtures.assertClose(dir.getFileName() + " " + e.getKey(), e.getValue(), out.get(e.getKey()));
                     }
                 }));
             }
         }
         return tests.stream();
-    }
-
-    static Map<String, OnnxTensor> read(Path file) throws IOException {
-        Map<String, OnnxTensor> m = new LinkedHashMap<>();
-        try (SafeTensors st = SafeTensors.open(file)) {
-            for (String name : st.names()) {
-                int[] shape = st.info(name).shape();
-                m.put(name, switch (st.info(name).dtype()) {
-                    case F32 -> OnnxTensor.ofFloats(st.toFloatArray(name), shape);
-                    case I32 -> OnnxTensor.ofInts(Arrays.stream(st.toLongArray(name)).mapToInt(Math::toIntExact).toArray(), shape);
-                    case I64 -> OnnxTensor.ofLongs(st.toLongArray(name), shape);
-                    default -> throw new IllegalStateException(file + ": " + name);
-                });
-            }
-        }
-        return m;
     }
 
     /** ONNX Runtime's outputs for {@code in}, as our tensors. */
@@ -124,20 +106,5 @@ class OnnxOracleTest {
                 }
             }
         }
-    }
-
-    static void assertClose(String what, OnnxTensor expected, OnnxTensor actual) {
-        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape " + expected.shapeString() + " against " + actual.shapeString());
-        float[] e = expected.floats(), a = actual.floats();
-        int at = -1;
-        double worst = 0;
-        for (int i = 0; i < e.length; i++) {
-            double d = Math.abs((double) e[i] - a[i]);
-            if (!(d <= ATOL + RTOL * Math.abs(e[i])) && d >= worst) {
-                worst = d;
-                at = i;
-            }
-        }
-        if (at >= 0) throw new AssertionError(what + ": element " + at + " is " + a[at] + ", ONNX Runtime gives " + e[at] + " (|diff| " + worst + ")");
     }
 }

@@ -359,20 +359,28 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
     private float[][] onLayers(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, float[] h0, float[] c0, int[] lengths) {
         RecurrentLayer layer = prebuilt != null ? prebuilt : layer(w, r, b);
         try {
-            if (layer.spec().inputSize() != I) throw new IllegalArgumentException("X has input_size " + I + ", W has " + layer.spec().inputSize());
-            float[] in = reverseOnly ? reversed(xs, T, B, I, lengths) : xs;
             // Into native memory once, the layer's results out once, straight into ONNX's layout (T, D, B, H).
             // Shared when the layer may compute on a second thread (which reads it); else confined, far cheaper to close.
             try (Arena arena = dev.panamarnn.Parallelism.threads() > 1 ? Arenas.shared() : Arenas.confined()) {
-                Tensor x = Tensor.of(arena, in, T, B, I);
+                Tensor x;
+                if (reverseOnly) { // each sample's valid steps reversed, through a forward layer
+                    x = Tensor.allocate(arena, T, B, I);
+                    for (int t = 0; t < T; t++) {
+                        for (int bb = 0; bb < B; bb++) {
+                            MemorySegment.copy(xs, (time(t, bb, T, lengths) * B + bb) * I, x.segment(), ValueLayout.JAVA_FLOAT,
+                                    (x.offset() + (long) (t * B + bb) * x.ld()) * Float.BYTES, I);
+                        }
+                    }
+                } else {
+                    x = Tensor.of(arena, xs, T, B, I);
+                }
                 Tensor h = h0 == null ? null : Tensor.of(arena, h0, directions, B, H), c = c0 == null ? null : Tensor.of(arena, c0, directions, B, H);
                 RecurrentLayer.Result res = layer.forward(arena, x, h, c, lengths);
                 Tensor out = res.output(); // (T, B, D·H)
                 float[] y = new float[T * directions * B * H];
                 for (int t = 0; t < T; t++) {
                     for (int bb = 0; bb < B; bb++) {
-                        // a reverse-only node's sample ran its valid steps reversed: step t of the run is time L-1-t
-                        int L = lengths == null ? T : lengths[bb], time = reverseOnly && t < L ? L - 1 - t : t;
+                        int time = time(t, bb, T, lengths);
                         long row = out.offset() + (long) (t * B + bb) * out.ld();
                         for (int d = 0; d < directions; d++) {
                             MemorySegment.copy(out.segment(), ValueLayout.JAVA_FLOAT, (row + (long) d * H) * Float.BYTES, y, ((time * directions + d) * B + bb) * H, H);
@@ -386,14 +394,10 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
         }
     }
 
-    /** Each sample's first {@code lengths[b]} steps in reverse order (rows of {@code width}); later steps as they are. */
-    private static float[] reversed(float[] v, int T, int B, int width, int[] lengths) {
-        float[] out = v.clone();
-        for (int bb = 0; bb < B; bb++) {
-            int L = lengths == null ? T : lengths[bb];
-            for (int t = 0; t < L; t++) System.arraycopy(v, ((L - 1 - t) * B + bb) * width, out, (t * B + bb) * width, width);
-        }
-        return out;
+    /** The time of step {@code t} of sample {@code b}'s run: a reverse-only node runs each sample's valid steps reversed. */
+    private int time(int t, int b, int T, int[] lengths) {
+        int L = lengths == null ? T : lengths[b];
+        return reverseOnly && t < L ? L - 1 - t : t;
     }
 
     // ------------------------------------------------------------------------------------------ general path

@@ -16,8 +16,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** The committed ONNX fixtures (onnx/src/test/resources/onnx, made by scripts/make-onnx-fixtures) and comparisons. */
-final class Fixtures {
+/**
+ * The committed ONNX fixtures (onnx/src/test/resources/onnx, made by scripts/make-onnx-fixtures) and comparisons;
+ * public for bench's ONNX Runtime oracle test (the onnx test-jar).
+ */
+public final class Fixtures {
     private Fixtures() {}
 
     /**
@@ -25,7 +28,7 @@ final class Fixtures {
      * over sums of up to a few hundred products and the activations' own rounding stay near 1e-6 at these sizes;
      * 1e-5 leaves a margin of ten and still catches any wrong gate, order or state (those move outputs by 1e-2 and more).
      */
-    static final double ATOL = 1e-5, RTOL = 1e-5;
+    public static final double ATOL = 1e-5, RTOL = 1e-5;
 
     static Path root(String folder) {
         try {
@@ -43,7 +46,7 @@ final class Fixtures {
     }
 
     /** Every tensor of a safetensors file as an OnnxTensor, in file order. */
-    static Map<String, OnnxTensor> read(Path file) throws IOException {
+    public static Map<String, OnnxTensor> read(Path file) throws IOException {
         Map<String, OnnxTensor> m = new LinkedHashMap<>();
         try (SafeTensors st = SafeTensors.open(file)) {
             for (String name : st.names()) {
@@ -67,7 +70,7 @@ final class Fixtures {
         return r;
     }
 
-    static void assertClose(String what, OnnxTensor expected, OnnxTensor actual) {
+    public static void assertClose(String what, OnnxTensor expected, OnnxTensor actual) {
         assertEquals(expected.type(), actual.type(), what + ": type");
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape " + expected.shapeString() + " against " + actual.shapeString());
         if (expected.type() != OnnxTensor.Type.FLOAT) {
