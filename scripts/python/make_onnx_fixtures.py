@@ -14,6 +14,12 @@ Writes, under onnx/src/test/resources/onnx/ (each folder rewritten from scratch 
                   Transpose, with the same graph inputs and outputs, for ORT to run.
   torch/<case>/   small PyTorch modules exported with torch.onnx.export (opset 14, dynamic sequence and
                   batch axes): model.onnx + inputs.safetensors + outputs.safetensors (PyTorch's outputs).
+  demo/<model>/   the demo models of models/ (their PyTorch modules from train_models.py, their weights from
+                  models/<model>/weights.safetensors) exported the same way, packed sequences included:
+                  model.json copied from models/<model>, and per exported graph <stem>.onnx +
+                  <stem>.inputs.safetensors + <stem>.outputs.safetensors (PyTorch's outputs). Stems: model
+                  (classifier, charlm), encoder and decoder (seq2seq). Each folder is also a model
+                  directory the application classes load from ONNX.
 
 Run through scripts/make-onnx-fixtures (which installs libonnx-testdata, python3-onnx, python3-torch and
 python3-numpy when missing), or directly with
@@ -524,6 +530,110 @@ def gen_torch_case(c, out_dir):
     return total
 
 
+# ----------------------------------------------------------------------------- D. the demo models
+
+MAX_DEMO_BYTES = 4 * 1024 * 1024
+
+
+class LMGraph(nn.Module):
+    """The character LM's sequence call: token ids (B, T) -> logits (B, T, V), h_n, c_n."""
+
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, tokens):
+        logits, (h_n, c_n) = self.lm(tokens)
+        return logits, h_n, c_n
+
+
+def export_graph(m, inputs, names, dyn, dst, stem, model_name):
+    """Exports m(*inputs) as dst/<stem>.onnx with PyTorch's outputs beside it; returns the bytes written."""
+    args = tuple(t for _, t in inputs)
+    with torch.no_grad():
+        outs = m(*args)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    assert len(outs) == len(names), (stem, len(outs), names)
+    path = os.path.join(dst, stem + ".onnx")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        torch.onnx.export(m, args, path + ".tmp", opset_version=OPSET, input_names=[n for n, _ in inputs],
+                          output_names=names, dynamic_axes=dyn, do_constant_folding=True)
+    os.replace(path + ".tmp", path)
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    ops = graph_op_types(model.graph)
+    if any(op in ("Loop", "Scan", "If") for op in ops):
+        raise SystemExit(f"{model_name}/{stem}: the ONNX export has loops: {ops}")
+    meta = {"model": model_name, "graph": stem, "torch_version": torch.__version__, "onnx_version": onnx.__version__,
+            "opset": OPSET, "onnx_op_types": " ".join(sorted(set(ops))), "inputs": ",".join(n for n, _ in inputs),
+            "outputs": ",".join(names)}
+    total = os.path.getsize(path)
+    total += write_checked(os.path.join(dst, stem + ".inputs.safetensors"), [(n, t.numpy()) for n, t in inputs], meta)
+    total += write_checked(os.path.join(dst, stem + ".outputs.safetensors"),
+                           [(n, o.contiguous().numpy()) for n, o in zip(names, outs)], meta)
+    print(f"demo   {model_name}/{stem}.onnx  ONNX ops: {' '.join(sorted(set(ops)))}")
+    return total, outs
+
+
+def gen_demo(out_dir):
+    import json
+    import train_models as tm
+    models = os.path.join(ROOT, "models")
+    total = 0
+
+    def start(name):
+        dst = os.path.join(out_dir, name)
+        os.makedirs(dst)
+        shutil.copy(os.path.join(models, name, "model.json"), os.path.join(dst, "model.json"))
+        with open(os.path.join(models, name, "model.json")) as f:
+            return dst, json.load(f)
+
+    g = torch.Generator().manual_seed(seed_of("demo"))
+    dst, cfg = start("classifier")
+    m = tm.Classifier(cfg["rnn"]["hidden_size"], len(cfg["labels"]))
+    tm.load_weights_into(m, os.path.join(models, "classifier"))
+    m.eval()
+    lengths = torch.tensor([9, 5, 7, 3], dtype=torch.int64)
+    x = torch.randn(4, 9, 1, generator=g)
+    for b, n in enumerate(lengths.tolist()):
+        x[b, n:] = 0
+    size, _ = export_graph(m, [("x", x), ("lengths", lengths)], ["logits"],
+                           {"x": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}, dst, "model", "classifier")
+    total += size
+
+    dst, cfg = start("charlm")
+    lm = tm.CharLM(len(cfg["vocab"]), cfg["rnn"]["input_size"], cfg["rnn"]["hidden_size"], cfg["rnn"]["num_layers"])
+    tm.load_weights_into(lm, os.path.join(models, "charlm"))
+    lm.eval()
+    tokens = torch.randint(3, len(cfg["vocab"]), (2, 8), generator=g, dtype=torch.int64)
+    size, _ = export_graph(LMGraph(lm).eval(), [("tokens", tokens)], ["logits", "h_n", "c_n"],
+                           {"tokens": {0: "batch", 1: "seq_len"}, "logits": {0: "batch", 1: "seq_len"}, "h_n": {1: "batch"}, "c_n": {1: "batch"}},
+                           dst, "model", "charlm")
+    total += size
+
+    dst, cfg = start("seq2seq")
+    s2s = tm.Seq2Seq(len(cfg["input_vocab"]), len(cfg["output_vocab"]), cfg["encoder"]["rnn"]["input_size"], cfg["encoder"]["rnn"]["hidden_size"])
+    tm.load_weights_into(s2s, os.path.join(models, "seq2seq"))
+    s2s.eval()
+    lengths = torch.tensor([10, 6, 8], dtype=torch.int64)
+    src = torch.randint(3, len(cfg["input_vocab"]), (3, 10), generator=g, dtype=torch.int64)
+    for b, n in enumerate(lengths.tolist()):
+        src[b, n:] = cfg.get("pad", 0)
+    size, (h,) = export_graph(s2s.encoder, [("src", src), ("lengths", lengths)], ["h_n"],
+                              {"src": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "h_n": {1: "batch"}}, dst, "encoder", "seq2seq")
+    total += size
+    dec_in = torch.cat([torch.full((3, 1), cfg["bos"], dtype=torch.int64),
+                        torch.randint(3, len(cfg["output_vocab"]), (3, 4), generator=g, dtype=torch.int64)], dim=1)
+    size, _ = export_graph(s2s.decoder, [("tokens", dec_in), ("h", h.contiguous())], ["logits", "h_n"],
+                           {"tokens": {0: "batch", 1: "seq_len"}, "h": {1: "batch"}, "logits": {0: "batch", 1: "seq_len"}, "h_n": {1: "batch"}},
+                           dst, "decoder", "seq2seq")
+    total += size
+    if total > MAX_DEMO_BYTES:
+        sys.exit(f"demo ONNX fixtures exceed {MAX_DEMO_BYTES} bytes: {total}")
+    return total
+
+
 # ----------------------------------------------------------------------------- main
 
 def fresh(path):
@@ -569,8 +679,10 @@ def main():
     for c in TORCH_CASES:
         total += gen_torch_case(c, torch_dir)
 
+    demo_bytes = gen_demo(fresh(os.path.join(args.out, "demo")))
+
     print(f"\n{len(tests)} node tests ({TESTDATA_PACKAGE} {version}), {len(ATTR_CASES)} attrs cases, "
-          f"{len(TORCH_CASES)} torch exports: {total} bytes written to {args.out} "
+          f"{len(TORCH_CASES)} torch exports: {total} bytes, 3 demo models: {demo_bytes} bytes written to {args.out} "
           f"(onnx {onnx.__version__}, torch {torch.__version__})")
     if total > MAX_TOTAL_BYTES:
         sys.exit("ONNX fixtures exceed 3 MB")

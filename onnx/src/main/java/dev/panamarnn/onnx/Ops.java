@@ -21,7 +21,7 @@ final class Ops {
         OnnxTensor[] run(OnnxTensor[] in);
     }
 
-    /** The operator types {@link #create} makes, besides LSTM, GRU and RNN. */
+    /** The operator types {@link #create} makes, besides LSTM, GRU and RNN (with {@link IndexOps#SUPPORTED}). */
     static final List<String> SUPPORTED = List.of("Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Div", "Expand", "Gather", "Gemm",
             "Identity", "LogSoftmax", "MatMul", "Mul", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Squeeze", "Sub", "Tanh",
             "Transpose", "Unsqueeze");
@@ -130,7 +130,11 @@ final class Ops {
                 boolean log = type.equals("LogSoftmax");
                 yield in -> new OnnxTensor[] {softmax(floats(required(in, 0, "input"), type), axis, opset >= 13, log)};
             }
-            default -> throw new TensorProtos.Bad(label + ": operator " + dev.panamarnn.Text.quote(type) + " is not supported");
+            default -> {
+                Op other = IndexOps.create(n, label, opset);
+                if (other == null) throw new TensorProtos.Bad(label + ": operator " + dev.panamarnn.Text.quote(type) + " is not supported");
+                yield other;
+            }
         };
     }
 
