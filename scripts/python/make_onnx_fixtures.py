@@ -547,9 +547,15 @@ class LMGraph(nn.Module):
         return logits, h_n, c_n
 
 
-def export_graph(m, inputs, names, dyn, dst, stem, model_name):
-    """Exports m(*inputs) as dst/<stem>.onnx with PyTorch's outputs beside it; returns the bytes written."""
+def export_graph(m, inputs, names, dyn, dst, stem, model_name, trace_inputs=None):
+    """Exports m as dst/<stem>.onnx, traced on trace_inputs (default: inputs), with PyTorch's outputs for inputs
+    beside it; returns (bytes written, outputs).
+
+    A packed-sequence GRU must be traced at batch 1: the exporter folds the zero initial state it builds from the
+    packed batch into a constant of the traced batch size (PyTorch's own warning says so), and only a batch of 1
+    broadcasts to every batch size."""
     args = tuple(t for _, t in inputs)
+    trace_args = args if trace_inputs is None else tuple(trace_inputs)
     with torch.no_grad():
         outs = m(*args)
     outs = outs if isinstance(outs, tuple) else (outs,)
@@ -557,7 +563,7 @@ def export_graph(m, inputs, names, dyn, dst, stem, model_name):
     path = os.path.join(dst, stem + ".onnx")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        torch.onnx.export(m, args, path + ".tmp", opset_version=OPSET, input_names=[n for n, _ in inputs],
+        torch.onnx.export(m, trace_args, path + ".tmp", opset_version=OPSET, input_names=[n for n, _ in inputs],
                           output_names=names, dynamic_axes=dyn, do_constant_folding=True)
     os.replace(path + ".tmp", path)
     model = onnx.load(path)
@@ -599,7 +605,8 @@ def gen_demo(out_dir):
     for b, n in enumerate(lengths.tolist()):
         x[b, n:] = 0
     size, _ = export_graph(m, [("x", x), ("lengths", lengths)], ["logits"],
-                           {"x": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}, dst, "model", "classifier")
+                           {"x": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}, dst, "model", "classifier",
+                           trace_inputs=(x[:1], lengths[:1]))
     total += size
 
     dst, cfg = start("charlm")
@@ -621,7 +628,8 @@ def gen_demo(out_dir):
     for b, n in enumerate(lengths.tolist()):
         src[b, n:] = cfg.get("pad", 0)
     size, (h,) = export_graph(s2s.encoder, [("src", src), ("lengths", lengths)], ["h_n"],
-                              {"src": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "h_n": {1: "batch"}}, dst, "encoder", "seq2seq")
+                              {"src": {0: "batch", 1: "seq_len"}, "lengths": {0: "batch"}, "h_n": {1: "batch"}}, dst, "encoder", "seq2seq",
+                              trace_inputs=(src[:1], lengths[:1]))
     total += size
     dec_in = torch.cat([torch.full((3, 1), cfg["bos"], dtype=torch.int64),
                         torch.randint(3, len(cfg["output_vocab"]), (3, 4), generator=g, dtype=torch.int64)], dim=1)

@@ -72,6 +72,32 @@ class OnnxOracleTest {
         return tests.stream();
     }
 
+    /**
+     * The demo models' exports (onnx fixtures {@code demo/}, traced at batch 1, run here at batch 2 to 4 with mixed
+     * lengths): ONNX Runtime agrees with PyTorch's stored outputs, and so do we; so the graphs are valid ONNX that
+     * another runtime reads the same way.
+     */
+    @TestFactory
+    Stream<DynamicTest> theDemoExportsRunTheSameInOnnxRuntime() {
+        Path demo = ATTRS.resolveSibling("demo");
+        List<DynamicTest> tests = new ArrayList<>();
+        for (String g : List.of("classifier/model", "charlm/model", "seq2seq/encoder", "seq2seq/decoder")) {
+            tests.add(DynamicTest.dynamicTest(g, () -> {
+                Map<String, OnnxTensor> in = Fixtures.read(demo.resolve(g + ".inputs.safetensors"));
+                Map<String, OnnxTensor> torch = Fixtures.read(demo.resolve(g + ".outputs.safetensors"));
+                Map<String, OnnxTensor> ort = runOrt(demo.resolve(g + ".onnx"), in);
+                try (OnnxModel m = OnnxModel.load(demo.resolve(g + ".onnx"))) {
+                    Map<String, OnnxTensor> ours = m.run(in);
+                    for (var e : torch.entrySet()) {
+                        Fixtures.assertClose(g + " " + e.getKey() + " (ONNX Runtime)", e.getValue(), ort.get(e.getKey()));
+                        Fixtures.assertClose(g + " " + e.getKey() + " (ours)", e.getValue(), ours.get(e.getKey()));
+                    }
+                }
+            }));
+        }
+        return tests.stream();
+    }
+
     /** ONNX Runtime's outputs for {@code in}, as our tensors. */
     static Map<String, OnnxTensor> runOrt(Path model, Map<String, OnnxTensor> in) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();

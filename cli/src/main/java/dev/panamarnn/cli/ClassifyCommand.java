@@ -20,15 +20,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code panama-rnn classify}: N-vs-1 with a user's model directory (model.json + weights.safetensors). */
+/** {@code panama-rnn classify}: N-vs-1 with a user's model directory (model.json + weights.safetensors or ONNX graphs). */
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify sequences with an n_vs_1 model directory (model.json + weights.safetensors): "
+        description = "Classify sequences with an n_vs_1 model directory (model.json + weights.safetensors or ONNX graphs): "
                 + "feature sequences from --input, or texts for a model with an embedding.")
 final class ClassifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.json and weights.safetensors.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = Apps.MODEL_DIR)
     Path model;
 
     @Option(names = "--input", paramLabel = "IN.safetensors",
@@ -51,8 +51,8 @@ final class ClassifyCommand implements Callable<Integer> {
         // The output is checked (a regular file or none, not an input, in a writable directory) before
         // the model is loaded.
         OutputFile target = output == null ? null
-                : OutputFile.prepare("--output", output, input, model.resolve("model.json"), model.resolve("weights.safetensors")).deleteTemporaryOnExit();
-        try (target; SequenceClassifier c = SequenceClassifier.load(model, backend.resolve())) {
+                : OutputFile.prepare("--output", output, input, model.resolve("model.json"), model.resolve("weights.safetensors"), model.resolve("model.onnx")).deleteTemporaryOnExit();
+        try (target; SequenceClassifier c = Apps.classifier(model, backend.resolve())) {
             float[][] logits;
             if (c.takesTokens()) {
                 if (input != null) throw new IllegalArgumentException("--input: this model reads text (it has an embedding); pass texts");

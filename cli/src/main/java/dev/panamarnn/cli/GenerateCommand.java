@@ -16,13 +16,13 @@ import picocli.CommandLine.Spec;
 
 /** {@code panama-rnn generate}: 1-vs-N with a user's language model directory. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text with an lm model directory (model.json + weights.safetensors): from <bos> and each prompt, "
+        description = "Generate text with an lm model directory (model.json + weights.safetensors or ONNX graphs): from <bos> and each prompt, "
                 + "greedy or sampled, until <eos> or --max tokens. One line per prompt.")
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.json and weights.safetensors.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = Apps.MODEL_DIR)
     Path model;
 
     @Parameters(paramLabel = "PROMPT", arity = "0..*", description = "Prompts (default: one empty prompt).")
@@ -58,7 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (max != null) checkBudget(sequences, max);
         Decoding d = Decoding.temperature(temperature, seed);
         PrintWriter out = spec.commandLine().getOut();
-        try (LanguageModel lm = LanguageModel.load(model, backend.resolve())) {
+        try (LanguageModel lm = Apps.languageModel(model, backend.resolve())) {
             int n = max != null ? max : lm.config().maxOutputLength();
             checkBudget(sequences, n);
             int[][] batch = new int[ps.size() * samples][];

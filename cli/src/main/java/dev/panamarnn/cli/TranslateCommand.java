@@ -16,13 +16,13 @@ import picocli.CommandLine.Spec;
 
 /** {@code panama-rnn translate}: N-vs-M with a user's seq2seq model directory. */
 @Command(name = "translate", mixinStandardHelpOptions = true,
-        description = "Translate texts with a seq2seq model directory (model.json + weights.safetensors): greedy (batched) or beam search. "
+        description = "Translate texts with a seq2seq model directory (model.json + weights.safetensors or ONNX graphs): greedy (batched) or beam search. "
                 + "Prints one line per input: the input, a tab, the translation.")
 final class TranslateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Directory with model.json and weights.safetensors.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = Apps.MODEL_DIR)
     Path model;
 
     @Parameters(paramLabel = "TEXT", arity = "0..*", description = "Texts to translate.")
@@ -50,7 +50,7 @@ final class TranslateCommand implements Callable<Integer> {
         if (file != null) in.addAll(Inputs.readLines("--file", file, System.in)); // at most 16 MiB, strict UTF-8
         if (in.isEmpty()) throw new IllegalArgumentException("nothing to translate: give texts or --file");
         PrintWriter out = spec.commandLine().getOut();
-        try (Seq2Seq m = Seq2Seq.load(model, backend.resolve())) {
+        try (Seq2Seq m = Apps.seq2seq(model, backend.resolve())) {
             int n = max != null ? max : m.maxOutputLength();
             int[][] src = new int[in.size()][];
             int longest = 0;

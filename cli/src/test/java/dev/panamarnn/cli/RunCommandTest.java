@@ -40,6 +40,28 @@ class RunCommandTest {
         }
     }
 
+    /** The application commands on model directories whose weights are the demo models' ONNX exports. */
+    @Test
+    void theApplicationCommandsTakeOnnxModelDirectories() throws Exception {
+        Path demo = TORCH.resolveSibling("demo");
+        CliRun t = CliRun.of("translate", "--model", demo.resolve("seq2seq").toString(), "3 March 2021", "Dec 25, 1999");
+        assertEquals(0, t.code(), t.err());
+        assertEquals("3 March 2021\t2021-03-03\nDec 25, 1999\t1999-12-25", t.out().strip());
+        CliRun g = CliRun.of("generate", "--model", demo.resolve("charlm").toString(), "--max", "40", "the ");
+        CliRun gs = CliRun.of("generate", "--model", Path.of("..", "models", "charlm").toString(), "--max", "40", "the ");
+        assertEquals(0, g.code(), g.err());
+        assertEquals(gs.out(), g.out());
+        Path seq = dir.resolve("seq.safetensors");
+        try (SafeTensors cases = SafeTensors.open(Path.of("..", "models", "classifier", "cases.safetensors"))) {
+            int[] shape = cases.info("inputs").shape();
+            new SafeTensorsWriter().add("input", cases.toFloatArray("inputs"), shape).add("lengths", cases.toLongArray("lengths"), shape[0]).write(seq);
+        }
+        CliRun c = CliRun.of("classify", "--model", demo.resolve("classifier").toString(), "--input", seq.toString());
+        CliRun cs = CliRun.of("classify", "--model", Path.of("..", "models", "classifier").toString(), "--input", seq.toString());
+        assertEquals(0, c.code(), c.err());
+        assertEquals(cs.out(), c.out());
+    }
+
     @Test
     void infoListsWhatTheModelHolds() {
         CliRun r = CliRun.of("info", "--model", TORCH.resolve("classifier").resolve("model.onnx").toString());

@@ -68,7 +68,8 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /** One node, ready to run. */
-    private record Node(String label, String[] inputs, String[] outputs, Ops.Op op) {}
+    /** A node run per call; {@code proto} for {@link OnnxApps}, which reads a graph's parts. */
+    record Node(String label, NodeProto proto, String[] inputs, String[] outputs, Ops.Op op) {}
 
     private final Path file;
     private final String summary;
@@ -241,7 +242,7 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 default -> op = Ops.create(node, label, opset, dir);
             }
-            Node nd = new Node(label, node.getInputList().toArray(String[]::new), node.getOutputList().toArray(String[]::new), op);
+            Node nd = new Node(label, node, node.getInputList().toArray(String[]::new), node.getOutputList().toArray(String[]::new), op);
             // Shape of an input whose declared dimensions are all numbers: known now (run checks inputs against them).
             OnnxTensor known = node.getInputCount() == 1 ? Ops.staticShape(node, label, staticDims(inputs, node.getInput(0))) : null;
             if (known != null && node.getOutputCount() == 1 && !node.getOutput(0).isEmpty()) {
@@ -339,6 +340,26 @@ public final class OnnxModel implements AutoCloseable {
      *
      * @return the inputs in the file's order
      */
+    /** The file this model was read from. */
+    Path file() {
+        return file;
+    }
+
+    /** The nodes run per call, in an order that respects their inputs (for {@link OnnxApps}). */
+    List<Node> graphNodes() {
+        return nodes;
+    }
+
+    /** An initializer or a value computed at load, else null (for {@link OnnxApps}). */
+    OnnxTensor constant(String name) {
+        return constants.get(name);
+    }
+
+    /** The recurrent node of {@code node}, or null (for {@link OnnxApps}). */
+    RecurrentOp recurrent(Node node) {
+        return node.op() instanceof RecurrentOp r ? r : null;
+    }
+
     public List<Port> inputs() {
         return inputs;
     }

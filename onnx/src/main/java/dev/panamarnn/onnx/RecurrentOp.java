@@ -316,26 +316,63 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
 
     /** The layer for these weights, in PyTorch's gate order and names. */
     private RecurrentLayer layer(OnnxTensor w, OnnxTensor r, OnnxTensor b) {
+        int[] hi = checkWeights(w, r, b); // initializers of another type reach here at load, before run() could check them
+        int H = hi[0], I = hi[1];
+        Map<String, float[]> data = new HashMap<>();
+        Map<String, int[]> shapes = new HashMap<>();
+        putPyTorch(data, shapes, "", 0, w, r, b, H, I);
+        LayerSpec spec = new LayerSpec(layerMode, I, H, 1, directions == 2, b != null, false, 0);
+        return RecurrentLayer.create(spec, StateDict.of(data, shapes), "", backend);
+    }
+
+    /**
+     * Writes W, R and B (checked to fit) as layer {@code layer} of a PyTorch state_dict under {@code prefix}: gates
+     * in PyTorch's order, B split into {@code bias_ih} and {@code bias_hh}; no bias tensors when {@code b} is null.
+     */
+    void putPyTorch(Map<String, float[]> data, Map<String, int[]> shapes, String prefix, int layer, OnnxTensor w, OnnxTensor r, OnnxTensor b, int H, int I) {
+        for (int d = 0; d < directions; d++) {
+            String sfx = "_l" + layer + (d == 1 ? "_reverse" : "");
+            put(data, shapes, prefix + "weight_ih" + sfx, reorder(w.floats(), d * gates * H * I, H, I), gates * H, I);
+            put(data, shapes, prefix + "weight_hh" + sfx, reorder(r.floats(), d * gates * H * H, H, H), gates * H, H);
+            if (b != null) {
+                put(data, shapes, prefix + "bias_ih" + sfx, reorder(b.floats(), d * 2 * gates * H, H, 1), gates * H);
+                put(data, shapes, prefix + "bias_hh" + sfx, reorder(b.floats(), d * 2 * gates * H + gates * H, H, 1), gates * H);
+            }
+        }
+    }
+
+    /** Whether a PyTorch layer computes what this node does (then {@link #layerMode()} is its cell). */
+    boolean onLayers() {
+        return onLayers;
+    }
+
+    Mode layerMode() {
+        return layerMode;
+    }
+
+    /** 1 or 2. */
+    int directions() {
+        return directions;
+    }
+
+    boolean reverseOnly() {
+        return reverseOnly;
+    }
+
+    boolean batchFirst() {
+        return batchFirst;
+    }
+
+    /** The checked W, R, B of this node as PyTorch's (W and R rank 3 of this node's directions; B null when absent). */
+    int[] checkWeights(OnnxTensor w, OnnxTensor r, OnnxTensor b) {
         if (w.rank() != 3 || r.rank() != 3) throw new IllegalArgumentException("W and R must be 3-D, got " + w.shapeString() + " and " + r.shapeString());
-        Ops.floats(w, op); // initializers of another type reach here at load, before run() could check them
+        Ops.floats(w, op);
         Ops.floats(r, op);
         int H = hidden != 0 ? hidden : r.dim(2), I = w.dim(2);
         expect("W", w, directions, gates * H, I);
         expect("R", r, directions, gates * H, H);
         if (b != null) expect("B", Ops.floats(b, op), directions, 2 * gates * H);
-        Map<String, float[]> data = new HashMap<>();
-        Map<String, int[]> shapes = new HashMap<>();
-        for (int d = 0; d < directions; d++) {
-            String sfx = d == 1 ? "_l0_reverse" : "_l0";
-            put(data, shapes, "weight_ih" + sfx, reorder(w.floats(), d * gates * H * I, H, I), gates * H, I);
-            put(data, shapes, "weight_hh" + sfx, reorder(r.floats(), d * gates * H * H, H, H), gates * H, H);
-            if (b != null) {
-                put(data, shapes, "bias_ih" + sfx, reorder(b.floats(), d * 2 * gates * H, H, 1), gates * H);
-                put(data, shapes, "bias_hh" + sfx, reorder(b.floats(), d * 2 * gates * H + gates * H, H, 1), gates * H);
-            }
-        }
-        LayerSpec spec = new LayerSpec(layerMode, I, H, 1, directions == 2, b != null, false, 0);
-        return RecurrentLayer.create(spec, StateDict.of(data, shapes), "", backend);
+        return new int[] {H, I};
     }
 
     private static void put(Map<String, float[]> data, Map<String, int[]> shapes, String name, float[] v, int... shape) {
