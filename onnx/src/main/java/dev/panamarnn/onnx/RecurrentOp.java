@@ -148,7 +148,38 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        for (Buffers b; (b = pool.pollFirst()) != null; ) b.arena.close();
         if (prebuilt != null) prebuilt.close();
+    }
+
+    /**
+     * Native memory for one call's input, states and results, kept from call to call (each used by one call at a
+     * time; as many as calls ran at once), so that a call allocates, zeroes and frees no native memory once warm.
+     * Shared arenas: the layer's second thread reads and writes them. The node owns them; {@link #close} frees them.
+     */
+    private static final class Buffers {
+        final Arena arena = Arenas.shared();
+        final MemorySegment segment;
+
+        Buffers(long bytes) {
+            segment = arena.allocate(Math.max(bytes, 64), 64);
+        }
+    }
+
+    private final java.util.concurrent.ConcurrentLinkedDeque<Buffers> pool = new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private volatile boolean closed;
+
+    private Buffers take(long bytes) {
+        Buffers b = pool.pollFirst();
+        if (b != null && b.segment.byteSize() >= bytes) return b;
+        if (b != null) b.arena.close(); // too small: replaced by one that fits
+        return new Buffers(bytes);
+    }
+
+    private void give(Buffers b) {
+        pool.offerFirst(b);
+        if (closed && pool.remove(b)) b.arena.close(); // close() ran meanwhile and may have missed it
     }
 
     // ------------------------------------------------------------------------------------------ activations
@@ -396,35 +427,57 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
     private float[][] onLayers(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, float[] h0, float[] c0, int[] lengths) {
         RecurrentLayer layer = prebuilt != null ? prebuilt : layer(w, r, b);
         try {
-            // Into native memory once, the layer's results out once, straight into ONNX's layout (T, D, B, H).
-            // Shared when the layer may compute on a second thread (which reads it); else confined, far cheaper to close.
-            try (Arena arena = dev.panamarnn.Parallelism.threads() > 1 ? Arenas.shared() : Arenas.confined()) {
-                Tensor x;
+            // Into native memory once, the layer's results out once, straight into ONNX's layout (T, D, B, H); the
+            // native memory is the node's, reused from call to call.
+            int D = directions;
+            long xF = (long) T * B * I, sF = (long) D * B * H, outF = (long) T * B * D * H;
+            boolean lstm = layerMode == Mode.LSTM;
+            Buffers buf = take((xF + outF + (lstm ? 4 : 3) * sF) * Float.BYTES); // x, h0, c0 (its slot), Y, h_n, c_n
+            try {
+                MemorySegment seg = buf.segment;
+                long at = 0;
+                Tensor x = Tensor.wrap(seg, at, I, T, B, I);
+                at += xF;
                 if (reverseOnly) { // each sample's valid steps reversed, through a forward layer
-                    x = Tensor.allocate(arena, T, B, I);
                     for (int t = 0; t < T; t++) {
                         for (int bb = 0; bb < B; bb++) {
-                            MemorySegment.copy(xs, (time(t, bb, T, lengths) * B + bb) * I, x.segment(), ValueLayout.JAVA_FLOAT,
-                                    (x.offset() + (long) (t * B + bb) * x.ld()) * Float.BYTES, I);
+                            MemorySegment.copy(xs, (time(t, bb, T, lengths) * B + bb) * I, seg, ValueLayout.JAVA_FLOAT, (x.offset() + (long) (t * B + bb) * I) * Float.BYTES, I);
                         }
                     }
                 } else {
-                    x = Tensor.of(arena, xs, T, B, I);
+                    MemorySegment.copy(xs, 0, seg, ValueLayout.JAVA_FLOAT, 0, (int) xF);
                 }
-                Tensor h = h0 == null ? null : Tensor.of(arena, h0, directions, B, H), c = c0 == null ? null : Tensor.of(arena, c0, directions, B, H);
-                RecurrentLayer.Result res = layer.forward(arena, x, h, c, lengths);
-                Tensor out = res.output(); // (T, B, D·H)
-                float[] y = new float[T * directions * B * H];
+                Tensor h = null, c = null;
+                if (h0 != null) {
+                    h = Tensor.wrap(seg, at, H, D, B, H);
+                    MemorySegment.copy(h0, 0, seg, ValueLayout.JAVA_FLOAT, at * Float.BYTES, (int) sF);
+                }
+                at += sF;
+                if (c0 != null) {
+                    c = Tensor.wrap(seg, at, H, D, B, H);
+                    MemorySegment.copy(c0, 0, seg, ValueLayout.JAVA_FLOAT, at * Float.BYTES, (int) sF);
+                }
+                at += sF;
+                Tensor out = Tensor.wrap(seg, at, D * H, T, B, D * H);
+                // A sample's steps past its length: the layer writes zeros there (ONNX's Y), whatever the buffer held.
+                at += outF;
+                Tensor hN = Tensor.wrap(seg, at, H, D, B, H);
+                at += sF;
+                Tensor cN = lstm ? Tensor.wrap(seg, at, H, D, B, H) : null;
+                layer.forward(x, h, c, lengths, out, hN, cN, null);
+                float[] y = new float[T * D * B * H];
                 for (int t = 0; t < T; t++) {
                     for (int bb = 0; bb < B; bb++) {
                         int time = time(t, bb, T, lengths);
                         long row = out.offset() + (long) (t * B + bb) * out.ld();
-                        for (int d = 0; d < directions; d++) {
-                            MemorySegment.copy(out.segment(), ValueLayout.JAVA_FLOAT, (row + (long) d * H) * Float.BYTES, y, ((time * directions + d) * B + bb) * H, H);
+                        for (int d = 0; d < D; d++) {
+                            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT, (row + (long) d * H) * Float.BYTES, y, ((time * D + d) * B + bb) * H, H);
                         }
                     }
                 }
-                return new float[][] {y, res.hN().toArray(), res.cN() == null ? null : res.cN().toArray()};
+                return new float[][] {y, hN.toArray(), cN == null ? null : cN.toArray()};
+            } finally {
+                give(buf);
             }
         } finally {
             if (layer != prebuilt) layer.close();

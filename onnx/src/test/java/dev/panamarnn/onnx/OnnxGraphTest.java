@@ -63,4 +63,24 @@ class OnnxGraphTest {
             assertArrayEquals(new float[] {1, 3}, m.run(Map.of("X", OnnxTensor.ofFloats(new float[3], 1, 3))).get("f").floats());
         }
     }
+
+    /**
+     * A recurrent node reuses its native memory from call to call: a call with shorter sequences after one with full
+     * ones still gets zeros past each length in Y (nothing left from the call before), and equals a fresh model's.
+     */
+    @Test
+    void aCallAfterAnotherLeavesNothingOfItInTheResults() throws Exception {
+        Path m = Fixtures.root("attrs").resolve("lstm_sequence_lens_bidirectional").resolve("model.onnx");
+        Map<String, OnnxTensor> in = Fixtures.read(m.resolveSibling("inputs.safetensors"));
+        Map<String, OnnxTensor> full = new java.util.HashMap<>(in), short_ = new java.util.HashMap<>(in);
+        full.put("sequence_lens", OnnxTensor.ofInts(new int[] {5, 5, 5}, 3));
+        short_.put("sequence_lens", OnnxTensor.ofInts(new int[] {2, 1, 3}, 3));
+        try (OnnxModel used = OnnxModel.load(m); OnnxModel fresh = OnnxModel.load(m)) {
+            used.run(full);
+            Map<String, OnnxTensor> a = used.run(short_), b = fresh.run(short_);
+            for (String out : b.keySet()) assertArrayEquals(b.get(out).floats(), a.get(out).floats(), out);
+            float[] y = a.get("Y").floats(); // (T=5, D=2, B=3, H=6): sample 1 (length 1) has zeros from t = 1 on
+            for (int t = 1; t < 5; t++) for (int d = 0; d < 2; d++) for (int h = 0; h < 6; h++) assertTrue(y[((t * 2 + d) * 3 + 1) * 6 + h] == 0f, "Y[" + t + "][" + d + "][1]");
+        }
+    }
 }
