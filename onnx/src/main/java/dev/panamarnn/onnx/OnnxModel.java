@@ -335,11 +335,6 @@ public final class OnnxModel implements AutoCloseable {
         return out;
     }
 
-    /**
-     * The graph's inputs, as declared (initializers excluded).
-     *
-     * @return the inputs in the file's order
-     */
     /** The file this model was read from. */
     Path file() {
         return file;
@@ -360,6 +355,11 @@ public final class OnnxModel implements AutoCloseable {
         return node.op() instanceof RecurrentOp r ? r : null;
     }
 
+    /**
+     * The graph's inputs, as declared (initializers excluded).
+     *
+     * @return the inputs in the file's order
+     */
     public List<Port> inputs() {
         return inputs;
     }
