@@ -350,6 +350,11 @@ public final class OnnxModel implements AutoCloseable {
         return constants.get(name);
     }
 
+    /** The recurrent nodes (for tests). */
+    List<RecurrentOp> recurrentOps() {
+        return recurrent;
+    }
+
     /** The recurrent node of {@code node}, or null (for {@link OnnxApps}). */
     RecurrentOp recurrent(Node node) {
         return node.op() instanceof RecurrentOp r ? r : null;

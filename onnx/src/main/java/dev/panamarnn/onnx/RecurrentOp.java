@@ -167,6 +167,9 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
         }
     }
 
+    /** Tests only: the general path one sample and step at a time with scalar dot products, the reference for the batched one. */
+    volatile boolean oneByOne;
+
     private final java.util.concurrent.ConcurrentLinkedDeque<Buffers> pool = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
@@ -185,19 +188,27 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
     // ------------------------------------------------------------------------------------------ activations
 
     /** An activation ONNX lists for the recurrent operators, with its alpha and beta. */
-    record Activation(String name, float alpha, float beta) {
+    record Activation(String name, float alpha, float beta, int kind) {
+        private static final List<String> KINDS = List.of("sigmoid", "tanh", "relu", "hardsigmoid", "leakyrelu", "thresholdedrelu", "scaledtanh",
+                "affine", "elu", "softsign", "softplus");
+
+        Activation(String name, float alpha, float beta) {
+            this(name, alpha, beta, KINDS.indexOf(name));
+        }
+
+        /** The function at {@code x} (switching on an int: this runs for every gate of every step). */
         float apply(float x) {
-            return switch (name) {
-                case "sigmoid" -> (float) (1.0 / (1.0 + Math.exp(-x)));
-                case "tanh" -> (float) Math.tanh(x);
-                case "relu" -> Math.max(x, 0f);
-                case "hardsigmoid" -> Math.max(0f, Math.min(1f, alpha * x + beta));
-                case "leakyrelu" -> x >= 0 ? x : alpha * x;
-                case "thresholdedrelu" -> x > alpha ? x : 0f;
-                case "scaledtanh" -> alpha * (float) Math.tanh(beta * x);
-                case "affine" -> alpha * x + beta;
-                case "elu" -> x >= 0 ? x : alpha * (float) Math.expm1(x);
-                case "softsign" -> x / (1f + Math.abs(x));
+            return switch (kind) {
+                case 0 -> 1f / (1f + (float) Math.exp(-x));
+                case 1 -> (float) Math.tanh(x);
+                case 2 -> Math.max(x, 0f);
+                case 3 -> Math.max(0f, Math.min(1f, alpha * x + beta));
+                case 4 -> x >= 0 ? x : alpha * x;
+                case 5 -> x > alpha ? x : 0f;
+                case 6 -> alpha * (float) Math.tanh(beta * x);
+                case 7 -> alpha * x + beta;
+                case 8 -> x >= 0 ? x : alpha * (float) Math.expm1(x);
+                case 9 -> x / (1f + Math.abs(x));
                 default -> (float) Math.log1p(Math.exp(x)); // softplus
             };
         }
@@ -492,9 +503,149 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ general path
 
-    /** ONNX's equations, step by step; returns Y (T, D, B, H), Y_h and Y_c (D, B, H). */
+    /**
+     * ONNX's equations, batched: per direction one product for the inputs of every step ({@code X·Wᵀ}), per step one
+     * product for the recurrence over the batch ({@code H·Rᵀ}; for a GRU with {@code linear_before_reset = 0} two:
+     * z and r first, then {@code (r ⊙ H)·R_hᵀ}), on the backend's GEMM; the gates, peepholes, clip and activations
+     * element by element. Each sample runs its own valid steps (reversed for the reverse direction) and keeps its
+     * state past them. Returns Y (T, D, B, H), Y_h and Y_c (D, B, H).
+     */
     private float[][] general(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, OnnxTensor p,
                               float[] h0, float[] c0, int[] lengths) {
+        if (T == 0 || B == 0 || I == 0 || H == 0 || oneByOne) return generalOneByOne(xs, T, B, I, H, w, r, b, p, h0, c0, lengths);
+        Backend be = backend != null ? backend : Backend.defaultBackend();
+        int G = gates * H, D = directions, TB = T * B;
+        boolean resetFirst = baseMode == Mode.GRU && !linearBeforeReset;
+        int Gh = resetFirst ? 2 * H : G; // the recurrent product's columns before the reset gate is known
+        float[] y = new float[TB * D * H], yh = new float[D * B * H], yc = new float[D * B * H];
+        float[] wv = w.floats(), rv = r.floats(), bv = b == null ? null : b.floats(), pv = p == null ? null : p.floats();
+        float[] xp = new float[TB * G], gh = new float[B * G], hPrev = new float[B * H], cPrev = new float[B * H], rh = new float[B * H], hn = new float[B * H];
+        float[] z = new float[B * G], tc = new float[B * H];
+        boolean[] active = new boolean[B];
+        int[] at = new int[B];
+        long xF = (long) TB * I, xpF = (long) TB * G, wF = (long) G * I, rF = (long) G * H, bh = (long) B * H, bg = (long) B * G;
+        Buffers buf = take((xF + xpF + wF + rF + 3 * bh + 2 * bg) * Float.BYTES);
+        try {
+            MemorySegment m = buf.segment;
+            long X = 0, XP = X + xF, W = XP + xpF, R = W + wF, HS = R + rF, HP = HS + bh, RH = HP + bg, HN = RH + bh, ACT = HN + bh;
+            MemorySegment.copy(xs, 0, m, ValueLayout.JAVA_FLOAT, X * Float.BYTES, (int) xF);
+            for (int d = 0; d < D; d++) {
+                boolean reverse = reverseOnly || d == 1;
+                Activation[] f = acts[d];
+                int bo = d * 2 * G, po = d * 3 * H;
+                MemorySegment.copy(wv, d * G * I, m, ValueLayout.JAVA_FLOAT, W * Float.BYTES, (int) wF);
+                MemorySegment.copy(rv, d * G * H, m, ValueLayout.JAVA_FLOAT, R * Float.BYTES, (int) rF);
+                be.sgemm(false, true, TB, G, I, 1f, m, X, I, m, W, I, 0f, m, XP, G);
+                MemorySegment.copy(m, ValueLayout.JAVA_FLOAT, XP * Float.BYTES, xp, 0, (int) xpF);
+                // Both biases into the input part, but R's for a GRU's candidate when the reset gate multiplies it (rbh).
+                float[] rbh = new float[H];
+                if (bv != null) {
+                    float[] bias = new float[G];
+                    for (int g = 0; g < G; g++) bias[g] = bv[bo + g] + (baseMode == Mode.GRU && linearBeforeReset && g >= 2 * H ? 0f : bv[bo + G + g]);
+                    if (baseMode == Mode.GRU && linearBeforeReset) System.arraycopy(bv, bo + G + 2 * H, rbh, 0, H);
+                    for (int row = 0; row < TB; row++) for (int g = 0; g < G; g++) xp[row * G + g] += bias[g];
+                }
+                for (int bb = 0; bb < B; bb++) {
+                    int so = (d * B + bb) * H;
+                    if (h0 != null) System.arraycopy(h0, so, hPrev, bb * H, H); else Arrays.fill(hPrev, bb * H, bb * H + H, 0f);
+                    if (c0 != null) System.arraycopy(c0, so, cPrev, bb * H, H); else Arrays.fill(cPrev, bb * H, bb * H + H, 0f);
+                }
+                Activation fa = f[0], fb = f.length > 1 ? f[1] : null, fc = f.length > 2 ? f[2] : null;
+                Acts acts = new Acts(be, m, ACT, B);
+                for (int s = 0; s < T; s++) {
+                    MemorySegment.copy(hPrev, 0, m, ValueLayout.JAVA_FLOAT, HS * Float.BYTES, (int) bh);
+                    be.sgemm(false, true, B, Gh, H, 1f, m, HS, H, m, R, H, 0f, m, HP, Gh);
+                    MemorySegment.copy(m, ValueLayout.JAVA_FLOAT, HP * Float.BYTES, gh, 0, B * Gh);
+                    // Pre-activations of the samples still running (z: B × G), each at its own time step.
+                    for (int bb = 0; bb < B; bb++) {
+                        int L = lengths == null ? T : lengths[bb];
+                        active[bb] = s < L;
+                        if (!active[bb]) continue;
+                        int t = reverse ? L - 1 - s : s, xo = (t * B + bb) * G, go = bb * Gh, zo = bb * G;
+                        at[bb] = t;
+                        int n = resetFirst ? 2 * H : G;
+                        for (int g = 0; g < n; g++) z[zo + g] = xp[xo + g] + gh[go + g];
+                        if (resetFirst) System.arraycopy(xp, xo + 2 * H, z, zo + 2 * H, H);
+                        if (pv != null) {
+                            for (int j = 0; j < H; j++) {
+                                z[zo + j] += pv[po + j] * cPrev[bb * H + j];
+                                z[zo + 2 * H + j] += pv[po + 2 * H + j] * cPrev[bb * H + j];
+                            }
+                        }
+                    }
+                    if (baseMode == Mode.LSTM) {
+                        clip(z, 0, H, G); // i; o is clipped once its peephole term is in
+                        clip(z, 2 * H, 4 * H, G); // f, c
+                        acts.apply(fa, z, G, 0, H); // i
+                        if (!inputForget) acts.apply(fa, z, G, 2 * H, H); // f
+                        acts.apply(fb, z, G, 3 * H, H); // c
+                        for (int bb = 0; bb < B; bb++) {
+                            if (!active[bb]) continue;
+                            int zo = bb * G, ho = bb * H;
+                            for (int j = 0; j < H; j++) {
+                                float i = z[zo + j], fg = inputForget ? 1f - i : z[zo + 2 * H + j];
+                                float cell = fg * cPrev[ho + j] + i * z[zo + 3 * H + j];
+                                cPrev[ho + j] = cell;
+                                tc[ho + j] = cell;
+                                if (pv != null) z[zo + H + j] += pv[po + H + j] * cell;
+                            }
+                        }
+                        clip(z, H, 2 * H, G);
+                        acts.apply(fa, z, G, H, H); // o
+                        acts.apply(fc, tc, H, 0, H); // h = o ⊙ h(cell)
+                        for (int bb = 0; bb < B; bb++) if (active[bb]) for (int j = 0; j < H; j++) tc[bb * H + j] *= z[bb * G + H + j];
+                    } else if (baseMode == Mode.GRU) {
+                        clip(z, 0, 2 * H, G);
+                        acts.apply(fa, z, G, 0, 2 * H); // z and r
+                        if (resetFirst) {
+                            // the candidate's product over r ⊙ h (zeros for samples past their length)
+                            for (int bb = 0; bb < B; bb++) {
+                                for (int j = 0; j < H; j++) rh[bb * H + j] = active[bb] ? z[bb * G + H + j] * hPrev[bb * H + j] : 0f;
+                            }
+                            MemorySegment.copy(rh, 0, m, ValueLayout.JAVA_FLOAT, RH * Float.BYTES, (int) bh);
+                            be.sgemm(false, true, B, H, H, 1f, m, RH, H, m, R + 2L * H * H, H, 0f, m, HN, H);
+                            MemorySegment.copy(m, ValueLayout.JAVA_FLOAT, HN * Float.BYTES, hn, 0, (int) bh);
+                            for (int bb = 0; bb < B; bb++) if (active[bb]) for (int j = 0; j < H; j++) z[bb * G + 2 * H + j] += hn[bb * H + j];
+                        } else {
+                            for (int bb = 0; bb < B; bb++) {
+                                if (!active[bb]) continue;
+                                int zo = bb * G, go = bb * Gh, xo = (at[bb] * B + bb) * G;
+                                for (int j = 0; j < H; j++) z[zo + 2 * H + j] = xp[xo + 2 * H + j] + z[zo + H + j] * (gh[go + 2 * H + j] + rbh[j]);
+                            }
+                        }
+                        clip(z, 2 * H, 3 * H, G);
+                        acts.apply(fb, z, G, 2 * H, H); // the candidate
+                        for (int bb = 0; bb < B; bb++) {
+                            if (!active[bb]) continue;
+                            int zo = bb * G, ho = bb * H;
+                            for (int j = 0; j < H; j++) {
+                                float zj = z[zo + j];
+                                tc[ho + j] = (1f - zj) * z[zo + 2 * H + j] + zj * hPrev[ho + j];
+                            }
+                        }
+                    } else {
+                        clip(z, 0, H, G);
+                        acts.apply(fa, z, G, 0, H);
+                        for (int bb = 0; bb < B; bb++) if (active[bb]) System.arraycopy(z, bb * G, tc, bb * H, H);
+                    }
+                    for (int bb = 0; bb < B; bb++) {
+                        if (!active[bb]) continue;
+                        System.arraycopy(tc, bb * H, hPrev, bb * H, H);
+                        System.arraycopy(tc, bb * H, y, ((at[bb] * D + d) * B + bb) * H, H);
+                    }
+                }
+                System.arraycopy(hPrev, 0, yh, d * B * H, B * H);
+                System.arraycopy(cPrev, 0, yc, d * B * H, B * H);
+            }
+        } finally {
+            give(buf);
+        }
+        return new float[][] {y, yh, yc};
+    }
+
+    /** ONNX's equations one sample and one step at a time with scalar dot products: for empty dimensions. */
+    private float[][] generalOneByOne(float[] xs, int T, int B, int I, int H, OnnxTensor w, OnnxTensor r, OnnxTensor b, OnnxTensor p,
+                                      float[] h0, float[] c0, int[] lengths) {
         int G = gates * H;
         float[] y = new float[T * directions * B * H], yh = new float[directions * B * H], yc = new float[directions * B * H];
         float[] wv = w.floats(), rv = r.floats(), bv = b == null ? null : b.floats(), pv = p == null ? null : p.floats();
@@ -531,6 +682,35 @@ final class RecurrentOp implements Ops.Op, AutoCloseable {
             }
         }
         return new float[][] {y, yh, yc};
+    }
+
+    /** Clips columns {@code from..to} of every row (of {@code ld} floats) of {@code v} to ±clip, when the node has one. */
+    private void clip(float[] v, int from, int to, int ld) {
+        if (!hasClip) return;
+        for (int row = 0; row + ld <= v.length; row += ld) {
+            for (int k = from; k < to; k++) v[row + k] = Math.max(-clip, Math.min(clip, v[row + k]));
+        }
+    }
+
+    /**
+     * An activation over a column block of every row of a heap matrix: sigmoid, tanh and relu by the backend's
+     * vectorised kernels (the block copied through native scratch of rows × ld floats), the others element by element.
+     */
+    private record Acts(Backend be, MemorySegment m, long scratch, int rows) {
+        void apply(Activation a, float[] v, int ld, int col0, int cols) {
+            if (a.kind() <= 2 && (long) rows * cols >= 64) {
+                for (int r = 0; r < rows; r++) MemorySegment.copy(v, r * ld + col0, m, ValueLayout.JAVA_FLOAT, (scratch + (long) r * cols) * Float.BYTES, cols);
+                Tensor t = Tensor.wrap(m, scratch, cols, rows, cols);
+                switch (a.kind()) {
+                    case 0 -> be.sigmoid(t, t);
+                    case 1 -> be.tanh(t, t);
+                    default -> be.relu(t, t);
+                }
+                for (int r = 0; r < rows; r++) MemorySegment.copy(m, ValueLayout.JAVA_FLOAT, (scratch + (long) r * cols) * Float.BYTES, v, r * ld + col0, cols);
+                return;
+            }
+            for (int r = 0; r < rows; r++) for (int k = col0; k < col0 + cols; k++) v[r * ld + k] = a.apply(v[r * ld + k]);
+        }
     }
 
     private float clip(float v) {
