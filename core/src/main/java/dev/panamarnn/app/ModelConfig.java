@@ -114,6 +114,25 @@ public record ModelConfig(Path file, String name, Structure structure, String de
     }
 
     /**
+     * Reads and checks a model directory's {@code model.json}, which must describe structure {@code want}.
+     *
+     * @param dir  the model directory
+     * @param want the structure the caller loads
+     * @return the config
+     * @throws IOException as {@link #read(Path)}; also when the directory has no {@code model.json} or it describes
+     *     another structure (the message names the file and both structures)
+     */
+    public static ModelConfig read(Path dir, Structure want) throws IOException {
+        Path json = dir.resolve("model.json");
+        if (!java.nio.file.Files.isRegularFile(json)) throw new IOException(dir + ": no model.json (a model directory holds model.json and weights.safetensors)");
+        ModelConfig cfg = read(json);
+        if (cfg.structure() != want) {
+            throw new IOException(json + ": \"structure\" is " + cfg.structure().name().toLowerCase() + ", this needs " + want.name().toLowerCase());
+        }
+        return cfg;
+    }
+
+    /**
      * Checks a config's bytes already in memory; {@code file} only names it in messages. Package-private: the
      * seam for fuzzing without the file system.
      */

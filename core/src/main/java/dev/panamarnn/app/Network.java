@@ -208,15 +208,9 @@ final class Network implements AutoCloseable {
         });
     }
 
-    /** Reads {@code dir/model.json}, checks its structure, and opens {@code dir/weights.safetensors}. */
+    /** Reads {@code dir/model.json} and checks its structure ({@link ModelConfig#read(Path, ModelConfig.Structure)}). */
     static ModelConfig config(Path dir, ModelConfig.Structure want) throws IOException {
-        Path json = dir.resolve("model.json");
-        if (!Files.isRegularFile(json)) throw new IOException(dir + ": no model.json (a model directory holds model.json and weights.safetensors)");
-        ModelConfig cfg = ModelConfig.read(json);
-        if (cfg.structure() != want) {
-            throw new IOException(json + ": \"structure\" is " + cfg.structure().name().toLowerCase() + ", this needs " + want.name().toLowerCase());
-        }
-        return cfg;
+        return ModelConfig.read(dir, want);
     }
 
     static SafeTensors weights(Path dir) throws IOException {

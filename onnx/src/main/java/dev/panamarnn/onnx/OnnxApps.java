@@ -68,7 +68,7 @@ public final class OnnxApps {
      *     something else (the message names the node or the output)
      */
     public static SequenceClassifier classifier(Path dir, Backend backend) throws IOException {
-        ModelConfig cfg = config(dir, ModelConfig.Structure.N_VS_1);
+        ModelConfig cfg = ModelConfig.read(dir, ModelConfig.Structure.N_VS_1);
         try (OnnxModel g = OnnxModel.load(dir.resolve(MODEL), backend)) {
             SequenceClassifier c = SequenceClassifier.load(cfg, stateDict(g, cfg.main(), "classifier"), backend);
             try {
@@ -92,7 +92,7 @@ public final class OnnxApps {
      *     something else
      */
     public static LanguageModel languageModel(Path dir, Backend backend) throws IOException {
-        ModelConfig cfg = config(dir, ModelConfig.Structure.LM);
+        ModelConfig cfg = ModelConfig.read(dir, ModelConfig.Structure.LM);
         try (OnnxModel g = OnnxModel.load(dir.resolve(MODEL), backend)) {
             LanguageModel lm = LanguageModel.load(cfg, stateDict(g, cfg.main(), "language model"), backend);
             try {
@@ -117,7 +117,7 @@ public final class OnnxApps {
      *     something else
      */
     public static Seq2Seq seq2seq(Path dir, Backend backend) throws IOException {
-        ModelConfig cfg = config(dir, ModelConfig.Structure.SEQ2SEQ);
+        ModelConfig cfg = ModelConfig.read(dir, ModelConfig.Structure.SEQ2SEQ);
         try (OnnxModel enc = OnnxModel.load(dir.resolve(ENCODER), backend); OnnxModel dec = OnnxModel.load(dir.resolve(DECODER), backend)) {
             StateDict e = stateDict(enc, cfg.encoder(), "encoder"), d = stateDict(dec, cfg.decoder(), "decoder");
             Map<String, float[]> data = new HashMap<>();
@@ -137,16 +137,6 @@ public final class OnnxApps {
                 throw t;
             }
         }
-    }
-
-    private static ModelConfig config(Path dir, ModelConfig.Structure want) throws IOException {
-        Path json = dir.resolve("model.json");
-        if (!Files.isRegularFile(json)) throw new IOException(dir + ": no model.json (a model directory holds model.json and its weights)");
-        ModelConfig cfg = ModelConfig.read(json);
-        if (cfg.structure() != want) {
-            throw new IOException(json + ": \"structure\" is " + cfg.structure().name().toLowerCase() + ", this needs " + want.name().toLowerCase());
-        }
-        return cfg;
     }
 
     // ------------------------------------------------------------------------------------------ reading the parts
