@@ -19,6 +19,7 @@ module dev.panamarnn.core {
     exports dev.panamarnn.app;
     exports dev.panamarnn.io;
     exports dev.panamarnn.nn;
+    exports dev.panamarnn.train;
     exports dev.panamarnn.kernel to dev.panamarnn.openblas;
 
     uses dev.panamarnn.kernel.KernelProvider;

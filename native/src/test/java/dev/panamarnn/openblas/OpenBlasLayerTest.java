@@ -7,10 +7,12 @@ import dev.panamarnn.nn.BatchingExecutorTest;
 import dev.panamarnn.nn.PyTorchFixtureTest;
 import dev.panamarnn.nn.RecurrentLayerRandomTest;
 import dev.panamarnn.nn.TwoThreadForwardTest;
+import dev.panamarnn.train.OptimizerFixtureTest;
+import dev.panamarnn.train.TrainFixtureTest;
 import org.junit.jupiter.api.Nested;
 
 /**
- * The layer tests of core (PyTorch fixtures, random configurations, two threads, the batching executor)
+ * The layer tests of core (PyTorch fixtures, random configurations, two threads, the batching executor, training)
  * on the OpenBLAS backend. Without OpenBLAS the nested classes find no such backend and generate nothing;
  * {@link #libraryLoaded} reports the skip.
  */
@@ -39,6 +41,22 @@ class OpenBlasLayerTest {
 
     @Nested
     class Fixtures extends PyTorchFixtureTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class Training extends TrainFixtureTest {
+        @Override
+        protected boolean runsOn(String backend) {
+            return backend.equals("openblas");
+        }
+    }
+
+    @Nested
+    class TrainingRuns extends OptimizerFixtureTest {
         @Override
         protected boolean runsOn(String backend) {
             return backend.equals("openblas");

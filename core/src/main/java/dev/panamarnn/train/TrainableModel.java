@@ -1,0 +1,87 @@
+package dev.panamarnn.train;
+
+import dev.panamarnn.app.ModelConfig;
+import dev.panamarnn.nn.StateDict;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An application model being trained ({@link TrainableClassifier}, {@link TrainableLanguageModel},
+ * {@link TrainableSeq2Seq}): its modules under the {@code model.json}'s prefixes, their parameters in
+ * PyTorch's order, and a {@code lossAndGradients} step of its own shape. Not thread-safe: one trainer
+ * at a time.
+ */
+public abstract sealed class TrainableModel implements AutoCloseable permits TrainableClassifier, TrainableLanguageModel, TrainableSeq2Seq {
+    final ModelConfig config;
+    final Arena arena = Arena.ofShared();
+    final Buffers buffers = new Buffers(arena);
+    private boolean closed;
+
+    TrainableModel(ModelConfig config) {
+        this.config = config;
+    }
+
+    /**
+     * The configuration the model follows (what {@code model.json} says).
+     *
+     * @return the configuration the model follows (what {@code model.json} says)
+     */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /**
+     * The modules, in {@code state_dict} order.
+     *
+     * @return the modules, in {@code state_dict} order
+     */
+    public abstract List<Trainable> modules();
+
+    /**
+     * Every parameter, in {@code state_dict} order.
+     *
+     * @return every parameter, in {@code state_dict} order
+     */
+    public List<Param> parameters() {
+        List<Param> all = new ArrayList<>();
+        for (Trainable t : modules()) all.addAll(t.parameters());
+        return all;
+    }
+
+    /** Sets every gradient to zero. */
+    public void zeroGrad() {
+        for (Trainable t : modules()) t.zeroGrad();
+    }
+
+    /**
+     * A copy of every parameter under PyTorch's names: what the application loaders
+     * ({@link dev.panamarnn.app.SequenceClassifier#load(ModelConfig, StateDict, dev.panamarnn.Backend)} and the
+     * others) take.
+     *
+     * @return the copy
+     */
+    public StateDict stateDict() {
+        Map<String, float[]> data = new LinkedHashMap<>();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        for (Param p : parameters()) {
+            data.put(p.name(), p.value().toArray());
+            shapes.put(p.name(), p.shape());
+        }
+        return StateDict.of(data, shapes);
+    }
+
+    static int vocabSize(List<String> vocab) {
+        return vocab == null ? 0 : vocab.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Trainable t : modules()) t.close();
+        arena.close();
+    }
+}
