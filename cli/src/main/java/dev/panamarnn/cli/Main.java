@@ -27,7 +27,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
         subcommands = {DemoCommand.class, InfoCommand.class, TuneCommand.class, ForwardCommand.class, RunCommand.class, ClassifyCommand.class, GenerateCommand.class,
-                TranslateCommand.class, CommandLine.HelpCommand.class})
+                TranslateCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
