@@ -92,6 +92,12 @@ public abstract class Trainable implements AutoCloseable {
      * @throws IllegalArgumentException naming the tensor if one is missing or has another shape
      */
     public void load(StateDict sd) {
+        check(sd);
+        for (Param p : parameters()) p.value().copyFrom(sd.floats(p.name()));
+    }
+
+    /** Checks that {@code sd} has every parameter in its shape (what {@link #load} does first). */
+    final void check(StateDict sd) {
         checkOpen();
         Objects.requireNonNull(sd, "state dict");
         for (Param p : parameters()) {
@@ -101,7 +107,6 @@ public abstract class Trainable implements AutoCloseable {
                 throw new IllegalArgumentException("tensor " + p.name() + ": expected shape " + Arrays.toString(p.shape()) + ", got " + Arrays.toString(s));
             }
         }
-        for (Param p : parameters()) p.value().copyFrom(sd.floats(p.name()));
     }
 
     final void checkOpen() {

@@ -73,6 +73,18 @@ public abstract sealed class TrainableModel implements AutoCloseable permits Tra
         return StateDict.of(data, shapes);
     }
 
+    /**
+     * Copies every parameter from {@code weights} (PyTorch's names and shapes): all are checked before any is
+     * copied, so a refused state dict changes nothing.
+     *
+     * @param weights the weights
+     * @throws IllegalArgumentException naming the tensor if one is missing or has another shape
+     */
+    public void load(StateDict weights) {
+        for (Trainable t : modules()) t.check(weights);
+        for (Trainable t : modules()) t.load(weights);
+    }
+
     static int vocabSize(List<String> vocab) {
         return vocab == null ? 0 : vocab.size();
     }
