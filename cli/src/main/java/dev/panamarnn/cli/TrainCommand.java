@@ -93,6 +93,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--models", paramLabel = "DIR", description = "The demo models whose model.json and test sets are used (default: models/ of this checkout).")
     Path models;
 
+    @Option(names = "--bptt", paramLabel = "K", description = "charlm: truncated backpropagation through time, K steps per chunk (the state carried between chunks, an optimiser step after each); default: whole sentences.")
+    Integer bptt;
+
     @Option(names = "--patience", defaultValue = "5", paramLabel = "N", description = "Stop after N epochs without a better validation metric (default ${DEFAULT-VALUE}); the best epoch's weights are kept.")
     int patience;
 
@@ -141,6 +144,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Backend resolveBackend() {
+        if (bptt != null && (bptt < 1 || task != Task.charlm)) throw new IllegalArgumentException("--bptt takes K >= 1 and applies to --task charlm, got " + bptt + " for " + task);
         Backend be = backend == null ? Backend.defaultBackend() : Backend.get(backend);
         if (threads != null) {
             int max = BackendOptions.maxThreads();
@@ -247,10 +251,15 @@ final class TrainCommand implements Callable<Integer> {
                     int[][] batch = new int[b][];
                     for (int i = 0; i < b; i++) batch[i] = train.get(idx[i]);
                     opt.learningRate(lr.rate(step++));
-                    m.zeroGrad();
-                    float loss = m.lossAndGradients(batch, ce);
-                    GradClip.clipGradNorm(m.parameters(), 1.0);
-                    opt.step();
+                    float loss;
+                    if (bptt != null) {
+                        loss = m.trainTruncated(batch, bptt, ce, opt, 1.0);
+                    } else {
+                        m.zeroGrad();
+                        loss = m.lossAndGradients(batch, ce);
+                        GradClip.clipGradNorm(m.parameters(), 1.0);
+                        opt.step();
+                    }
                     step(pb, meter, loss, b);
                 }
             }

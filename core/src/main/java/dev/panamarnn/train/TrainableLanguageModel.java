@@ -66,18 +66,77 @@ public final class TrainableLanguageModel extends TrainableModel {
             if (s.length < 2) throw new IllegalArgumentException("every sequence needs at least 2 tokens");
             t = Math.max(t, s.length - 1);
         }
-        int pad = config.pad();
         int[] ids = new int[b * t], targets = new int[b * t];
-        counted = 0;
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                ids[i * t + j] = j < sequences[i].length - 1 ? sequences[i][j] : pad;
-                targets[i * t + j] = j + 1 < sequences[i].length ? sequences[i][j + 1] : pad;
-                if (targets[i * t + j] != loss.ignoreIndex()) counted++;
+        slice(sequences, 0, t, ids, targets);
+        return chunk(ids, targets, b, t, null, null, loss);
+    }
+
+    /**
+     * Truncated backpropagation through time over long sequences: each chunk of {@code chunk} steps runs from the
+     * state the previous chunk ended in (carried as a value: no gradient flows into the previous chunk), then
+     * its gradients (zeroed first) are clipped to {@code clipNorm} (if &gt; 0) and {@code optimizer} steps. Sequences shorter than
+     * the longest are padded with the pad id (ignored by the loss).
+     *
+     * @param sequences the token sequences, each at least 2 long
+     * @param chunk     steps per chunk, ≥ 1
+     * @param loss      the loss (its ignore index should be the pad id)
+     * @param optimizer the optimiser over {@link #parameters()}
+     * @param clipNorm  the gradient norm to clip each chunk's gradients to, or 0 for none
+     * @return the mean loss over the counted targets of all chunks
+     */
+    public float trainTruncated(int[][] sequences, int chunk, CrossEntropyLoss loss, Optimizer optimizer, double clipNorm) {
+        if (chunk < 1) throw new IllegalArgumentException("chunk must be >= 1, got " + chunk);
+        int b = sequences.length, t = 0;
+        for (int[] s : sequences) {
+            if (s.length < 2) throw new IllegalArgumentException("every sequence needs at least 2 tokens");
+            t = Math.max(t, s.length - 1);
+        }
+        int states = part.spec.numLayers() * (part.spec.bidirectional() ? 2 : 1);
+        boolean lstm = part.spec.mode() == dev.panamarnn.nn.Mode.LSTM;
+        Tensor h = buffers.zeros("carryH", states * b, part.spec.hiddenSize()).reshape(states, b, part.spec.hiddenSize());
+        Tensor c = lstm ? buffers.zeros("carryC", states * b, part.spec.hiddenSize()).reshape(states, b, part.spec.hiddenSize()) : null;
+        double total = 0;
+        long count = 0;
+        for (int from = 0; from < t; from += chunk) {
+            int len = Math.min(chunk, t - from);
+            int[] ids = new int[b * len], targets = new int[b * len];
+            slice(sequences, from, len, ids, targets);
+            zeroGrad();
+            float value = chunk(ids, targets, b, len, from == 0 ? null : h, from == 0 ? null : c, loss);
+            if (counted > 0) {
+                total += (double) value * (loss.mean() ? counted : 1);
+                count += counted;
+            }
+            // carry the state: this chunk's h_n (and c_n) are the next chunk's initial state
+            h.copyFrom(lastState.hN());
+            if (c != null) c.copyFrom(lastState.cN());
+            if (clipNorm > 0) GradClip.clipGradNorm(parameters(), clipNorm);
+            optimizer.step();
+        }
+        return (float) (loss.mean() ? total / Math.max(1, count) : total);
+    }
+
+    /** Inputs {@code s[from..from+len)} and targets one further, padded with the pad id, row-major {@code (B, len)}. */
+    private void slice(int[][] sequences, int from, int len, int[] ids, int[] targets) {
+        int pad = config.pad();
+        for (int i = 0; i < sequences.length; i++) {
+            int[] s = sequences[i];
+            for (int j = 0; j < len; j++) {
+                int p = from + j;
+                ids[i * len + j] = p < s.length - 1 ? s[p] : pad;
+                targets[i * len + j] = p + 1 < s.length ? s[p + 1] : pad;
             }
         }
+    }
+
+    private TrainableRecurrent.Result lastState;
+
+    private float chunk(int[] ids, int[] targets, int b, int t, Tensor h0, Tensor c0, CrossEntropyLoss loss) {
+        counted = 0;
+        for (int target : targets) if (target != loss.ignoreIndex()) counted++;
         Tensor x = part.embedding.forward(ids);
-        TrainableRecurrent.Result r = part.rnn.forward(x.reshape(b, t, x.cols()), null, null, null);
+        TrainableRecurrent.Result r = part.rnn.forward(x.reshape(b, t, x.cols()), h0, c0, null);
+        lastState = r;
         Tensor y = r.output();
         Tensor logits = part.head.forward(y.reshape(b * t, y.dim(2)));
         Tensor dLogits = buffers.get("dlogits", b * t, logits.cols());
