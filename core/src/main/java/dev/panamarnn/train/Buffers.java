@@ -8,25 +8,34 @@ import java.util.Map;
 
 /**
  * Named scratch matrices of a module, reused from call to call: a buffer is allocated again only when a
- * call needs more floats than it has (a longer sequence or a larger batch), never per time step.
+ * call needs more floats than it has (a longer sequence or a larger batch), never per time step. Each buffer
+ * has an arena of its own, closed when the buffer is outgrown, so batches of growing shapes do not pile up
+ * memory; {@link #close()} frees them all.
  */
-final class Buffers {
-    private final Arena arena;
-    private final Map<String, MemorySegment> segments = new HashMap<>();
+final class Buffers implements AutoCloseable {
+    private record Buffer(Arena arena, MemorySegment segment) {}
 
-    Buffers(Arena arena) {
-        this.arena = arena;
-    }
+    private final Map<String, Buffer> buffers = new HashMap<>();
+
+    Buffers() {}
 
     /** A contiguous {@code [rows × cols]} matrix named {@code key}; its contents are whatever the last user left. */
     Tensor get(String key, int rows, int cols) {
         long floats = Math.max(1L, (long) rows * cols);
-        MemorySegment s = segments.get(key);
-        if (s == null || s.byteSize() < floats * Float.BYTES) {
-            s = arena.allocate(floats * Float.BYTES, Tensor.ALIGNMENT);
-            segments.put(key, s);
+        Buffer b = buffers.get(key);
+        if (b == null || b.segment.byteSize() < floats * Float.BYTES) {
+            Arena arena = Arena.ofShared();
+            try {
+                MemorySegment s = arena.allocate(floats * Float.BYTES, Tensor.ALIGNMENT);
+                if (b != null) b.arena.close();
+                b = new Buffer(arena, s);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                arena.close();
+                throw e;
+            }
+            buffers.put(key, b);
         }
-        return Tensor.wrap(s, 0, Math.max(1, cols), rows, cols);
+        return Tensor.wrap(b.segment, 0, Math.max(1, cols), rows, cols);
     }
 
     /** As {@link #get}, filled with zeros. */
@@ -34,5 +43,11 @@ final class Buffers {
         Tensor t = get(key, rows, cols);
         t.segment().asSlice(0, (long) rows * cols * Float.BYTES).fill((byte) 0);
         return t;
+    }
+
+    @Override
+    public void close() {
+        for (Buffer b : buffers.values()) b.arena.close();
+        buffers.clear();
     }
 }

@@ -34,6 +34,7 @@ public final class Sgd implements Optimizer {
         Checks.rate("lr", lr);
         Checks.rate("momentum", momentum);
         Checks.rate("weight_decay", weightDecay);
+        if (!Double.isFinite(dampening)) throw new IllegalArgumentException("dampening must be finite, got " + dampening);
         if (nesterov && (momentum <= 0 || dampening != 0)) throw new IllegalArgumentException("Nesterov momentum requires a momentum and zero dampening");
         this.params = List.copyOf(params);
         this.lr = lr;

@@ -22,7 +22,7 @@ public abstract class Trainable implements AutoCloseable {
     /** The arena of parameters, gradients and saved activations; closed by {@link #close()}. */
     final Arena arena = Arena.ofShared();
     /** Reusable buffers for forward and backward, grown when a batch needs more. */
-    final Buffers buffers = new Buffers(arena);
+    final Buffers buffers = new Buffers();
     /** The backend of every product and activation. */
     final Backend backend;
     private final List<Param> params = new ArrayList<>();
@@ -106,6 +106,10 @@ public abstract class Trainable implements AutoCloseable {
             if (!Arrays.equals(s, p.shape())) {
                 throw new IllegalArgumentException("tensor " + p.name() + ": expected shape " + Arrays.toString(p.shape()) + ", got " + Arrays.toString(s));
             }
+            dev.panamarnn.io.DType t = sd.dtype(p.name());
+            if (!t.isFloatingPoint()) {
+                throw new IllegalArgumentException("tensor " + p.name() + " is " + t + ", expected a floating-point type (F32, F16, BF16 or F64)");
+            }
         }
     }
 
@@ -118,6 +122,7 @@ public abstract class Trainable implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        buffers.close();
         arena.close();
     }
 }

@@ -15,6 +15,7 @@ public final class TrainableCell extends Trainable {
     private final TrainableRecurrent step;
     private final Mode mode;
     private final int inputSize, hiddenSize;
+    private int lastBatch = -1;
 
     private TrainableCell(Mode mode, int inputSize, int hiddenSize, boolean bias, String prefix, Backend backend) {
         super(backend);
@@ -68,7 +69,10 @@ public final class TrainableCell extends Trainable {
         checkOpen();
         if (x.rank() != 2 || x.dim(1) != inputSize) throw new IllegalArgumentException("input: expected [B × " + inputSize + "], got " + x.shapeString());
         int b = x.dim(0);
+        if (cx != null && mode != Mode.LSTM) throw new IllegalArgumentException("cx: only an LSTM cell has a cell state, this cell is " + mode);
+        lastBatch = -1;
         TrainableRecurrent.Result r = step.forward(as3(x, "input", b, inputSize), as3(hx, "hx", b, hiddenSize), as3(cx, "cx", b, hiddenSize), null);
+        lastBatch = b;
         return new State(r.hN().reshape(b, hiddenSize), r.cN() == null ? null : r.cN().reshape(b, hiddenSize));
     }
 
@@ -81,7 +85,11 @@ public final class TrainableCell extends Trainable {
      */
     public TrainableRecurrent.Grads backward(Tensor dh, Tensor dc) {
         checkOpen();
-        TrainableRecurrent.Grads g = step.backward(null, dh == null ? null : as3(dh, "dh", dh.dim(0), hiddenSize), dc == null ? null : as3(dc, "dc", dc.dim(0), hiddenSize));
+        if (lastBatch < 0) throw new IllegalStateException("backward needs a forward step first (one backward per forward)");
+        if (dc != null && mode != Mode.LSTM) throw new IllegalArgumentException("dc: only an LSTM cell has a cell state, this cell is " + mode);
+        Tensor dh3 = dh == null ? null : as3(dh, "dh", lastBatch, hiddenSize), dc3 = dc == null ? null : as3(dc, "dc", lastBatch, hiddenSize);
+        lastBatch = -1;
+        TrainableRecurrent.Grads g = step.backward(null, dh3, dc3);
         int b = g.dH0().dim(1);
         return new TrainableRecurrent.Grads(g.dInput().reshape(b, inputSize), g.dH0().reshape(b, hiddenSize), g.dC0() == null ? null : g.dC0().reshape(b, hiddenSize));
     }

@@ -78,6 +78,7 @@ public final class TrainableLinear extends Trainable {
      */
     public Tensor forward(Tensor x) {
         checkOpen();
+        lastX = null;
         if (x.cols() != in) throw new IllegalArgumentException("Linear input: expected last dimension " + in + ", got " + x.shapeString());
         int n = x.rows();
         Tensor y = buffers.get("y", n, outF);
@@ -106,7 +107,10 @@ public final class TrainableLinear extends Trainable {
             throw new IllegalArgumentException("Linear dy: expected [" + n + " × " + outF + "], got " + dy.shapeString());
         }
         Tensor dx = buffers.get("dx", n, in);
-        if (n == 0) return dx;
+        if (n == 0) {
+            lastX = null;
+            return dx;
+        }
         k.sgemm(true, false, outF, in, n, 1f, dy.segment(), dy.offset(), dy.ld(), lastX.segment(), lastX.offset(), lastX.ld(), 1f, weight.grad().segment(), 0, in);
         if (bias != null) {
             Tensor ones = buffers.get("ones", 1, n);

@@ -17,7 +17,7 @@ import java.util.Map;
 public abstract sealed class TrainableModel implements AutoCloseable permits TrainableClassifier, TrainableLanguageModel, TrainableSeq2Seq {
     final ModelConfig config;
     final Arena arena = Arena.ofShared();
-    final Buffers buffers = new Buffers(arena);
+    final Buffers buffers = new Buffers();
     private boolean closed;
 
     TrainableModel(ModelConfig config) {
@@ -94,6 +94,7 @@ public abstract sealed class TrainableModel implements AutoCloseable permits Tra
         if (closed) return;
         closed = true;
         for (Trainable t : modules()) t.close();
+        buffers.close();
         arena.close();
     }
 }

@@ -21,16 +21,18 @@ final class TrainablePart implements AutoCloseable {
      * @param vocab    the embedding's size (ignored without one)
      * @param headOut  the head's outputs (ignored without one)
      * @param headIn   the head's inputs
-     * @param seed     the seed of the initial weights (each module its own stream)
+     * @param seed     the seed of the initial weights (each module a stream of its own, split from it)
      * @param weights  weights to start from, or null for PyTorch's initialisation
      */
     TrainablePart(ModelConfig.Part part, int vocab, int headIn, int headOut, long seed, StateDict weights, Backend backend) {
         this.spec = new LayerSpec(part.mode(), part.inputSize(), part.hiddenSize(), part.numLayers(), part.bidirectional(), true, true, 0);
         List<Trainable> made = new ArrayList<>();
+        java.util.SplittableRandom streams = new java.util.SplittableRandom(seed);
+        long embeddingSeed = streams.nextLong(), rnnSeed = streams.nextLong(), headSeed = streams.nextLong();
         try {
-            embedding = part.embedding() == null ? null : add(made, TrainableEmbedding.create(vocab, part.inputSize(), part.embedding(), seed + 1, backend));
-            rnn = add(made, TrainableRecurrent.create(spec, part.rnnPrefix(), seed + 2, backend));
-            head = part.head() == null ? null : add(made, TrainableLinear.create(headIn, headOut, true, part.head(), seed + 3, backend));
+            embedding = part.embedding() == null ? null : add(made, TrainableEmbedding.create(vocab, part.inputSize(), part.embedding(), embeddingSeed, backend));
+            rnn = add(made, TrainableRecurrent.create(spec, part.rnnPrefix(), rnnSeed, backend));
+            head = part.head() == null ? null : add(made, TrainableLinear.create(headIn, headOut, true, part.head(), headSeed, backend));
             if (weights != null) for (Trainable t : made) t.load(weights);
         } catch (RuntimeException e) {
             for (Trainable t : made) t.close();

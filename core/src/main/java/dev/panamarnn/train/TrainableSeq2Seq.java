@@ -23,9 +23,11 @@ public final class TrainableSeq2Seq extends TrainableModel {
         if (e.embedding() == null || d.embedding() == null || d.head() == null) throw new IllegalArgumentException("a seq2seq model needs both embeddings and a decoder head");
         if (e.bidirectional() || d.bidirectional()) throw new IllegalArgumentException("training supports unidirectional encoder and decoder (the decoder starts from the encoder's h_n)");
         int out = vocabSize(cfg.outputVocab());
-        TrainablePart enc = new TrainablePart(e, vocabSize(cfg.vocab()), 0, 0, seed, weights, backend);
+        java.util.SplittableRandom streams = new java.util.SplittableRandom(seed);
+        long encSeed = streams.nextLong(), decSeed = streams.nextLong();
+        TrainablePart enc = new TrainablePart(e, vocabSize(cfg.vocab()), 0, 0, encSeed, weights, backend);
         try {
-            this.decoder = new TrainablePart(d, out, d.hiddenSize(), out, seed + 10, weights, backend);
+            this.decoder = new TrainablePart(d, out, d.hiddenSize(), out, decSeed, weights, backend);
         } catch (RuntimeException ex) {
             enc.close();
             throw ex;
