@@ -96,7 +96,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--bptt", paramLabel = "K", description = "charlm: truncated backpropagation through time, K steps per chunk (the state carried between chunks, an optimiser step after each); default: whole sentences.")
     Integer bptt;
 
-    @Option(names = "--patience", defaultValue = "5", paramLabel = "N", description = "Stop after N epochs without a better validation metric (default ${DEFAULT-VALUE}); the best epoch's weights are kept.")
+    @Option(names = "--patience", defaultValue = "10", paramLabel = "N", description = "Stop after N epochs without a better validation metric (default ${DEFAULT-VALUE}); the best epoch's weights are kept.")
     int patience;
 
     @Option(names = "--batches-per-epoch", hidden = true, paramLabel = "N", description = "At most N batches per epoch (a quick run, for tests).")
@@ -164,7 +164,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private Result classifier(ModelConfig cfg, Path src, Backend be) throws IOException {
         int maxEpochs = epochs != null ? epochs : 20, bs = 128;
-        ClassifierData.Samples train = ClassifierData.generate(seed, 4000), val = ClassifierData.generate(seed + 1_000_003, 500);
+        ClassifierData.Samples train = ClassifierData.generate(seed, 4000), val = ClassifierData.generate(seed + 1_000_003, 2000);
         ClassifierData.Samples test = HeldOut.classifier(src);
         TrainableClassifier m = TrainableClassifier.create(cfg, seed, be);
         Optimizer opt = Adam.of(m.parameters(), 5e-3);

@@ -6,7 +6,8 @@ import java.util.function.Supplier;
 /**
  * Early stopping on a validation metric (higher is better): keeps a copy of the weights of the best epoch,
  * and says to stop after {@code patience} epochs without an improvement of more than {@code minDelta}, or
- * once the metric reaches {@code target}.
+ * once the metric reaches {@code target}. With {@code minDelta} 0 a tie counts as an improvement (the later
+ * epoch's weights are kept).
  */
 public final class EarlyStopping {
     private final int patience;
@@ -37,7 +38,8 @@ public final class EarlyStopping {
      */
     public boolean update(double metric, Supplier<StateDict> weights) {
         epoch++;
-        if (metric > best + minDelta || bestWeights == null) {
+        // a tie with the best (minDelta 0) moves the best to the later epoch: as good on validation, trained longer
+        if (minDelta == 0 ? metric >= best : metric > best + minDelta) {
             best = metric;
             bestWeights = weights.get();
             bestEpoch = epoch;
