@@ -47,17 +47,45 @@ public class TrainMath {
         return "scalar";
     }
 
-    /** {@code y[j] = a[j] + b[j]} for {@code n} floats. */
+    /**
+     * {@code y[j] = a[j] + b[j]} for {@code n} floats.
+     *
+     * @param n the number of floats
+     * @param a the first operand
+     * @param aOff its first element, in floats
+     * @param b the second operand
+     * @param bOff its first element, in floats
+     * @param y the output (may be an operand)
+     * @param yOff its first element, in floats
+     */
     public void add(int n, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment y, long yOff) {
         for (int j = 0; j < n; j++) set(y, yOff + j, get(a, aOff + j) + get(b, bOff + j));
     }
 
-    /** {@code y[j] += a[j]} for {@code n} floats. */
+    /**
+     * {@code y[j] += a[j]} for {@code n} floats.
+     *
+     * @param n the number of floats
+     * @param a the first operand
+     * @param aOff its first element, in floats
+     * @param y the output (may be an operand)
+     * @param yOff its first element, in floats
+     */
     public void accumulate(int n, MemorySegment a, long aOff, MemorySegment y, long yOff) {
         for (int j = 0; j < n; j++) set(y, yOff + j, get(y, yOff + j) + get(a, aOff + j));
     }
 
-    /** LSTM: {@code c = f·cPrev + i·g} from the activated gates {@code act} (i, f, g, o). */
+    /**
+     * LSTM: {@code c = f·cPrev + i·g} from the activated gates {@code act} (i, f, g, o).
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param cPrev the previous cell
+     * @param pOff its first element, in floats
+     * @param c the new cell, written
+     * @param cOff its first element, in floats
+     */
     public void lstmState(int h, MemorySegment act, long aOff, MemorySegment cPrev, long pOff, MemorySegment c, long cOff) {
         for (int j = 0; j < h; j++) {
             float i = get(act, aOff + j), f = get(act, aOff + h + j), g = get(act, aOff + 2L * h + j);
@@ -65,19 +93,49 @@ public class TrainMath {
         }
     }
 
-    /** LSTM: {@code out = o·tanh(c)} given {@code tc = tanh(c)}. */
+    /**
+     * LSTM: {@code out = o·tanh(c)} given {@code tc = tanh(c)}.
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param tc tanh of the cell
+     * @param tOff its first element, in floats
+     * @param out the output, written
+     * @param oOff its first element, in floats
+     */
     public void lstmOutput(int h, MemorySegment act, long aOff, MemorySegment tc, long tOff, MemorySegment out, long oOff) {
         for (int j = 0; j < h; j++) set(out, oOff + j, get(act, aOff + 3L * h + j) * get(tc, tOff + j));
     }
 
-    /** GRU: the candidate's pre-activation {@code n = xn + r·hn}, written over the n block of {@code act}. */
+    /**
+     * GRU: the candidate's pre-activation {@code n = xn + r·hn}, written over the n block of {@code act}.
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param xw the input side's pre-activations (for its n block)
+     * @param xOff its first element, in floats
+     * @param hn {@code W_hn·h + b_hn}
+     * @param hOff its first element, in floats
+     */
     public void gruCandidate(int h, MemorySegment act, long aOff, MemorySegment xw, long xOff, MemorySegment hn, long hOff) {
         for (int j = 0; j < h; j++) {
             set(act, aOff + 2L * h + j, get(xw, xOff + 2L * h + j) + get(act, aOff + j) * get(hn, hOff + j));
         }
     }
 
-    /** GRU: {@code out = (1 - z)·n + z·hPrev}. */
+    /**
+     * GRU: {@code out = (1 - z)·n + z·hPrev}.
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param hPrev the previous state
+     * @param pOff its first element, in floats
+     * @param out the output, written
+     * @param oOff its first element, in floats
+     */
     public void gruState(int h, MemorySegment act, long aOff, MemorySegment hPrev, long pOff, MemorySegment out, long oOff) {
         for (int j = 0; j < h; j++) {
             float z = get(act, aOff + h + j), n = get(act, aOff + 2L * h + j);
@@ -88,6 +146,20 @@ public class TrainMath {
     /**
      * LSTM backward for one row: from {@code dOut} (the gradient of {@code o·tanh(c)}) and {@code dc} (of c,
      * updated in place to the gradient of the previous c), the pre-activations' gradient {@code dPre} (i, f, g, o).
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param tc tanh of the cell
+     * @param tOff its first element, in floats
+     * @param cPrev the previous cell
+     * @param pOff its first element, in floats
+     * @param dOut the gradient of the output
+     * @param dOff its first element, in floats
+     * @param dc the gradient of the cell, updated to the previous cell's
+     * @param dcOff its first element, in floats
+     * @param dPre the pre-activations' gradient, written
+     * @param gOff its first element, in floats
      */
     public void lstmBackward(int h, MemorySegment act, long aOff, MemorySegment tc, long tOff, MemorySegment cPrev, long pOff,
                       MemorySegment dOut, long dOff, MemorySegment dc, long dcOff, MemorySegment dPre, long gOff) {
@@ -107,6 +179,22 @@ public class TrainMath {
      * GRU backward for one row: from {@code dh} (of the new state), the input side's pre-activation gradient
      * {@code dx} (r, z, n), the hidden side's {@code dhw} (r, z, and n·r, since r multiplies {@code W_hn·h + b_hn}),
      * and the direct part of the previous state's gradient, {@code dPrev = dh·z}.
+     *
+     * @param h the hidden units of the row
+     * @param act the activated gates of the row
+     * @param aOff its first element, in floats
+     * @param hn {@code W_hn·h + b_hn}
+     * @param nOff its first element, in floats
+     * @param hPrev the previous state
+     * @param pOff its first element, in floats
+     * @param dh the gradient of the new state
+     * @param dOff its first element, in floats
+     * @param dx the input side's pre-activation gradient, written
+     * @param xOff its first element, in floats
+     * @param dhw the hidden side's pre-activation gradient, written
+     * @param wOff its first element, in floats
+     * @param dPrev the direct part of the previous state's gradient, written
+     * @param vOff its first element, in floats
      */
     public void gruBackward(int h, MemorySegment act, long aOff, MemorySegment hn, long nOff, MemorySegment hPrev, long pOff,
                      MemorySegment dh, long dOff, MemorySegment dx, long xOff, MemorySegment dhw, long wOff,
@@ -127,7 +215,18 @@ public class TrainMath {
         }
     }
 
-    /** Elman backward for one row: {@code dPre = dh·act'(pre)}, from the output {@code y = act(pre)}. */
+    /**
+     * Elman backward for one row: {@code dPre = dh·act'(pre)}, from the output {@code y = act(pre)}.
+     *
+     * @param h the hidden units of the row
+     * @param relu whether the activation is ReLU (else tanh)
+     * @param y the output (may be an operand)
+     * @param yOff its first element, in floats
+     * @param dh the gradient of the new state
+     * @param dOff its first element, in floats
+     * @param dPre the pre-activations' gradient, written
+     * @param gOff its first element, in floats
+     */
     public void rnnBackward(int h, boolean relu, MemorySegment y, long yOff, MemorySegment dh, long dOff, MemorySegment dPre, long gOff) {
         for (int j = 0; j < h; j++) {
             float v = get(y, yOff + j), d = get(dh, dOff + j);
@@ -135,10 +234,24 @@ public class TrainMath {
         }
     }
 
+    /**
+     * One float.
+     *
+     * @param s the memory
+     * @param i its index, in floats
+     * @return the float
+     */
     protected static float get(MemorySegment s, long i) {
         return s.getAtIndex(JAVA_FLOAT, i);
     }
 
+    /**
+     * Writes one float.
+     *
+     * @param s the memory
+     * @param i its index, in floats
+     * @param v the value
+     */
     protected static void set(MemorySegment s, long i, float v) {
         s.setAtIndex(JAVA_FLOAT, i, v);
     }

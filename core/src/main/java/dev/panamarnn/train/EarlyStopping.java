@@ -17,6 +17,8 @@ public final class EarlyStopping {
     private int bestEpoch = -1, epoch = -1, since;
 
     /**
+     * Early stopping with the given rules.
+     *
      * @param patience epochs without improvement before stopping, ≥ 1
      * @param minDelta the least gain that counts as an improvement, ≥ 0
      * @param target   a metric at which to stop at once ({@code Double.POSITIVE_INFINITY}: none)
