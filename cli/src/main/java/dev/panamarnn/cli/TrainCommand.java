@@ -106,6 +106,7 @@ final class TrainCommand implements Callable<Integer> {
     boolean noProgress;
 
     private PrintWriter log;
+    private double lastEpochAccuracy; // the running epoch's training accuracy (teacher forced, before each step)
     private final List<double[]> losses = new ArrayList<>();   // (step, loss)
     private final List<double[]> validation = new ArrayList<>(); // (step, metric)
 
@@ -195,12 +196,13 @@ final class TrainCommand implements Callable<Integer> {
                         float loss = m.lossAndGradients(in, lengths, labels, ce);
                         GradClip.clipGradNorm(m.parameters(), 1.0);
                         opt.step();
-                        step(pb, meter, loss, b);
+                        step(pb, meter, loss, b, m);
                     }
                 }
                 double v = classifierAccuracy(cfg, m.stateDict(), val, be);
                 validation.add(new double[] {losses.size(), v});
-                log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, validation accuracy %.4f%n", epoch + 1, epochLoss(batches.length), v);
+                log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, train accuracy %.4f, validation accuracy %.4f%n", epoch + 1, epochLoss(batches.length),
+                        lastEpochAccuracy, v);
                 if (stop.update(v, m::stateDict)) break;
             }
         }
@@ -260,12 +262,13 @@ final class TrainCommand implements Callable<Integer> {
                         GradClip.clipGradNorm(m.parameters(), 1.0);
                         opt.step();
                     }
-                    step(pb, meter, loss, b);
+                    step(pb, meter, loss, b, m);
                 }
             }
             double v = lmAccuracy(cfg, m.stateDict(), val, be);
             validation.add(new double[] {losses.size(), v});
-            log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, validation next-character accuracy %.4f%n", epoch + 1, epochLoss(batches.length), v);
+            log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, train accuracy %.4f, validation next-character accuracy %.4f%n", epoch + 1,
+                    epochLoss(batches.length), lastEpochAccuracy, v);
             if (stop.update(v, m::stateDict)) break;
         }
         m.load(stop.bestWeights());
@@ -307,12 +310,13 @@ final class TrainCommand implements Callable<Integer> {
                     float loss = m.lossAndGradients(batch[0], batch[1], ce);
                     GradClip.clipGradNorm(m.parameters(), 1.0);
                     opt.step();
-                    step(pb, meter, loss, bs);
+                    step(pb, meter, loss, bs, m);
                 }
             }
             double v = exactMatch(cfg, m.stateDict(), val[0], val[1], be);
             validation.add(new double[] {losses.size(), v});
-            log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, validation exact match %.4f%n", epoch + 1, epochLoss(perEpoch), v);
+            log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, train token accuracy %.4f, validation exact match %.4f%n", epoch + 1,
+                    epochLoss(perEpoch), lastEpochAccuracy, v);
             if (stop.update(v, m::stateDict) && epoch >= 4) break;
         }
         m.load(stop.bestWeights());
@@ -345,19 +349,23 @@ final class TrainCommand implements Callable<Integer> {
     /** Sequences and time of the current epoch, for the progress bar's rate. */
     private static final class Meter {
         final long t0 = System.nanoTime();
-        long sequences;
+        long sequences, correct, counted;
         double lossSum;
         int steps;
     }
 
-    private void step(ProgressBar pb, Meter meter, float loss, int sequences) {
+    private void step(ProgressBar pb, Meter meter, float loss, int sequences, TrainableModel m) {
         if (!Float.isFinite(loss)) throw new IllegalStateException("the training loss is " + loss + " at step " + (losses.size() + 1) + " (diverged); try another --seed");
         losses.add(new double[] {losses.size() + 1, loss});
         meter.sequences += sequences;
         meter.lossSum += loss;
         meter.steps++;
+        meter.correct += m.lastCorrect();
+        meter.counted += m.lastCounted();
+        lastEpochAccuracy = meter.correct / (double) Math.max(1, meter.counted);
         double secs = Math.max(1e-9, (System.nanoTime() - meter.t0) / 1e9);
-        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f  %.0f seq/s", meter.lossSum / meter.steps, meter.sequences / secs));
+        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f  accuracy %.3f  %.0f seq/s", meter.lossSum / meter.steps,
+                meter.correct / (double) Math.max(1, meter.counted), meter.sequences / secs));
         pb.step();
     }
 

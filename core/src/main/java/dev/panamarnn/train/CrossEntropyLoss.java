@@ -62,4 +62,35 @@ public record CrossEntropyLoss(int ignoreIndex, boolean mean) {
         }
         return counted == 0 && mean ? Float.NaN : (float) (total * scale);
     }
+
+    /**
+     * How many rows' largest logit (the first, on a tie) is their target; rows whose target is
+     * {@code ignoreIndex} are not counted.
+     *
+     * @param logits  {@code [N × C]}
+     * @param targets N class ids, or {@code ignoreIndex}
+     * @return the number of correct rows
+     * @throws IllegalArgumentException if the counts do not fit
+     */
+    public int correct(Tensor logits, int[] targets) {
+        int n = logits.rows(), c = logits.cols();
+        if (targets.length != n) throw new IllegalArgumentException("targets: expected " + n + " (one per logits row), got " + targets.length);
+        MemorySegment ls = logits.segment();
+        int ok = 0;
+        for (int i = 0; i < n; i++) {
+            if (targets[i] == ignoreIndex) continue;
+            long lo = logits.offset() + (long) i * logits.ld();
+            int best = 0;
+            float bv = ls.getAtIndex(JAVA_FLOAT, lo);
+            for (int j = 1; j < c; j++) {
+                float v = ls.getAtIndex(JAVA_FLOAT, lo + j);
+                if (v > bv) {
+                    bv = v;
+                    best = j;
+                }
+            }
+            if (best == targets[i]) ok++;
+        }
+        return ok;
+    }
 }

@@ -79,6 +79,9 @@ public final class TrainableClassifier extends TrainableModel {
         Tensor logits = part.head.forward(feat);
         Tensor dLogits = buffers.get("dlogits", b, logits.cols());
         float value = loss.forwardBackward(logits, labels, dLogits);
+        lastCorrect = loss.correct(logits, labels);
+        lastCounted = 0;
+        for (int l : labels) if (l != loss.ignoreIndex()) lastCounted++;
         Tensor dFeat = part.head.backward(dLogits);
         Tensor dHN = buffers.zeros("dhn", layers * dirs * b, hidden);
         for (int d = 0; d < dirs; d++) {

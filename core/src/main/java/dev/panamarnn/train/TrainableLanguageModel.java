@@ -58,7 +58,7 @@ public final class TrainableLanguageModel extends TrainableModel {
      *
      * @param sequences the token sequences, each at least 2 long
      * @param loss      the loss (its ignore index should be the pad id)
-     * @return the loss (the number of targets it counted is {@link #lastTargets()})
+     * @return the loss (the targets it counted: {@link #lastCounted()})
      */
     public float lossAndGradients(int[][] sequences, CrossEntropyLoss loss) {
         int b = sequences.length, t = 0;
@@ -97,15 +97,17 @@ public final class TrainableLanguageModel extends TrainableModel {
         Tensor c = lstm ? buffers.zeros("carryC", states * b, part.spec.hiddenSize()).reshape(states, b, part.spec.hiddenSize()) : null;
         double total = 0;
         long count = 0;
+        int correct = 0;
         for (int from = 0; from < t; from += chunk) {
             int len = Math.min(chunk, t - from);
             int[] ids = new int[b * len], targets = new int[b * len];
             slice(sequences, from, len, ids, targets);
             zeroGrad();
             float value = chunk(ids, targets, b, len, from == 0 ? null : h, from == 0 ? null : c, loss);
-            if (counted > 0) {
-                total += (double) value * (loss.mean() ? counted : 1);
-                count += counted;
+            if (lastCounted > 0) {
+                total += (double) value * (loss.mean() ? lastCounted : 1);
+                count += lastCounted;
+                correct += lastCorrect;
             }
             // carry the state: this chunk's h_n (and c_n) are the next chunk's initial state
             h.copyFrom(lastState.hN());
@@ -113,6 +115,8 @@ public final class TrainableLanguageModel extends TrainableModel {
             if (clipNorm > 0) GradClip.clipGradNorm(parameters(), clipNorm);
             optimizer.step();
         }
+        lastCounted = (int) count;
+        lastCorrect = correct;
         return (float) (loss.mean() ? total / Math.max(1, count) : total);
     }
 
@@ -132,8 +136,8 @@ public final class TrainableLanguageModel extends TrainableModel {
     private TrainableRecurrent.Result lastState;
 
     private float chunk(int[] ids, int[] targets, int b, int t, Tensor h0, Tensor c0, CrossEntropyLoss loss) {
-        counted = 0;
-        for (int target : targets) if (target != loss.ignoreIndex()) counted++;
+        lastCounted = 0;
+        for (int target : targets) if (target != loss.ignoreIndex()) lastCounted++;
         Tensor x = part.embedding.forward(ids);
         TrainableRecurrent.Result r = part.rnn.forward(x.reshape(b, t, x.cols()), h0, c0, null);
         lastState = r;
@@ -141,20 +145,11 @@ public final class TrainableLanguageModel extends TrainableModel {
         Tensor logits = part.head.forward(y.reshape(b * t, y.dim(2)));
         Tensor dLogits = buffers.get("dlogits", b * t, logits.cols());
         float value = loss.forwardBackward(logits, targets, dLogits);
+        lastCorrect = loss.correct(logits, targets);
         Tensor dy = part.head.backward(dLogits);
         TrainableRecurrent.Grads g = part.rnn.backward(dy.reshape(b, t, dy.cols()), null, null);
         part.embedding.backward(g.dInput().reshape(b * t, x.cols()));
         return value;
     }
 
-    private int counted;
-
-    /**
-     * How many targets the last {@link #lossAndGradients} counted (not padding).
-     *
-     * @return how many targets the last {@link #lossAndGradients} counted (not padding)
-     */
-    public int lastTargets() {
-        return counted;
-    }
 }

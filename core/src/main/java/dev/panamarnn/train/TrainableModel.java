@@ -85,6 +85,29 @@ public abstract sealed class TrainableModel implements AutoCloseable permits Tra
         for (Trainable t : modules()) t.load(weights);
     }
 
+    /** What the last training call counted: targets not ignored, and those the logits' argmax got right. */
+    int lastCounted, lastCorrect;
+
+    /**
+     * The targets the last {@code lossAndGradients} (or truncated pass) counted: labels, or tokens that are not
+     * padding.
+     *
+     * @return the count
+     */
+    public int lastCounted() {
+        return lastCounted;
+    }
+
+    /**
+     * How many of {@link #lastCounted()} the logits' argmax predicted, before the weights changed: the training
+     * batch's accuracy is {@code lastCorrect() / lastCounted()}.
+     *
+     * @return the count
+     */
+    public int lastCorrect() {
+        return lastCorrect;
+    }
+
     static int vocabSize(List<String> vocab) {
         return vocab == null ? 0 : vocab.size();
     }

@@ -101,6 +101,9 @@ public final class TrainableSeq2Seq extends TrainableModel {
         Tensor logits = decoder.head.forward(y.reshape(b * tt, y.dim(2)));
         Tensor dLogits = buffers.get("dlogits", b * tt, logits.cols());
         float value = loss.forwardBackward(logits, decOut, dLogits);
+        lastCorrect = loss.correct(logits, decOut);
+        lastCounted = 0;
+        for (int l : decOut) if (l != loss.ignoreIndex()) lastCounted++;
         Tensor dy = decoder.head.backward(dLogits);
         TrainableRecurrent.Grads gd = decoder.rnn.backward(dy.reshape(b, tt, dy.cols()), null, null);
         decoder.embedding.backward(gd.dInput().reshape(b * tt, xd.cols()));
