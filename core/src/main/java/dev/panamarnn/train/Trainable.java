@@ -75,9 +75,14 @@ public abstract class Trainable implements AutoCloseable {
      */
     public StateDict stateDict() {
         checkOpen();
+        return copyOf(parameters());
+    }
+
+    /** A copy of {@code params}' values as a state dict under their names. */
+    static StateDict copyOf(List<Param> params) {
         Map<String, float[]> data = new LinkedHashMap<>();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        for (Param p : parameters()) {
+        for (Param p : params) {
             data.put(p.name(), p.value().toArray());
             shapes.put(p.name(), p.shape());
         }

@@ -2,11 +2,8 @@ package dev.panamarnn.train;
 
 import dev.panamarnn.app.ModelConfig;
 import dev.panamarnn.nn.StateDict;
-import java.lang.foreign.Arena;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * An application model being trained ({@link TrainableClassifier}, {@link TrainableLanguageModel},
@@ -16,7 +13,6 @@ import java.util.Map;
  */
 public abstract sealed class TrainableModel implements AutoCloseable permits TrainableClassifier, TrainableLanguageModel, TrainableSeq2Seq {
     final ModelConfig config;
-    final Arena arena = Arena.ofShared();
     final Buffers buffers = new Buffers();
     private boolean closed;
 
@@ -64,13 +60,7 @@ public abstract sealed class TrainableModel implements AutoCloseable permits Tra
      * @return the copy
      */
     public StateDict stateDict() {
-        Map<String, float[]> data = new LinkedHashMap<>();
-        Map<String, int[]> shapes = new LinkedHashMap<>();
-        for (Param p : parameters()) {
-            data.put(p.name(), p.value().toArray());
-            shapes.put(p.name(), p.shape());
-        }
-        return StateDict.of(data, shapes);
+        return Trainable.copyOf(parameters());
     }
 
     /**
@@ -118,6 +108,5 @@ public abstract sealed class TrainableModel implements AutoCloseable permits Tra
         closed = true;
         for (Trainable t : modules()) t.close();
         buffers.close();
-        arena.close();
     }
 }

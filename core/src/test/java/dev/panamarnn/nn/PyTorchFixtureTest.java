@@ -8,10 +8,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,29 +39,12 @@ public class PyTorchFixtureTest {
     private static final String DIR = "/fixtures/layers/";
 
     static List<String> cases() throws IOException {
-        try (InputStream in = PyTorchFixtureTest.class.getResourceAsStream(DIR + "index.txt")) {
-            if (in == null) throw new IOException("fixture index missing: " + DIR + "index.txt");
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::trim).filter(s -> !s.isEmpty()).toList();
-        }
+        return dev.panamarnn.FixtureFiles.index(DIR);
     }
 
     /** The fixture as a file: directly from the class path, or copied out of the test jar. */
     static Path file(String name) throws IOException {
-        java.net.URL url = PyTorchFixtureTest.class.getResource(DIR + name);
-        if (url == null) throw new IOException("fixture missing: " + DIR + name);
-        if (url.getProtocol().equals("file")) {
-            try {
-                return Path.of(url.toURI());
-            } catch (URISyntaxException e) {
-                throw new IOException(e);
-            }
-        }
-        Path tmp = java.nio.file.Files.createTempFile("fixture-", ".safetensors");
-        tmp.toFile().deleteOnExit();
-        try (InputStream in = url.openStream()) {
-            java.nio.file.Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        return tmp;
+        return dev.panamarnn.FixtureFiles.file(DIR, name);
     }
 
     @TestFactory

@@ -11,13 +11,8 @@ import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.Mode;
 import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,28 +41,12 @@ public class TrainFixtureTest {
     static final String DIR = "/fixtures/train/";
 
     static List<String> cases() throws IOException {
-        try (InputStream in = TrainFixtureTest.class.getResourceAsStream(DIR + "index.txt")) {
-            if (in == null) throw new IOException("fixture index missing: " + DIR + "index.txt");
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::trim).filter(s -> !s.isEmpty()).toList();
-        }
+        return dev.panamarnn.FixtureFiles.index(DIR);
     }
 
+    /** The fixture as a file: directly from the class path, or copied out of the test jar. */
     static Path file(String name) throws IOException {
-        java.net.URL url = TrainFixtureTest.class.getResource(DIR + name);
-        if (url == null) throw new IOException("fixture missing: " + DIR + name);
-        if (url.getProtocol().equals("file")) {
-            try {
-                return Path.of(url.toURI());
-            } catch (URISyntaxException e) {
-                throw new IOException(e);
-            }
-        }
-        Path tmp = Files.createTempFile("fixture-", ".safetensors");
-        tmp.toFile().deleteOnExit();
-        try (InputStream in = url.openStream()) {
-            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return tmp;
+        return dev.panamarnn.FixtureFiles.file(DIR, name);
     }
 
     @TestFactory
