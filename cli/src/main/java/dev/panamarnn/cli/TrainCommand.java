@@ -145,6 +145,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Backend resolveBackend() {
+        if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+        if (patience < 1) throw new IllegalArgumentException("--patience must be >= 1, got " + patience);
+        if (batchesPerEpoch != null && batchesPerEpoch < 1) throw new IllegalArgumentException("--batches-per-epoch must be >= 1, got " + batchesPerEpoch);
         if (bptt != null && (bptt < 1 || task != Task.charlm)) throw new IllegalArgumentException("--bptt takes K >= 1 and applies to --task charlm, got " + bptt + " for " + task);
         Backend be = backend == null ? Backend.defaultBackend() : Backend.get(backend);
         if (threads != null) {

@@ -86,5 +86,11 @@ class TrainCommandTest {
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().strip().startsWith("panama-rnn: error: --threads 2"), r.err());
         assertFalse(Files.exists(dir.resolve("x")));
+        for (String[] bad : new String[][] {{"--epochs", "0"}, {"--patience", "0"}, {"--bptt", "4"}}) {
+            r = CliRun.of("train", "--task", "classifier", "--out", dir.resolve("x").toString(), bad[0], bad[1], "--models", ModelCases.modelsDir().toString());
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().strip().startsWith("panama-rnn: error: " + bad[0]), r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("x")));
     }
 }
