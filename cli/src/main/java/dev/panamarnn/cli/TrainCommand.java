@@ -170,6 +170,7 @@ final class TrainCommand implements Callable<Integer> {
         int maxEpochs = epochs != null ? epochs : 20, bs = 128;
         ClassifierData.Samples train = ClassifierData.generate(seed, 4000), val = ClassifierData.generate(seed + 1_000_003, 2000);
         ClassifierData.Samples test = HeldOut.classifier(src);
+        float[][][] valSteps = steps(val); // converted once, validated every epoch
         TrainableClassifier m = TrainableClassifier.create(cfg, seed, be);
         Optimizer opt = Adam.of(m.parameters(), 5e-3);
         CrossEntropyLoss ce = new CrossEntropyLoss();
@@ -202,7 +203,7 @@ final class TrainCommand implements Callable<Integer> {
                         step(pb, meter, loss, b, m);
                     }
                 }
-                double v = classifierAccuracy(cfg, m.stateDict(), val, be);
+                double v = classifierAccuracy(cfg, m.stateDict(), valSteps, val.labels(), be);
                 validation.add(new double[] {losses.size(), v});
                 log.printf(Locale.ROOT, "  epoch %d: train loss %.4f, train accuracy %.4f, validation accuracy %.4f%n", epoch + 1, epochLoss(batches.length),
                         lastEpochAccuracy, v);
@@ -210,21 +211,26 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         m.load(stop.bestWeights());
-        double acc = classifierAccuracy(cfg, stop.bestWeights(), test, be);
+        double acc = classifierAccuracy(cfg, stop.bestWeights(), steps(test), test.labels(), be);
         return new Result(m, "accuracy", acc, test.labels().length, "sequences", cfg.pytorch().getOrDefault("test_accuracy", "?"));
     }
 
-    private static double classifierAccuracy(ModelConfig cfg, StateDict weights, ClassifierData.Samples data, Backend be) {
+    /** The samples as the classifier's input, one float per step: {@code [sequence][step][1]}. */
+    private static float[][][] steps(ClassifierData.Samples data) {
+        float[][][] seqs = new float[data.x().length][][];
+        for (int i = 0; i < seqs.length; i++) {
+            seqs[i] = new float[data.x()[i].length][1];
+            for (int t = 0; t < data.x()[i].length; t++) seqs[i][t][0] = data.x()[i][t];
+        }
+        return seqs;
+    }
+
+    private static double classifierAccuracy(ModelConfig cfg, StateDict weights, float[][][] seqs, int[] labels, Backend be) {
         try (SequenceClassifier c = SequenceClassifier.load(cfg, weights, be)) {
-            float[][][] seqs = new float[data.x().length][][];
-            for (int i = 0; i < seqs.length; i++) {
-                seqs[i] = new float[data.x()[i].length][1];
-                for (int t = 0; t < data.x()[i].length; t++) seqs[i][t][0] = data.x()[i][t];
-            }
             int ok = 0;
             for (int s = 0; s < seqs.length; s += 250) {
                 int[] pred = SequenceClassifier.argmax(c.logits(Arrays.copyOfRange(seqs, s, Math.min(s + 250, seqs.length))));
-                for (int i = 0; i < pred.length; i++) if (pred[i] == data.labels()[s + i]) ok++;
+                for (int i = 0; i < pred.length; i++) if (pred[i] == labels[s + i]) ok++;
             }
             return ok / (double) seqs.length;
         }
@@ -401,9 +407,10 @@ final class TrainCommand implements Callable<Integer> {
         if (!validation.isEmpty()) {
             c.addSeries("validation " + metricName, validation.stream().mapToDouble(p -> p[0]).toArray(), validation.stream().mapToDouble(p -> p[1]).toArray());
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        BitmapEncoder.saveBitmap(c, tmp.toString().replaceAll("\\.png\\.tmp$", ".tmp"), BitmapEncoder.BitmapFormat.PNG);
-        Files.move(file.resolveSibling(file.getFileName().toString().replaceAll("\\.png$", ".tmp.png")), file, StandardCopyOption.REPLACE_EXISTING);
+        // XChart appends ".png" to the name it is given: write loss.tmp.png, then replace loss.png with it
+        Path tmp = file.resolveSibling("loss.tmp.png");
+        BitmapEncoder.saveBitmap(c, file.resolveSibling("loss.tmp").toString(), BitmapEncoder.BitmapFormat.PNG);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** The demo's model.json with its {@code pytorch} record replaced by this training's. */
