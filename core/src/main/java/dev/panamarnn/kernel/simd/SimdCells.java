@@ -3,14 +3,17 @@ package dev.panamarnn.kernel.simd;
 import dev.panamarnn.Activation;
 import dev.panamarnn.kernel.CellMath;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The gate kernels and the activation loops, per batch row in vector chunks, the partial last chunk of a
- * row masked: the Vector API's {@link CellMath}. Formulas and gate order are those of {@link CellMath}.
+ * The gate kernels and the activation loops, per batch row in vector chunks: the Vector API's
+ * {@link CellMath}. Formulas and gate order are those of {@link CellMath}. No access is masked: the partial
+ * last chunk of a row is a scalar loop in the FMA loops (with {@link Math#fma}, so it equals the vector lanes
+ * bit for bit), in the activation loops a scalar loop
+ * of {@link SimdMath}'s scalar twins (see there).
  *
  * <p>A gate kernel is a sequence of small loops per row, the activation loops ({@link #sigmoid},
  * {@link #tanh}) over the gate blocks into a per-thread scratch row (L1/L2) and plain FMA loops for the
@@ -37,6 +40,7 @@ final class SimdCells implements CellMath {
     private static final int VL = S.length();
     private static final ByteOrder NO = ByteOrder.nativeOrder();
     private static final long B = Float.BYTES;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
     /** Public so that {@link SimdKernelProvider} can create it reflectively. */
     public SimdCells() {}
@@ -60,32 +64,27 @@ final class SimdCells implements CellMath {
     /** c' = σ(f)·c + σ(i)·tanh(g), in place in c (offset in floats). */
     private static void lstmState(int hidden, MemorySegment t, MemorySegment c, long cOff) {
         long gate = hidden * B, ti = 0, cc = cOff * B;
-        for (int j = 0; j < hidden; j += VL, ti += VL * B, cc += VL * B) {
-            if (j + VL <= hidden) {
-                FloatVector.fromMemorySegment(S, t, ti + gate, NO).fma(FloatVector.fromMemorySegment(S, c, cc, NO),
-                        FloatVector.fromMemorySegment(S, t, ti, NO).mul(FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO)))
-                        .intoMemorySegment(c, cc, NO);
-            } else {
-                VectorMask<Float> m = S.indexInRange(j, hidden);
-                FloatVector.fromMemorySegment(S, t, ti + gate, NO, m).fma(FloatVector.fromMemorySegment(S, c, cc, NO, m),
-                        FloatVector.fromMemorySegment(S, t, ti, NO, m).mul(FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO, m)))
-                        .intoMemorySegment(c, cc, NO, m);
-            }
+        int j = 0;
+        for (; j + VL <= hidden; j += VL, ti += VL * B, cc += VL * B) {
+            FloatVector.fromMemorySegment(S, t, ti + gate, NO).fma(FloatVector.fromMemorySegment(S, c, cc, NO),
+                    FloatVector.fromMemorySegment(S, t, ti, NO).mul(FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO)))
+                    .intoMemorySegment(c, cc, NO);
+        }
+        for (; j < hidden; j++, ti += B, cc += B) {
+            c.set(F, cc, Math.fma(t.get(F, ti + gate), c.get(F, cc), t.get(F, ti) * t.get(F, ti + 2 * gate)));
         }
     }
 
     /** {@code out[j] = a[j]·b[j]} for j < n (offsets in floats). */
     private static void product(int n, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long oOff) {
         long ai = aOff * B, bi = bOff * B, oi = oOff * B;
-        for (int j = 0; j < n; j += VL, ai += VL * B, bi += VL * B, oi += VL * B) {
-            if (j + VL <= n) {
-                FloatVector.fromMemorySegment(S, a, ai, NO).mul(FloatVector.fromMemorySegment(S, b, bi, NO))
-                        .intoMemorySegment(out, oi, NO);
-            } else {
-                VectorMask<Float> m = S.indexInRange(j, n);
-                FloatVector.fromMemorySegment(S, a, ai, NO, m).mul(FloatVector.fromMemorySegment(S, b, bi, NO, m))
-                        .intoMemorySegment(out, oi, NO, m);
-            }
+        int j = 0;
+        for (; j + VL <= n; j += VL, ai += VL * B, bi += VL * B, oi += VL * B) {
+            FloatVector.fromMemorySegment(S, a, ai, NO).mul(FloatVector.fromMemorySegment(S, b, bi, NO))
+                    .intoMemorySegment(out, oi, NO);
+        }
+        for (; j < n; j++, ai += B, bi += B, oi += B) {
+            out.set(F, oi, a.get(F, ai) * b.get(F, bi));
         }
     }
 
@@ -107,47 +106,41 @@ final class SimdCells implements CellMath {
     /** {@code t[j] = gi[j] + gh[j]} for j < n (offsets in floats). */
     private static void gruSums(int n, MemorySegment gi, long xOff, MemorySegment gh, long yOff, MemorySegment t) {
         long x = xOff * B, y = yOff * B, ti = 0;
-        for (int j = 0; j < n; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
-            if (j + VL <= n) {
-                FloatVector.fromMemorySegment(S, gi, x, NO).add(FloatVector.fromMemorySegment(S, gh, y, NO))
-                        .intoMemorySegment(t, ti, NO);
-            } else {
-                VectorMask<Float> m = S.indexInRange(j, n);
-                FloatVector.fromMemorySegment(S, gi, x, NO, m).add(FloatVector.fromMemorySegment(S, gh, y, NO, m))
-                        .intoMemorySegment(t, ti, NO, m);
-            }
+        int j = 0;
+        for (; j + VL <= n; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
+            FloatVector.fromMemorySegment(S, gi, x, NO).add(FloatVector.fromMemorySegment(S, gh, y, NO))
+                    .intoMemorySegment(t, ti, NO);
+        }
+        for (; j < n; j++, x += B, y += B, ti += B) {
+            t.set(F, ti, gi.get(F, x) + gh.get(F, y));
         }
     }
 
     /** {@code t[2H + j] = gi_n[j] + r[j]·gh_n[j]}, the argument of n's tanh. */
     private static void gruNArg(int hidden, MemorySegment t, MemorySegment gi, long xOff, MemorySegment gh, long yOff) {
         long x = xOff * B, y = yOff * B, ti = 0, dst = 2L * hidden * B;
-        for (int j = 0; j < hidden; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
-            if (j + VL <= hidden) {
-                FloatVector.fromMemorySegment(S, t, ti, NO).fma(FloatVector.fromMemorySegment(S, gh, y, NO),
-                        FloatVector.fromMemorySegment(S, gi, x, NO)).intoMemorySegment(t, ti + dst, NO);
-            } else {
-                VectorMask<Float> m = S.indexInRange(j, hidden);
-                FloatVector.fromMemorySegment(S, t, ti, NO, m).fma(FloatVector.fromMemorySegment(S, gh, y, NO, m),
-                        FloatVector.fromMemorySegment(S, gi, x, NO, m)).intoMemorySegment(t, ti + dst, NO, m);
-            }
+        int j = 0;
+        for (; j + VL <= hidden; j += VL, x += VL * B, y += VL * B, ti += VL * B) {
+            FloatVector.fromMemorySegment(S, t, ti, NO).fma(FloatVector.fromMemorySegment(S, gh, y, NO),
+                    FloatVector.fromMemorySegment(S, gi, x, NO)).intoMemorySegment(t, ti + dst, NO);
+        }
+        for (; j < hidden; j++, x += B, y += B, ti += B) {
+            t.set(F, ti + dst, Math.fma(t.get(F, ti), gh.get(F, y), gi.get(F, x)));
         }
     }
 
     /** h' = (1 − z)·n + z·h = n + z·(h − n); h is read before its chunk is written (hOut may be hPrev). */
     private static void gruOut(int hidden, MemorySegment t, MemorySegment hPrev, long hpOff, MemorySegment hOut, long hoOff) {
         long gate = hidden * B, ti = 0, hp = hpOff * B, ho = hoOff * B;
-        for (int j = 0; j < hidden; j += VL, ti += VL * B, hp += VL * B, ho += VL * B) {
-            if (j + VL <= hidden) {
-                FloatVector n = FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO);
-                FloatVector.fromMemorySegment(S, t, ti + gate, NO)
-                        .fma(FloatVector.fromMemorySegment(S, hPrev, hp, NO).sub(n), n).intoMemorySegment(hOut, ho, NO);
-            } else {
-                VectorMask<Float> m = S.indexInRange(j, hidden);
-                FloatVector n = FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO, m);
-                FloatVector.fromMemorySegment(S, t, ti + gate, NO, m)
-                        .fma(FloatVector.fromMemorySegment(S, hPrev, hp, NO, m).sub(n), n).intoMemorySegment(hOut, ho, NO, m);
-            }
+        int j = 0;
+        for (; j + VL <= hidden; j += VL, ti += VL * B, hp += VL * B, ho += VL * B) {
+            FloatVector n = FloatVector.fromMemorySegment(S, t, ti + 2 * gate, NO);
+            FloatVector.fromMemorySegment(S, t, ti + gate, NO)
+                    .fma(FloatVector.fromMemorySegment(S, hPrev, hp, NO).sub(n), n).intoMemorySegment(hOut, ho, NO);
+        }
+        for (; j < hidden; j++, ti += B, hp += B, ho += B) {
+            float n = t.get(F, ti + 2 * gate);
+            hOut.set(F, ho, Math.fma(t.get(F, ti + gate), hPrev.get(F, hp) - n, n));
         }
     }
 
@@ -162,51 +155,43 @@ final class SimdCells implements CellMath {
     }
 
     /*
-     * The activation loops: one call of the SimdMath helper per loop, for whole chunks and the masked tail
-     * alike (only the loads and stores are split). A tail call of its own is a cold site wherever most
-     * calls have no tail, and C2 does not inline a helper of this size at a cold site: it calls it, boxing
-     * the argument and the result (2 × 96 bytes at 512 bits). The one site runs at least once per call.
+     * The activation loops: whole vectors through the SimdMath helper, then the partial last chunk, if any,
+     * through its scalar twin (the same operations per lane, so the same bits). No vector on the tail's
+     * path and no masked access: a masked tail on a branch of its own was a cold site wherever most calls
+     * are whole vectors, and C2 compiled it into boxing calls in some runs (HeapPerCallTest: 1 KiB per
+     * call; 2 × 96 bytes for a helper it did not inline). A scalar loop that is cold costs nothing to box.
      */
 
     /** {@code y = tanh(x)} over n contiguous floats (offsets in floats; y may be x). */
     @Override
     public void tanh(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
-            boolean full = j + VL <= n;
-            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
-                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
-            v = SimdMath.tanh(v);
-            if (full) v.intoMemorySegment(y, yi, NO);
-            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
+        int j = 0;
+        for (; j + VL <= n; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.tanh(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
         }
+        for (; j < n; j++, xi += B, yi += B) y.set(F, yi, SimdMath.tanh(x.get(F, xi)));
     }
 
     /** {@code y = σ(x)} over n contiguous floats. */
     @Override
     public void sigmoid(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
-            boolean full = j + VL <= n;
-            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
-                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
-            v = SimdMath.sigmoid(v);
-            if (full) v.intoMemorySegment(y, yi, NO);
-            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
+        int j = 0;
+        for (; j + VL <= n; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.sigmoid(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
         }
+        for (; j < n; j++, xi += B, yi += B) y.set(F, yi, SimdMath.sigmoid(x.get(F, xi)));
     }
 
     /** {@code y = max(x, 0)} over n contiguous floats. */
     @Override
     public void relu(int n, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         long xi = xOff * B, yi = yOff * B;
-        for (int j = 0; j < n; j += VL, xi += VL * B, yi += VL * B) {
-            boolean full = j + VL <= n;
-            FloatVector v = full ? FloatVector.fromMemorySegment(S, x, xi, NO)
-                    : FloatVector.fromMemorySegment(S, x, xi, NO, S.indexInRange(j, n));
-            v = SimdMath.relu(v);
-            if (full) v.intoMemorySegment(y, yi, NO);
-            else v.intoMemorySegment(y, yi, NO, S.indexInRange(j, n));
+        int j = 0;
+        for (; j + VL <= n; j += VL, xi += VL * B, yi += VL * B) {
+            SimdMath.relu(FloatVector.fromMemorySegment(S, x, xi, NO)).intoMemorySegment(y, yi, NO);
         }
+        for (; j < n; j++, xi += B, yi += B) y.set(F, yi, SimdMath.relu(x.get(F, xi)));
     }
 }

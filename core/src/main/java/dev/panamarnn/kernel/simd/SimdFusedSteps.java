@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.panamarnn.kernel.simd.SimdPackedGemm.NR;
@@ -175,17 +174,16 @@ final class SimdFusedSteps implements FusedSteps {
             for (int g = 0; g < G; g++) {
                 int t = to + r * ldt + g * chunk;
                 long sb = (sOff + (long) r * lds + (long) g * gateStride) * B, ob = (oOff + (long) r * ldo + (long) g * ogs) * B;
-                for (int j = 0; j < units; j += VL) {
-                    if (j + VL <= units) {
-                        FloatVector v = FloatVector.fromMemorySegment(S, src, sb + j * B, NO);
-                        if (tile != null) v = FloatVector.fromArray(S, tile, t + j).add(v);
-                        v.intoMemorySegment(out, ob + j * B, NO);
-                    } else {
-                        VectorMask<Float> mk = S.indexInRange(j, units);
-                        FloatVector v = FloatVector.fromMemorySegment(S, src, sb + j * B, NO, mk);
-                        if (tile != null) v = FloatVector.fromArray(S, tile, t + j, mk).add(v);
-                        v.intoMemorySegment(out, ob + j * B, NO, mk);
-                    }
+                int j = 0;
+                for (; j + VL <= units; j += VL) {
+                    FloatVector v = FloatVector.fromMemorySegment(S, src, sb + j * B, NO);
+                    if (tile != null) v = FloatVector.fromArray(S, tile, t + j).add(v);
+                    v.intoMemorySegment(out, ob + j * B, NO);
+                }
+                // The partial last chunk in scalar (as SimdCells' loops: no vector on a rarely taken path).
+                for (; j < units; j++) {
+                    float v = src.get(ValueLayout.JAVA_FLOAT, sb + j * B);
+                    out.set(ValueLayout.JAVA_FLOAT, ob + j * B, tile != null ? tile[t + j] + v : v);
                 }
             }
         }

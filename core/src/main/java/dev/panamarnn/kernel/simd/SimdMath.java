@@ -104,4 +104,52 @@ final class SimdMath {
     static FloatVector relu(FloatVector x) {
         return x.blend(0f, x.compare(LE, 0f));
     }
+
+    /*
+     * Scalar twins of the helpers above, for the partial last chunk of a loop: the same IEEE operations in
+     * the same order (Math.fma for fma, compare-and-select for blend), so each gives the bits of a vector
+     * lane (SimdMathTest checks it over a sweep of floats). No vector in or out: nothing to box.
+     */
+
+    /** The scalar twin of {@link #tanh(FloatVector)}. */
+    static float tanh(float x) {
+        if (x > T_CLAMP) x = T_CLAMP;
+        if (x < -T_CLAMP) x = -T_CLAMP;
+        float x2 = x * x;
+        float p = Math.fma(x2, A13, A11);
+        p = Math.fma(p, x2, A9);
+        p = Math.fma(p, x2, A7);
+        p = Math.fma(p, x2, A5);
+        p = Math.fma(p, x2, A3);
+        p = Math.fma(p, x2, A1);
+        p = p * x;
+        float q = Math.fma(x2, B6, B4);
+        q = Math.fma(q, x2, B2);
+        q = Math.fma(q, x2, B0);
+        return p / q;
+    }
+
+    /** The scalar twin of {@link #sigmoid(FloatVector)}. */
+    static float sigmoid(float x) {
+        float t = -x;
+        if (t > EXP_HI) t = EXP_HI;
+        if (t < EXP_LO) t = EXP_LO;
+        float z = Math.fma(t, LOG2E, ROUND);
+        float n = z - ROUND;
+        float r = Math.fma(n, -LN2_HI, t);
+        r = Math.fma(n, -LN2_LO, r);
+        float e = Math.fma(r, P0, P1);
+        e = Math.fma(e, r, P2);
+        e = Math.fma(e, r, P3);
+        e = Math.fma(e, r, P4);
+        e = Math.fma(e, r, P5);
+        e = e * (r * r) + r + 1f;
+        e = e * Float.intBitsToFloat((Float.floatToRawIntBits(z) << 23) + (127 << 23));
+        return 1f / (e + 1f);
+    }
+
+    /** The scalar twin of {@link #relu(FloatVector)}. */
+    static float relu(float x) {
+        return x <= 0f ? 0f : x;
+    }
 }

@@ -103,4 +103,39 @@ class SimdMathTest {
         assertEquals(0f, apply(SimdMath::relu, Float.NEGATIVE_INFINITY));
         assertTrue(Float.isNaN(apply(SimdMath::relu, Float.NaN)));
     }
+
+    /**
+     * The scalar twins, which compute a loop's partial last chunk, give every lane's bits (NaN as NaN):
+     * a row's values do not depend on where its chunks fall, at any vector width.
+     */
+    @Test
+    void scalarTwinsEqualVectorLanes() {
+        int vl = SimdMath.S.length();
+        float[] in = new float[4096], out = new float[4096];
+        long bits = 0;
+        int checked = 0;
+        while (bits <= 0xFFFFFFFFL) {
+            int cnt = 0;
+            while (cnt < in.length && bits <= 0xFFFFFFFFL) {
+                in[cnt++] = Float.intBitsToFloat((int) bits);
+                bits += 4 * STEP + 1;
+            }
+            cnt -= cnt % vl;
+            for (int f = 0; f < 3; f++) {
+                for (int i = 0; i < cnt; i += vl) {
+                    FloatVector v = FloatVector.fromArray(SimdMath.S, in, i);
+                    (f == 0 ? SimdMath.tanh(v) : f == 1 ? SimdMath.sigmoid(v) : SimdMath.relu(v)).intoArray(out, i);
+                }
+                for (int i = 0; i < cnt; i++) {
+                    float x = in[i], s = f == 0 ? SimdMath.tanh(x) : f == 1 ? SimdMath.sigmoid(x) : SimdMath.relu(x);
+                    if (Float.floatToIntBits(s) != Float.floatToIntBits(out[i])) {
+                        throw new AssertionError(new String[] {"tanh", "sigmoid", "relu"}[f] + "(" + x + "): scalar twin "
+                                + s + ", vector lane " + out[i]);
+                    }
+                }
+            }
+            checked += cnt;
+        }
+        assertTrue(checked > 30_000_000, "sweep too short: " + checked);
+    }
 }
