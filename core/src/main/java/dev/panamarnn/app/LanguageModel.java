@@ -3,6 +3,7 @@ package dev.panamarnn.app;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.BatchingExecutor;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.LoadOptions;
 import dev.panamarnn.nn.Mode;
@@ -24,6 +25,9 @@ import java.util.SplittableRandom;
  *       at a time, each fed back as the next input, greedy or sampled with a seeded temperature, until
  *       the end token or a maximum length; in a batch each sample stops on its own.</li>
  * </ul>
+ * Generation checks the thread's interrupt status between tokens: an interrupted caller stops with a
+ * {@link java.util.concurrent.CancellationException} (status kept), its state as the last step left it.
+ * {@link #batching} gives a view for servers whose concurrent calls share each step.
  * The model is immutable and thread-safe; a {@link State} belongs to one caller at a time. Per call,
  * scratch comes from a confined arena the call closes; nothing is allocated per generated token.
  */
@@ -36,6 +40,23 @@ public final class LanguageModel implements AutoCloseable {
         this.config = config;
         this.net = net;
         this.vocab = new Vocabulary(config.vocab());
+    }
+
+    /**
+     * A view of this model for servers: concurrent calls join each other's time steps through a
+     * {@link BatchingExecutor} per recurrent layer (continuous batching: a call's sequences join the batch
+     * at a step boundary and leave it when they end), so many threads calling with one sequence each share
+     * each step's product. Results equal this model's within float32 rounding (the batch sums in another
+     * order) and do not depend on the other calls in the batch. The view shares this model's weights and
+     * must be closed (which closes its executors only) before this model is.
+     *
+     * @param listener told of every batched step (see {@link BatchingExecutor.StepListener}), or null
+     * @return the view, to close
+     * @throws IllegalArgumentException if the weights are bfloat16 (the executor packs float32)
+     * @throws IllegalStateException if this model is closed
+     */
+    public LanguageModel batching(BatchingExecutor.StepListener listener) {
+        return new LanguageModel(config, net.batching(listener));
     }
 
     /**
@@ -349,7 +370,7 @@ public final class LanguageModel implements AutoCloseable {
             net.embed(prompts, T, true, x.reshape(T * B, E));
             Tensor o = Tensor.allocate(a, T, B, P);
             boolean full = Arrays.stream(lengths).allMatch(l -> l == T);
-            net.rnn.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c, null);
+            net.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c);
             Tensor last = Tensor.allocate(a, B, P);
             for (int b = 0; b < B; b++) last.rows(b, b + 1).copyFrom(o.slice(lengths[b] - 1).rows(b, b + 1));
             Tensor logits = Tensor.allocate(a, B, V);
@@ -363,6 +384,7 @@ public final class LanguageModel implements AutoCloseable {
             SplittableRandom rnd = decoding.random();
             int running = B;
             for (int step = 0; step < maxNew && running > 0; step++) {
+                Network.stopIfInterrupted("generate", step);
                 for (int b = 0; b < B; b++) {
                     if (done[b]) continue;
                     int tok = decoding.pick(logits.segment(), logits.offset() + (long) b * logits.ld(), V, rnd);
@@ -376,7 +398,7 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 if (running == 0 || step == maxNew - 1) break;
                 for (int b = 0; b < B; b++) net.embedding.copyRow(next[b], x1.segment(), x1.offset() + (long) b * x1.ld());
-                net.rnn.forward(x1, state.h, state.c, null, o1, state.h, state.c, null);
+                net.forward(x1, state.h, state.c, null, o1, state.h, state.c);
                 net.head.forward(o1m, logits);
             }
         }
@@ -452,7 +474,7 @@ public final class LanguageModel implements AutoCloseable {
         Tensor x = Tensor.allocate(a, T, B, E);
         net.embed(tokens, T, true, x.reshape(T * B, E));
         Tensor o = Tensor.allocate(a, T, B, P);
-        net.rnn.forward(x, h0, c0, lengths, o, hN, cN, null);
+        net.forward(x, h0, c0, lengths, o, hN, cN);
         Tensor logits = Tensor.allocate(a, T * B, vocab.size());
         net.head.forward(o.reshape(T * B, P), logits);
         return logits;

@@ -4,6 +4,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.BatchingExecutor;
 import dev.panamarnn.nn.Embedding;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.Linear;
@@ -32,11 +33,54 @@ final class Network implements AutoCloseable {
     final Embedding embedding;
     final RecurrentLayer rnn;
     final Linear head;
+    /** Null, or the executor a batching view runs its layer through (see {@link #batching}). */
+    private final BatchingExecutor batcher;
+    /** The network whose weights a batching view shares, or null when this one owns them. */
+    private final Network base;
 
-    private Network(Embedding embedding, RecurrentLayer rnn, Linear head) {
+    private Network(Embedding embedding, RecurrentLayer rnn, Linear head, BatchingExecutor batcher, Network base) {
         this.embedding = embedding;
         this.rnn = rnn;
         this.head = head;
+        this.batcher = batcher;
+        this.base = base;
+    }
+
+    /**
+     * A view sharing these weights whose layer runs through a new {@link BatchingExecutor}: concurrent
+     * calls join each other's steps. Closing the view closes its executor only; this network must stay
+     * open while the view is used.
+     */
+    Network batching(BatchingExecutor.StepListener listener) {
+        enter("batching");
+        try {
+            return new Network(embedding, rnn, head, new BatchingExecutor(rnn, listener), this);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Between the steps of a decoding loop: an interrupted thread stops there (a server's request past its
+     * deadline, a client gone), its interrupt status kept. The caller's state is as the last step left it.
+     *
+     * @throws java.util.concurrent.CancellationException if the thread is interrupted
+     */
+    static void stopIfInterrupted(String op, int step) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new java.util.concurrent.CancellationException(op + ": interrupted before step " + step);
+        }
+    }
+
+    /** Whether calls run through a batching executor. */
+    boolean batches() {
+        return batcher != null;
+    }
+
+    /** The layer's forward, through the executor in a batching view, else with a workspace from the layer's pool. */
+    void forward(Tensor x, Tensor h0, Tensor c0, int[] lengths, Tensor out, Tensor hN, Tensor cN) {
+        if (batcher != null) batcher.forward(x, h0, c0, lengths, out, hN, cN);
+        else rnn.forward(x, h0, c0, lengths, out, hN, cN, null);
     }
 
     static Network load(ModelConfig cfg, String what, ModelConfig.Part p, StateDict sd, boolean batchFirst, Backend backend) {
@@ -70,7 +114,7 @@ final class Network implements AutoCloseable {
                             + " features but the recurrent layer gives " + want);
                 }
             }
-            return new Network(emb, rnn, head);
+            return new Network(emb, rnn, head, null, null);
         } catch (Throwable e) {
             if (emb != null) emb.close();
             if (rnn != null) rnn.close();
@@ -202,6 +246,10 @@ final class Network implements AutoCloseable {
     @Override
     public void close() {
         lifecycle.close(() -> {
+            if (base != null) {
+                batcher.close();
+                return;
+            }
             if (embedding != null) embedding.close();
             rnn.close();
             if (head != null) head.close();

@@ -3,6 +3,7 @@ package dev.panamarnn.app;
 import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.BatchingExecutor;
 import dev.panamarnn.nn.Heads;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.LoadOptions;
@@ -31,6 +32,9 @@ import java.util.Objects;
  * </ul>
  * Immutable and thread-safe; per call, scratch lives in a confined arena the call closes and nothing is
  * allocated per decoding step.
+ * Decoding (greedy and beam) checks the thread's interrupt status between steps: an interrupted caller
+ * stops with a {@link java.util.concurrent.CancellationException} (status kept). {@link #batching} gives
+ * a view for servers whose concurrent calls share each step.
  */
 public final class Seq2Seq implements AutoCloseable {
     private final ModelConfig config;
@@ -43,6 +47,29 @@ public final class Seq2Seq implements AutoCloseable {
         this.decoder = decoder;
         this.source = new Vocabulary(config.vocab());
         this.target = new Vocabulary(config.outputVocab());
+    }
+
+    /**
+     * A view of this model for servers: concurrent calls join each other's time steps through a
+     * {@link BatchingExecutor} per recurrent layer (continuous batching: a call's sequences join the batch
+     * at a step boundary and leave it when they end), so many threads calling with one sequence each share
+     * each step's product. Results equal this model's within float32 rounding (the batch sums in another
+     * order) and do not depend on the other calls in the batch. The view shares this model's weights and
+     * must be closed (which closes its executors only) before this model is.
+     *
+     * @param listener told of every batched step (see {@link BatchingExecutor.StepListener}), or null
+     * @return the view, to close
+     * @throws IllegalArgumentException if the weights are bfloat16 (the executor packs float32)
+     * @throws IllegalStateException if this model is closed
+     */
+    public Seq2Seq batching(BatchingExecutor.StepListener listener) {
+        Network enc = encoder.batching(listener);
+        try {
+            return new Seq2Seq(config, enc, decoder.batching(listener));
+        } catch (Throwable e) {
+            enc.close();
+            throw e;
+        }
     }
 
     /**
@@ -203,11 +230,11 @@ public final class Seq2Seq implements AutoCloseable {
         final int finalT = T;
         boolean full = Arrays.stream(lengths).allMatch(l -> l == finalT);
         if (rows == B) {
-            encoder.rnn.forward(x, null, null, full ? null : lengths, o, h, c, null);
+            encoder.forward(x, null, null, full ? null : lengths, o, h, c);
         } else { // one source, `rows` beams: encode once, copy the state into every row
             Tensor h1 = Tensor.allocate(a, ds.numLayers(), 1, ds.outputSize());
             Tensor c1 = c == null ? null : Tensor.allocate(a, ds.numLayers(), 1, ds.hiddenSize());
-            encoder.rnn.forward(x, null, null, null, o, h1, c1, null);
+            encoder.forward(x, null, null, null, o, h1, c1);
             for (int l = 0; l < ds.numLayers(); l++) {
                 for (int r = 0; r < rows; r++) {
                     h.slice(l).rows(r, r + 1).copyFrom(h1.slice(l));
@@ -254,8 +281,9 @@ public final class Seq2Seq implements AutoCloseable {
             boolean[] done = new boolean[B];
             int running = B;
             for (int step = 0; step < maxLength && running > 0; step++) {
+                Network.stopIfInterrupted("greedy", step);
                 for (int b = 0; b < B; b++) decoder.embedding.copyRow(next[b], x.segment(), x.offset() + (long) b * x.ld());
-                decoder.rnn.forward(x, st.h, st.c, null, o, st.h, st.c, null);
+                decoder.forward(x, st.h, st.c, null, o, st.h, st.c);
                 decoder.head.forward(om, logits);
                 Heads.argmax(logits, next);
                 for (int b = 0; b < B; b++) {
@@ -312,7 +340,7 @@ public final class Seq2Seq implements AutoCloseable {
             DecoderState st = encode(a, sources, B);
             Tensor x = Tensor.allocate(a, T, B, E), o = Tensor.allocate(a, T, B, P), logits = Tensor.allocate(a, T * B, V);
             decoder.embed(decoderInputs, T, true, x.reshape(T * B, E));
-            decoder.rnn.forward(x, st.h, st.c, null, o, st.h, st.c, null);
+            decoder.forward(x, st.h, st.c, null, o, st.h, st.c);
             decoder.head.forward(o.reshape(T * B, P), logits);
             return Network.perStep(logits, T, B, null);
         }
@@ -361,8 +389,9 @@ public final class Seq2Seq implements AutoCloseable {
             int[] last = new int[W];
             Arrays.fill(last, config.bos());
             for (int step = 0; step < maxLength; step++) {
+                Network.stopIfInterrupted("beamSearch", step);
                 for (int r = 0; r < W; r++) decoder.embedding.copyRow(last[Math.min(r, alive - 1)], x.segment(), x.offset() + (long) r * x.ld());
-                decoder.rnn.forward(x, cur.h, cur.c, null, o, cur.h, cur.c, null);
+                decoder.forward(x, cur.h, cur.c, null, o, cur.h, cur.c);
                 decoder.head.forward(om, logits);
                 Heads.logSoftmax(logits, logits);
                 // The W best (score, beam, token) over alive × V, in order.

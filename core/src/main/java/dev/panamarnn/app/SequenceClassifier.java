@@ -4,6 +4,7 @@ import dev.panamarnn.Backend;
 import dev.panamarnn.Tensor;
 import dev.panamarnn.Text;
 import dev.panamarnn.io.SafeTensors;
+import dev.panamarnn.nn.BatchingExecutor;
 import dev.panamarnn.nn.Heads;
 import dev.panamarnn.nn.LayerSpec;
 import dev.panamarnn.nn.LoadOptions;
@@ -25,6 +26,7 @@ import java.util.Objects;
  * <p>Inputs are feature vectors ({@code input_size} floats per step) or, when the model has an
  * embedding, token ids. Immutable and thread-safe; each call allocates its scratch in a confined arena
  * it closes (nothing per step).
+ * {@link #batching} gives a view for servers whose concurrent calls share each step.
  */
 public final class SequenceClassifier implements AutoCloseable {
     private final ModelConfig config;
@@ -33,6 +35,23 @@ public final class SequenceClassifier implements AutoCloseable {
     private SequenceClassifier(ModelConfig config, Network net) {
         this.config = config;
         this.net = net;
+    }
+
+    /**
+     * A view of this model for servers: concurrent calls join each other's time steps through a
+     * {@link BatchingExecutor} per recurrent layer (continuous batching: a call's sequences join the batch
+     * at a step boundary and leave it when they end), so many threads calling with one sequence each share
+     * each step's product. Results equal this model's within float32 rounding (the batch sums in another
+     * order) and do not depend on the other calls in the batch. The view shares this model's weights and
+     * must be closed (which closes its executors only) before this model is.
+     *
+     * @param listener told of every batched step (see {@link BatchingExecutor.StepListener}), or null
+     * @return the view, to close
+     * @throws IllegalArgumentException if the weights are bfloat16 (the executor packs float32)
+     * @throws IllegalStateException if this model is closed
+     */
+    public SequenceClassifier batching(BatchingExecutor.StepListener listener) {
+        return new SequenceClassifier(config, net.batching(listener));
     }
 
     /**
@@ -280,7 +299,7 @@ public final class SequenceClassifier implements AutoCloseable {
         Tensor out = Tensor.allocate(a, B, T, D * P);
         Tensor hN = Tensor.allocate(a, L * D, B, P);
         Tensor cN = s.mode() == dev.panamarnn.nn.Mode.LSTM ? Tensor.allocate(a, L * D, B, s.hiddenSize()) : null;
-        net.rnn.forward(x, null, null, lengths, out, hN, cN, null);
+        net.forward(x, null, null, lengths, out, hN, cN);
         // [forward final | reverse final] of the last layer, per sample.
         Tensor feat = Tensor.allocate(a, B, D * P);
         for (int d = 0; d < D; d++) feat.columns(d * P, (d + 1) * P).copyFrom(hN.slice((L - 1) * D + d));

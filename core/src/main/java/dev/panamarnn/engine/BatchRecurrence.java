@@ -50,8 +50,12 @@ final class BatchRecurrence implements AutoCloseable {
     long steps, rowSteps, helperParts, stepNanos;
     int maxRows, maxCalls;
 
-    BatchRecurrence(Callers executor, Weights w, Kernels k, int l, int d) {
+    /** Told of every step (rows, calls, nanoseconds) by its leader; null for none. */
+    private final Batching.StepListener listener;
+
+    BatchRecurrence(Callers executor, Weights w, Kernels k, int l, int d, Batching.StepListener listener) {
         this.executor = executor;
+        this.listener = listener;
         this.rows = new BatchRows(w, k, l, d);
         this.parts = rows.parts();
         this.part = rows::runPart;
@@ -128,19 +132,32 @@ final class BatchRecurrence implements AutoCloseable {
     private void lead(BatchCall mine) {
         while (true) {
             if (pendingCount > 0) admitPending();
-            if (rows.size() > 0) {
+            int n = rows.size();
+            if (n > 0) {
+                int calls = rows.calls();
                 long t0 = System.nanoTime();
                 try {
                     step();
                 } catch (Throwable e) {
                     rows.failAll(e);
                 }
-                stepNanos += System.nanoTime() - t0;
+                long dt = System.nanoTime() - t0;
+                stepNanos += dt;
+                if (listener != null) tell(n, calls, dt);
             }
             if (mine.done) {
                 handOver();
                 return;
             }
+        }
+    }
+
+    /** The listener's exceptions are its own: a step that ran is not failed by its report. */
+    private void tell(int n, int calls, long nanos) {
+        try {
+            listener.step(n, calls, nanos);
+        } catch (Throwable ignored) {
+            // documented on BatchingExecutor.StepListener
         }
     }
 

@@ -31,6 +31,33 @@ public final class Batching implements AutoCloseable {
      * @param k the layer's kernels
      */
     public Batching(Weights w, Kernels k) {
+        this(w, k, null);
+    }
+
+    /**
+     * What a step's leader reports after each step (the public {@code BatchingExecutor.StepListener}).
+     */
+    @FunctionalInterface
+    public interface StepListener {
+        /**
+         * One step has run.
+         *
+         * @param rows  the samples in the step's batch
+         * @param calls the calls they belong to
+         * @param nanos the step's wall time
+         */
+        void step(int rows, int calls, long nanos);
+    }
+
+    /**
+     * Prepares the weights and the recurrences, each reporting its steps to {@code listener}; on failure,
+     * frees what it made.
+     *
+     * @param w        the layer's weights (float32, open while the engine is used)
+     * @param k        the layer's kernels
+     * @param listener told of every step by its leader, or null
+     */
+    public Batching(Weights w, Kernels k, StepListener listener) {
         this.shape = w.shape;
         this.w = w;
         this.k = k;
@@ -41,7 +68,7 @@ public final class Batching implements AutoCloseable {
             for (int l = 0; l < L; l++) {
                 int in = shape.layerInput(l);
                 wih[l] = k.prepare(w.wih[l], 0, in, D * shape.gates() * shape.hidden(), in);
-                for (int d = 0; d < D; d++) recurrences[l][d] = new BatchRecurrence(callers, w, k, l, d);
+                for (int d = 0; d < D; d++) recurrences[l][d] = new BatchRecurrence(callers, w, k, l, d, listener);
             }
         } catch (Throwable e) {
             close(); // the recurrences made before the failure

@@ -53,6 +53,35 @@ public final class BatchingExecutor implements AutoCloseable {
      * @throws IllegalStateException if the layer is closed
      */
     public BatchingExecutor(RecurrentLayer layer) {
+        this(layer, null);
+    }
+
+    /**
+     * Told of every step of the batch, by the thread that led it, right after the step: for metrics (a
+     * histogram of batch sizes, step times). It runs on the step's critical path, so it must be quick and
+     * must not block; what it throws is ignored.
+     */
+    @FunctionalInterface
+    public interface StepListener {
+        /**
+         * One step has run, for one layer and direction.
+         *
+         * @param rows  the samples in the step's batch
+         * @param calls the calls those samples belong to
+         * @param nanos the step's wall time
+         */
+        void step(int rows, int calls, long nanos);
+    }
+
+    /**
+     * An executor over {@code layer} that reports each step to {@code listener}.
+     *
+     * @param layer    an open layer with float32 weights
+     * @param listener told of every step (see {@link StepListener}), or null
+     * @throws IllegalArgumentException if the layer's weights are bfloat16
+     * @throws IllegalStateException if the layer is closed
+     */
+    public BatchingExecutor(RecurrentLayer layer, StepListener listener) {
         this.layer = Objects.requireNonNull(layer, "layer");
         Resources res = layer.resources();
         if (res.weights().bf16()) {
@@ -61,7 +90,7 @@ public final class BatchingExecutor implements AutoCloseable {
         }
         Scratch probe = res.enter("BatchingExecutor", null); // fails if the layer is closed
         try {
-            engine = new Batching(res.weights(), dev.panamarnn.internal.KernelAccess.of(layer.backend()));
+            engine = new Batching(res.weights(), dev.panamarnn.internal.KernelAccess.of(layer.backend()), listener == null ? null : listener::step);
         } finally {
             res.exit(probe, null);
         }
