@@ -89,7 +89,7 @@ ensure_built() {
   local stamp="$ROOT/cli/target/classpath.txt" commit built_commit
   commit=$(git_commit)
   built_commit=$(sed -n 's/^commit=//p' "$ROOT/cli/target/classes/dev/panamarnn/cli/version.properties" 2>/dev/null || true)
-  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml core native cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml core native onnx server cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
     return 0
   fi
   say "building (mvn package -DskipTests)..."

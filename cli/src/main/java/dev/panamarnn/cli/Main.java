@@ -27,7 +27,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
         subcommands = {DemoCommand.class, InfoCommand.class, TuneCommand.class, ForwardCommand.class, RunCommand.class, ClassifyCommand.class, GenerateCommand.class,
-                TranslateCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+                TranslateCommand.class, TrainCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -59,6 +59,12 @@ public final class Main {
                 @Override
                 public synchronized void publish(LogRecord r) {
                     super.publish(r);
+                    flush();
+                }
+
+                /** Flushes only: StreamHandler's close would close System.err, and JUL closes handlers at JVM shutdown. */
+                @Override
+                public synchronized void close() {
                     flush();
                 }
             };
