@@ -42,6 +42,8 @@ final class BatchCall {
     boolean fromH0;
     volatile boolean done;
     volatile Throwable failure;
+    /** Set by the caller when its thread is interrupted: the leader drops its rows at the next step boundary. */
+    volatile boolean cancelled;
 
     /** Makes {@code n} entries ready for one recurrence. */
     Entry[] begin(int n, boolean fromH0) {
@@ -59,6 +61,7 @@ final class BatchCall {
         this.fromH0 = fromH0;
         failure = null;
         done = false;
+        cancelled = false;
         return entries;
     }
 

@@ -46,6 +46,9 @@ final class BatchRecurrence implements AutoCloseable {
     private final StepParts.Work part;
     private final AtomicReference<Thread> helper = new AtomicReference<>();
 
+    /** Calls marked cancelled so far; a leader that sees the count change drops their rows. */
+    private final java.util.concurrent.atomic.AtomicInteger cancellations = new java.util.concurrent.atomic.AtomicInteger();
+
     // Statistics, written by leaders (and helperParts by the helper); read after the calls, or roughly.
     long steps, rowSteps, helperParts, stepNanos;
     int maxRows, maxCalls;
@@ -76,6 +79,7 @@ final class BatchRecurrence implements AutoCloseable {
         boolean interrupted = false;
         int idle = 0;
         while (!call.done) {
+            if (!call.cancelled && (interrupted || me.isInterrupted())) cancel(call);
             if (leader == me) {
                 leaveHelper(me);
                 lead(call);
@@ -128,9 +132,26 @@ final class BatchRecurrence implements AutoCloseable {
         if (helper.get() == me) helper.compareAndSet(me, null);
     }
 
+    /** Marks the call cancelled; the leader drops its rows at the next step boundary. */
+    private void cancel(BatchCall call) {
+        call.cancelled = true;
+        cancellations.incrementAndGet();
+    }
+
     /** Leads until the call {@code mine} is done, then hands the lead on. */
     private void lead(BatchCall mine) {
+        int seen = cancellations.get();
         while (true) {
+            if (!mine.cancelled && Thread.currentThread().isInterrupted()) cancel(mine);
+            int now = cancellations.get();
+            if (now != seen) { // at the boundary: before admitting, while no row is fresh
+                seen = now;
+                rows.dropCancelled();
+                if (mine.done) {
+                    handOver();
+                    return;
+                }
+            }
             if (pendingCount > 0) admitPending();
             int n = rows.size();
             if (n > 0) {
@@ -194,7 +215,10 @@ final class BatchRecurrence implements AutoCloseable {
                 pendingCount = 0;
                 return;
             }
-            for (BatchCall call : pending) rows.admit(call);
+            for (BatchCall call : pending) {
+                if (call.cancelled) BatchRows.fail(call, new java.util.concurrent.CancellationException("forward: the calling thread was interrupted before its samples joined the batch"));
+                else rows.admit(call);
+            }
             pending.clear();
             pendingCount = 0;
         } finally {

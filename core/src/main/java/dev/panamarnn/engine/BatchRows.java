@@ -120,6 +120,30 @@ final class BatchRows implements AutoCloseable {
         }
     }
 
+    /**
+     * At a step boundary (no fresh rows): the rows of cancelled calls leave, each such call failing with a
+     * {@link java.util.concurrent.CancellationException} once its last row is gone; the others keep their
+     * state and places' contents (the last row moves into a freed place).
+     */
+    void dropCancelled() {
+        MemorySegment hc = h[cur];
+        for (int r = nb - 1; r >= 0; r--) {
+            BatchCall.Entry e = rows[r];
+            if (!e.call.cancelled) continue;
+            int last = --nb;
+            if (r != last) {
+                copyRow(hc, last, r, P);
+                if (c != null) copyRow(c, last, r, H);
+                rows[r] = rows[last];
+            }
+            rows[last] = null;
+            if (--e.call.left == 0) {
+                calls--;
+                fail(e.call, new java.util.concurrent.CancellationException("forward: the calling thread was interrupted; its samples left the batch"));
+            }
+        }
+    }
+
     /** Row r's sample has ended: its final state to its call, the last row into its place. */
     private void retire(int r) {
         BatchCall.Entry e = rows[r];

@@ -193,6 +193,7 @@ public final class Batching implements AutoCloseable {
                     }
                     recurrences[l][d].run(call);
                     Throwable f = call.failure;
+                    if (f instanceof java.util.concurrent.CancellationException ce) throw ce;
                     if (f != null) throw new IllegalStateException("forward: the batched step failed: " + f, f);
                 }
             } finally {

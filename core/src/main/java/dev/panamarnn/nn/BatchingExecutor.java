@@ -33,6 +33,11 @@ import java.util.Objects;
  * OpenBLAS packed copies on the heap, the size of the weights; W_hh's rows are also gathered into native
  * copies where the step's parts need it), and state buffers for the largest batch seen.
  *
+ * <p>Cancellation: a caller whose thread is interrupted leaves the batch at the next step boundary (or
+ * never joins it) and its call throws {@link java.util.concurrent.CancellationException}, its interrupt
+ * status kept and its output buffers partly written; the other calls' results do not change. A server
+ * uses this for requests past their deadline.
+ *
  * <p>The executor does not own the layer: it needs it open ({@code layer.close()} waits for calls in
  * flight; calls after it fail). A failed step fails the calls in that batch with an
  * {@link IllegalStateException} naming the cause and leaves the executor usable. {@link #close()} waits
@@ -146,6 +151,7 @@ public final class BatchingExecutor implements AutoCloseable {
      * @param cN      written (LSTM): {@code (layers·D, B, hidden)}, or null
      * @throws IllegalArgumentException if a shape or length does not fit the layer, or outputs overlap inputs
      * @throws IllegalStateException if the executor or the layer was closed, or a step of this call's batch failed
+     * @throws java.util.concurrent.CancellationException if the calling thread is interrupted before its samples end
      */
     public void forward(Tensor input, Tensor h0, Tensor c0, int[] lengths, Tensor output, Tensor hN, Tensor cN) {
         int[] lens = layer.check(input, h0, c0, lengths, output, hN, cN);

@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -174,6 +175,62 @@ class BatchingExecutorLifecycleTest {
                 }
             }
             assertEquals(reqs.length, exec.stats().maxCalls(), "all calls shared steps: " + exec.stats());
+        }
+    }
+
+    /**
+     * A caller whose thread is interrupted leaves the batch at the next step boundary with a
+     * CancellationException (interrupt status kept); the other calls' results are as if it had never been
+     * there; a caller interrupted before it calls never joins.
+     */
+    @Test
+    void interruptedCallsLeaveTheBatch() throws Exception {
+        LayerSpec spec = new LayerSpec(Mode.LSTM, 5, 64, 2, true, true, false, 0);
+        Random r = new Random(9);
+        BatchingExecutorTest.Request longOne = BatchingExecutorTest.Request.plain(spec, r, 20_000), other = BatchingExecutorTest.Request.plain(spec, r, 2_000);
+        try (RecurrentLayer layer = layer(spec, Backend.defaultBackend(), 8); BatchingExecutor exec = new BatchingExecutor(layer)) {
+            float[][] alone = other.run(exec);
+            long stepsAlone = exec.stats().steps();
+            AtomicReference<Throwable> longResult = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean keptInterrupt = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread a = Thread.ofPlatform().start(() -> {
+                try {
+                    longOne.run(exec);
+                } catch (Throwable e) {
+                    longResult.set(e);
+                    keptInterrupt.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            float[][][] got = new float[1][][];
+            Thread b = Thread.ofPlatform().start(() -> got[0] = other.run(exec));
+            while (exec.stats().steps() < stepsAlone + 500 && a.isAlive()) Thread.onSpinWait(); // stepping (20000 steps take far longer)
+            assertTrue(a.isAlive(), "the long call is still running");
+            a.interrupt();
+            a.join(60_000);
+            b.join(60_000);
+            assertTrue(longResult.get() instanceof java.util.concurrent.CancellationException, "the interrupted call: " + longResult.get());
+            assertTrue(keptInterrupt.get(), "its interrupt status is kept");
+            // It left early: the steps since are far fewer than its 20000 × 2 directions × 2 layers.
+            assertTrue(exec.stats().steps() - stepsAlone < 40_000, "steps after the interrupt: " + exec.stats());
+            for (int j = 0; j < alone.length; j++) {
+                BatchingExecutorTest.identical(BatchingExecutorTest.Request.NAMES[j] + " of the other call", alone[j], got[0][j], other.toString());
+            }
+            // Interrupted before calling: never joins.
+            AtomicReference<Throwable> early = new AtomicReference<>();
+            Thread c = Thread.ofPlatform().unstarted(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    other.run(exec);
+                } catch (Throwable e) {
+                    early.set(e);
+                }
+            });
+            c.start();
+            c.join(60_000);
+            assertTrue(early.get() instanceof java.util.concurrent.CancellationException, "interrupted before the call: " + early.get());
+            // The executor is usable after.
+            float[][] again = other.run(exec);
+            for (int j = 0; j < alone.length; j++) BatchingExecutorTest.identical("after the cancellations", alone[j], again[j], other.toString());
         }
     }
 

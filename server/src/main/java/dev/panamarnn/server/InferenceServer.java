@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       one line naming the field; 404 for an unknown model or operation; 413 for a body over the limit;
  *       503 with {@code Retry-After} when the model's batch and queue are full or the server is draining;
  *       504 when the deadline ({@code X-Deadline-Ms}, else the default) passes first. The request then
- *       leaves: a queued one never runs, a decoding one stops at its next step.</li>
+ *       leaves the batch at its next time step (a queued one never runs); the others are not affected.</li>
  *   <li>{@code GET /health} (alive), {@code GET /ready} (503 while draining), {@code GET /metrics}
  *       (Prometheus text), {@code GET /v1/models}.</li>
  *   <li>An access log: one JSON line per request.</li>
@@ -287,7 +287,7 @@ public final class InferenceServer implements AutoCloseable {
                 byte[] out = f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 return new Result(Status.OK_200, job.contentType(), out, false);
             } catch (TimeoutException e) {
-                f.cancel(true); // queued: never runs; decoding: stops at its next step
+                f.cancel(true); // queued: never runs; running: its thread is interrupted and leaves the batch at the next step
                 count("panama_timed_out_total", m, null);
                 return Result.error(Status.GATEWAY_TIMEOUT_504, m.name + ": not done within " + budgetMs + " ms", false);
             } catch (InterruptedException e) {

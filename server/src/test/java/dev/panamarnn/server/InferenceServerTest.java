@@ -298,6 +298,28 @@ class InferenceServerTest {
         }
     }
 
+    /** A request past its deadline while computing leaves the batch: its thread is free again long before its sequence would end. */
+    @Test
+    void aRunningRequestPastItsDeadlineLeaves() throws Exception {
+        try (InferenceServer s = InferenceServer.start(settings(1 << 20, null), List.of(ModelSpec.layer(slow.toString(), 1, 0)))) {
+            String body = slowBody();
+            long t0 = System.nanoTime();
+            assertEquals(200, post(s, "/v1/models/slow/forward", body).statusCode());
+            double full = (System.nanoTime() - t0) / 1e6;
+            long t1 = System.nanoTime();
+            HttpResponse<String> late = post(s, "/v1/models/slow/forward", body, InferenceServer.DEADLINE_HEADER, "100");
+            assertEquals(504, late.statusCode(), late.body());
+            // Batch 1, queue 0: a request is admitted only once the cancelled one has left.
+            int status = 503;
+            while (status == 503 && (System.nanoTime() - t1) / 1e6 < full) {
+                status = post(s, "/v1/models/slow/forward", "{\"input\":[[[1]]]}").statusCode();
+            }
+            double freed = (System.nanoTime() - t1) / 1e6;
+            assertEquals(200, status);
+            assertTrue(freed < 0.7 * full, "the late request left after " + freed + " ms; a whole run takes " + full + " ms");
+        }
+    }
+
     @Test
     void shutdownDrainsRequestsInFlight() throws Exception {
         InferenceServer s = InferenceServer.start(settings(1 << 20, null), List.of(ModelSpec.layer(slow.toString(), 2, 2)));
