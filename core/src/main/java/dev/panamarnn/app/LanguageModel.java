@@ -343,15 +343,48 @@ public final class LanguageModel implements AutoCloseable {
      *     or {@code prompts.length × maxNew} exceeds {@link ModelConfig#MAX_GENERATED_TOKENS}
      */
     public int[][] generate(State state, int[][] prompts, Decoding decoding, int maxNew) {
+        return generate(state, prompts, decoding, maxNew, null);
+    }
+
+    /**
+     * Told of each token as {@link #generate(State, int[][], Decoding, int, TokenSink)} produces it, for
+     * streaming. It runs on the generating thread between steps; what it throws ends the generation and
+     * reaches the caller (the state as the last step left it).
+     */
+    @FunctionalInterface
+    public interface TokenSink {
+        /**
+         * A sample's next token, the end token included.
+         *
+         * @param sample the sample's row in the state
+         * @param token  the token id
+         */
+        void token(int sample, int token);
+    }
+
+    /**
+     * As {@link #generate(State, int[][], Decoding, int)}, telling {@code sink} of each token as it is
+     * produced.
+     *
+     * @param state    this model's state, as many sequences as prompts
+     * @param prompts  the prompts' token ids, one row per sample of the state
+     * @param decoding greedy or sampled
+     * @param maxNew   the most tokens to generate per sequence
+     * @param sink     told of each token, or null
+     * @return the generated tokens per sequence
+     * @throws IllegalArgumentException naming them when {@code maxNew} is outside 0..{@link ModelConfig#MAX_OUTPUT_LENGTH}
+     *     or {@code prompts.length × maxNew} exceeds {@link ModelConfig#MAX_GENERATED_TOKENS}
+     */
+    public int[][] generate(State state, int[][] prompts, Decoding decoding, int maxNew, TokenSink sink) {
         net.enter("generate");
         try {
-            return generate0(state, prompts, decoding, maxNew);
+            return generate0(state, prompts, decoding, maxNew, sink);
         } finally {
             net.exit();
         }
     }
 
-    private int[][] generate0(State state, int[][] prompts, Decoding decoding, int maxNew) {
+    private int[][] generate0(State state, int[][] prompts, Decoding decoding, int maxNew, TokenSink sink) {
         checkState(state);
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(decoding, "decoding");
@@ -391,6 +424,7 @@ public final class LanguageModel implements AutoCloseable {
                     next[b] = tok;
                     out[b] = ModelConfig.roomForOne(out[b], count[b], maxNew);
                     out[b][count[b]++] = tok;
+                    if (sink != null) sink.token(b, tok);
                     if (tok == config.eos()) {
                         done[b] = true;
                         running--;

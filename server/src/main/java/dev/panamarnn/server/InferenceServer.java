@@ -221,8 +221,12 @@ public final class InferenceServer implements AutoCloseable {
                 bytes = json(res, status, error("no model " + dev.panamarnn.Text.quote(name) + " (serving " + String.join(", ", models.keySet()) + ")"));
                 return;
             }
-            Result r = run(m, op, req, t0);
+            Result r = run(m, op, req, res, t0);
             status = r.status;
+            if (r.body == null) { // streamed
+                bytes = r.streamed;
+                return;
+            }
             if (r.retryAfter) res.header(HeaderNames.RETRY_AFTER, "1");
             res.header(HeaderNames.CONTENT_TYPE, r.contentType).status(status);
             res.send(r.body);
@@ -238,14 +242,19 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private record Result(Status status, String contentType, byte[] body, boolean retryAfter) {
+    /** A response to send, or (body null) one already streamed: {@code streamed} bytes. */
+    private record Result(Status status, String contentType, byte[] body, boolean retryAfter, int streamed) {
+        Result(Status status, String contentType, byte[] body, boolean retryAfter) {
+            this(status, contentType, body, retryAfter, 0);
+        }
+
         static Result error(Status s, String message, boolean retryAfter) {
             return new Result(s, "application/json", InferenceServer.error(message).getBytes(StandardCharsets.UTF_8), retryAfter);
         }
     }
 
     /** Reads, checks, admits, computes within the deadline. */
-    private Result run(ServedModel m, String op, ServerRequest req, long t0) {
+    private Result run(ServedModel m, String op, ServerRequest req, ServerResponse res, long t0) {
         long budgetMs;
         var dh = req.headers().first(HeaderNames.create(DEADLINE_HEADER));
         if (dh.isPresent()) {
@@ -283,6 +292,7 @@ public final class InferenceServer implements AutoCloseable {
         m.inFlight.incrementAndGet();
         try {
             Future<byte[]> f = m.submit(job);
+            if (job.stream() != null) return stream(m, job, f, res, deadline, budgetMs);
             try {
                 byte[] out = f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 return new Result(Status.OK_200, job.contentType(), out, false);
@@ -311,6 +321,69 @@ public final class InferenceServer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Writes a streaming job's lines as they come. Before the first line the deadline gives 504; after it,
+     * the stream ends with an error line. A client that goes away shows as a failed write: the job is
+     * cancelled and leaves the batch at its next step.
+     */
+    private Result stream(ServedModel m, ServedModel.Job job, Future<byte[]> f, ServerResponse res, long deadline, long budgetMs) {
+        java.util.concurrent.BlockingQueue<Object> q = job.stream();
+        Object item;
+        try {
+            item = q.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            return Result.error(Status.SERVICE_UNAVAILABLE_503, "interrupted", true);
+        }
+        if (item == null) {
+            f.cancel(true);
+            count("panama_timed_out_total", m, null);
+            return Result.error(Status.GATEWAY_TIMEOUT_504, m.name + ": not done within " + budgetMs + " ms", false);
+        }
+        if (item instanceof Throwable t) {
+            Throwable c = t instanceof ExecutionException ? t.getCause() : t;
+            if (c instanceof IllegalArgumentException) return Result.error(Status.BAD_REQUEST_400, Json.firstLine(c.getMessage()), false);
+            return Result.error(Status.INTERNAL_SERVER_ERROR_500, m.name + ": " + c.getClass().getSimpleName() + ": " + Json.firstLine(String.valueOf(c.getMessage())), false);
+        }
+        int written = 0;
+        res.status(Status.OK_200).header(HeaderNames.CONTENT_TYPE, job.contentType());
+        try (java.io.OutputStream out = res.outputStream()) {
+            while (true) {
+                String line;
+                boolean last = false;
+                if (item instanceof ServedModel.Done d) {
+                    line = d.line();
+                    last = true;
+                } else if (item instanceof Throwable t) {
+                    line = error(t.getClass().getSimpleName() + ": " + Json.firstLine(String.valueOf(t.getMessage())));
+                    last = true;
+                } else if (item == null) {
+                    f.cancel(true);
+                    count("panama_timed_out_total", m, null);
+                    line = error(m.name + ": not done within " + budgetMs + " ms");
+                    last = true;
+                } else {
+                    line = (String) item;
+                }
+                byte[] b = (line + "\n").getBytes(StandardCharsets.UTF_8);
+                out.write(b);
+                out.flush();
+                written += b.length;
+                if (last) break;
+                item = q.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | IOException e) {
+            // The client went away (Helidon reports a failed write as ServerConnectionException, unchecked).
+            f.cancel(true);
+            count("panama_client_disconnects_total", m, null);
+        }
+        return new Result(Status.OK_200, job.contentType(), null, false, written);
     }
 
     private void count(String metric, ServedModel m, String reason) {

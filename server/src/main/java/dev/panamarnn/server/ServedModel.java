@@ -24,7 +24,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -72,8 +74,19 @@ final class ServedModel implements AutoCloseable {
     /** Admitted and not yet finished; waiting for a thread (admitted, not started). */
     final AtomicInteger inFlight = new AtomicInteger(), queued = new AtomicInteger();
 
-    /** A request's computation, run on the model's threads, and the type of what it returns. */
-    record Job(Callable<byte[]> work, String contentType) {}
+    /**
+     * A request's computation, run on the model's threads, and the type of what it returns; a streaming
+     * job instead puts JSON lines ({@link String}), then a {@link Done} or the {@link Throwable} that ended
+     * it, into {@code stream}.
+     */
+    record Job(Callable<byte[]> work, String contentType, BlockingQueue<Object> stream) {
+        Job(Callable<byte[]> work, String contentType) {
+            this(work, contentType, null);
+        }
+    }
+
+    /** The last line of a stream. */
+    record Done(String line) {}
 
     private ServedModel(String name, Kind kind, int maxBatch, int maxQueue, AutoCloseable base, SequenceClassifier classifier, LanguageModel lm,
                         Seq2Seq s2s, RecurrentLayer layer, BatchingExecutor executor) {
@@ -266,7 +279,7 @@ final class ServedModel implements AutoCloseable {
     // ------------------------------------------------------------------ generate
 
     private Job generate(byte[] body) {
-        ObjectNode o = Json.object(body, Set.of("prompt", "max_new", "temperature", "seed"));
+        ObjectNode o = Json.object(body, Set.of("prompt", "max_new", "temperature", "seed", "stream"));
         String prompt = Json.text(o, "prompt");
         if (prompt == null) prompt = "";
         int maxNew = Json.integer(o, "max_new", lm.config().maxOutputLength(), 0, ModelConfig.MAX_OUTPUT_LENGTH);
@@ -279,6 +292,23 @@ final class ServedModel implements AutoCloseable {
         }
         String p = prompt;
         Decoding d = temperature == 0 ? Decoding.greedy() : Decoding.temperature(temperature, seed);
+        if (Json.bool(o, "stream")) {
+            // NDJSON: {"token": "..."} per token as it is made, then {"done": true, "text": "..."}.
+            BlockingQueue<Object> q = new LinkedBlockingQueue<>();
+            Vocabulary v = lm.vocabulary();
+            Callable<byte[]> work = () -> {
+                try (LanguageModel.State st = lm.newState(1)) {
+                    int[] out = lm.generate(st, new int[][] {lm.prompt(p)}, d, maxNew,
+                            (b, tok) -> q.add(Json.MAPPER.createObjectNode().put("token", v.decode(new int[] {tok})).toString()))[0];
+                    q.add(new Done(Json.MAPPER.createObjectNode().put("done", true).put("text", v.decode(out)).toString()));
+                } catch (Throwable e) {
+                    q.add(e);
+                    throw e;
+                }
+                return new byte[0];
+            };
+            return new Job(work, "application/x-ndjson", q);
+        }
         return json(() -> {
             ObjectNode r = Json.MAPPER.createObjectNode();
             r.put("text", lm.generate(p, d, maxNew));

@@ -320,6 +320,69 @@ class InferenceServerTest {
         }
     }
 
+    /** The demo LM with its end token's logit pushed far down: it generates until max_new. */
+    static Path endlessLm() throws IOException {
+        Path dir = tmp.resolve("endless");
+        if (Files.exists(dir.resolve("model.json"))) return dir;
+        Files.createDirectories(dir);
+        Path src = ModelCases.model("charlm");
+        Files.copy(src.resolve("model.json"), dir.resolve("model.json"));
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        try (SafeTensors st = SafeTensors.open(src.resolve("weights.safetensors"))) {
+            for (String n : st.names()) {
+                float[] v = st.toFloatArray(n);
+                if (n.equals("fc.bias")) v[2] = -1000f; // <eos>
+                w.add(n, v, st.info(n).shape());
+            }
+        }
+        w.write(dir.resolve("weights.safetensors"));
+        return dir;
+    }
+
+    @Test
+    void streamingGenerationAndDisconnects() throws Exception {
+        try (InferenceServer s = InferenceServer.start(settings(1 << 20, null), List.of(ModelSpec.model("lm=" + endlessLm(), 2, 2)))) {
+            // A short stream: one line per token, then the whole text.
+            HttpResponse<String> r = post(s, "/v1/models/lm/generate", "{\"prompt\":\"the \",\"max_new\":12,\"stream\":true}");
+            assertEquals(200, r.statusCode(), r.body());
+            List<String> lines = r.body().lines().toList();
+            assertEquals(13, lines.size(), r.body());
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < 12; i++) text.append(Json.MAPPER.readTree(lines.get(i)).get("token").asText());
+            JsonNode done = Json.MAPPER.readTree(lines.get(12));
+            assertTrue(done.get("done").asBoolean());
+            assertEquals(text.toString(), done.get("text").asText());
+            assertEquals(done.get("text").asText(), json(post(s, "/v1/models/lm/generate", "{\"prompt\":\"the \",\"max_new\":12}")).get("text").asText());
+
+            // A client that reads a little of a long stream and hangs up: the generation stops early.
+            long t0 = System.nanoTime();
+            String body = "{\"prompt\":\"the \",\"max_new\":65536,\"stream\":true}";
+            try (java.net.Socket sock = new java.net.Socket("127.0.0.1", s.port())) {
+                sock.getOutputStream().write(("POST /v1/models/lm/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                        + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                java.io.InputStream in = sock.getInputStream();
+                int newlines = 0;
+                while (newlines < 20) {
+                    int c = in.read();
+                    if (c < 0) break;
+                    if (c == '\n') newlines++;
+                }
+                assertEquals(20, newlines, "read the start of the stream");
+                awaitInFlight(s, 1);
+            }
+            long end = System.nanoTime() + 30_000_000_000L;
+            while (s.inFlight() > 0 && System.nanoTime() < end) Thread.sleep(5);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            assertEquals(0, s.inFlight(), "the request left after the client did");
+            assertEquals(1, s.registry().get("panama_client_disconnects_total").tag("model", "lm").counter().count());
+            // The whole generation (65536 tokens) would take far longer than it ran.
+            long t1 = System.nanoTime();
+            post(s, "/v1/models/lm/generate", "{\"prompt\":\"the \",\"max_new\":4096}");
+            double per4096 = (System.nanoTime() - t1) / 1e6;
+            assertTrue(ms < 8 * per4096, "left after " + ms + " ms; 4096 tokens take " + per4096 + " ms, 65536 about " + 16 * per4096);
+        }
+    }
+
     @Test
     void shutdownDrainsRequestsInFlight() throws Exception {
         InferenceServer s = InferenceServer.start(settings(1 << 20, null), List.of(ModelSpec.layer(slow.toString(), 2, 2)));
