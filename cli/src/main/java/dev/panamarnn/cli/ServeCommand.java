@@ -54,6 +54,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--drain-seconds", defaultValue = "30", paramLabel = "S", description = "On shutdown, how long requests in flight may finish (default ${DEFAULT-VALUE}).")
     int drainSeconds;
 
+    @Option(names = "--no-batching", description = "Each request computes alone on its thread instead of sharing time steps (for comparison).")
+    boolean noBatching;
+
     @Option(names = "--no-access-log", description = "No access log (by default one JSON line per request on standard output).")
     boolean noAccessLog;
 
@@ -63,8 +66,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<ModelSpec> specs = new ArrayList<>();
-        if (models != null) for (String m : models) specs.add(ModelSpec.model(m, maxBatch, maxQueue));
-        if (layers != null) for (String l : layers) specs.add(ModelSpec.layer(l, maxBatch, maxQueue));
+        if (models != null) for (String m : models) specs.add(ModelSpec.model(m, maxBatch, maxQueue).withBatching(!noBatching));
+        if (layers != null) for (String l : layers) specs.add(ModelSpec.layer(l, maxBatch, maxQueue).withBatching(!noBatching));
         if (deadlineMs < 1) throw new IllegalArgumentException("--deadline-ms must be at least 1, got " + deadlineMs);
         if (drainSeconds < 0) throw new IllegalArgumentException("--drain-seconds must not be negative, got " + drainSeconds);
         InferenceServer.Settings settings = new InferenceServer.Settings(host, port, maxBody, Duration.ofMillis(deadlineMs), Duration.ofSeconds(drainSeconds),

@@ -16,8 +16,10 @@ import java.util.Objects;
  * @param layerMode the layer's mode when the weights cannot tell (an Elman RNN's tanh or ReLU), or null
  * @param maxBatch  requests computing at once, 1..1024
  * @param maxQueue  requests waiting beyond them, 0..100000
+ * @param batching  whether concurrent requests share each time step (continuous batching); without it each
+ *                  computes alone on its thread (for comparison)
  */
-public record ModelSpec(String name, Path dir, Path layerFile, Mode layerMode, int maxBatch, int maxQueue) {
+public record ModelSpec(String name, Path dir, Path layerFile, Mode layerMode, int maxBatch, int maxQueue, boolean batching) {
     /** Checks the fields. */
     public ModelSpec {
         Objects.requireNonNull(name, "name");
@@ -27,6 +29,16 @@ public record ModelSpec(String name, Path dir, Path layerFile, Mode layerMode, i
         if ((dir == null) == (layerFile == null)) throw new IllegalArgumentException("model " + name + ": give a model directory or a layer file");
         if (maxBatch < 1 || maxBatch > 1024) throw new IllegalArgumentException("model " + name + ": max batch must be in 1..1024, got " + maxBatch);
         if (maxQueue < 0 || maxQueue > 100_000) throw new IllegalArgumentException("model " + name + ": max queue must be in 0..100000, got " + maxQueue);
+    }
+
+    /**
+     * This spec with batching on or off.
+     *
+     * @param on whether concurrent requests share each time step
+     * @return the spec
+     */
+    public ModelSpec withBatching(boolean on) {
+        return new ModelSpec(name, dir, layerFile, layerMode, maxBatch, maxQueue, on);
     }
 
     /**
@@ -42,7 +54,7 @@ public record ModelSpec(String name, Path dir, Path layerFile, Mode layerMode, i
         Path dir = Path.of(eq < 0 ? arg : arg.substring(eq + 1));
         Path fn = dir.toAbsolutePath().normalize().getFileName();
         String name = eq < 0 ? (fn == null ? "model" : fn.toString()) : arg.substring(0, eq);
-        return new ModelSpec(name, dir, null, null, maxBatch, maxQueue);
+        return new ModelSpec(name, dir, null, null, maxBatch, maxQueue, true);
     }
 
     /**
@@ -70,6 +82,6 @@ public record ModelSpec(String name, Path dir, Path layerFile, Mode layerMode, i
         }
         Path file = Path.of(rest);
         String base = file.getFileName() == null ? "layer" : file.getFileName().toString().replaceFirst("\\.safetensors$", "");
-        return new ModelSpec(eq < 0 ? base : arg.substring(0, eq), null, file, mode, maxBatch, maxQueue);
+        return new ModelSpec(eq < 0 ? base : arg.substring(0, eq), null, file, mode, maxBatch, maxQueue, true);
     }
 }

@@ -119,7 +119,7 @@ final class ServedModel implements AutoCloseable {
             RecurrentLayer layer = RecurrentLayer.load(spec.layerFile(), RecurrentLayer.loader().backend(backend).mode(spec.layerMode()));
             try {
                 return new ServedModel(spec.name(), Kind.LAYER, spec.maxBatch(), spec.maxQueue(), layer, null, null, null, layer,
-                        new BatchingExecutor(layer, listener));
+                        spec.batching() ? new BatchingExecutor(layer, listener) : null);
             } catch (Throwable e) {
                 layer.close();
                 throw e;
@@ -132,7 +132,7 @@ final class ServedModel implements AutoCloseable {
             case N_VS_1 -> {
                 SequenceClassifier m = onnx ? OnnxApps.classifier(dir, backend) : SequenceClassifier.load(dir, backend);
                 try {
-                    return new ServedModel(spec.name(), Kind.CLASSIFIER, spec.maxBatch(), spec.maxQueue(), m, m.batching(listener), null, null, null, null);
+                    return new ServedModel(spec.name(), Kind.CLASSIFIER, spec.maxBatch(), spec.maxQueue(), m, spec.batching() ? m.batching(listener) : m, null, null, null, null);
                 } catch (Throwable e) {
                     m.close();
                     throw e;
@@ -141,7 +141,7 @@ final class ServedModel implements AutoCloseable {
             case LM -> {
                 LanguageModel m = onnx ? OnnxApps.languageModel(dir, backend) : LanguageModel.load(dir, backend);
                 try {
-                    return new ServedModel(spec.name(), Kind.LANGUAGE_MODEL, spec.maxBatch(), spec.maxQueue(), m, null, m.batching(listener), null, null, null);
+                    return new ServedModel(spec.name(), Kind.LANGUAGE_MODEL, spec.maxBatch(), spec.maxQueue(), m, null, spec.batching() ? m.batching(listener) : m, null, null, null);
                 } catch (Throwable e) {
                     m.close();
                     throw e;
@@ -150,7 +150,7 @@ final class ServedModel implements AutoCloseable {
             case SEQ2SEQ -> {
                 Seq2Seq m = onnx ? OnnxApps.seq2seq(dir, backend) : Seq2Seq.load(dir, backend);
                 try {
-                    return new ServedModel(spec.name(), Kind.SEQ2SEQ, spec.maxBatch(), spec.maxQueue(), m, null, null, m.batching(listener), null, null);
+                    return new ServedModel(spec.name(), Kind.SEQ2SEQ, spec.maxBatch(), spec.maxQueue(), m, null, null, spec.batching() ? m.batching(listener) : m, null, null);
                 } catch (Throwable e) {
                     m.close();
                     throw e;
@@ -187,6 +187,7 @@ final class ServedModel implements AutoCloseable {
         o.put("operation", kind.op);
         o.put("max_batch", maxBatch);
         o.put("max_queue", maxQueue);
+        o.put("batching", classifier != null ? classifier != base : lm != null ? lm != base : s2s != null ? s2s != base : executor != null);
         if (layer != null) o.put("layer", layer.spec().toString());
         return o;
     }
@@ -379,7 +380,7 @@ final class ServedModel implements AutoCloseable {
                 Tensor x = Tensor.allocate(a, d0, d1, s.inputSize());
                 for (int i = 0; i < d0; i++) for (int j = 0; j < d1; j++) for (int k = 0; k < s.inputSize(); k++) x.set(i * d1 + j, k, in[i][j][k]);
                 Tensor th0 = h0 == null ? null : tensor(a, h0), tc0 = c0 == null ? null : tensor(a, c0);
-                RecurrentLayer.Result res = executor.forward(a, x, th0, tc0, lens);
+                RecurrentLayer.Result res = executor != null ? executor.forward(a, x, th0, tc0, lens) : layer.forward(a, x, th0, tc0, lens);
                 ObjectNode r = Json.MAPPER.createObjectNode();
                 r.set("output", nested(res.output()));
                 r.set("h_n", nested(res.hN()));
@@ -467,7 +468,7 @@ final class ServedModel implements AutoCloseable {
                 Tensor x = Tensor.of(a, data.get("input"), shapes.get("input"));
                 Tensor h0 = data.containsKey("h0") ? Tensor.of(a, data.get("h0"), shapes.get("h0")) : null;
                 Tensor c0 = data.containsKey("c0") ? Tensor.of(a, data.get("c0"), shapes.get("c0")) : null;
-                RecurrentLayer.Result r = executor.forward(a, x, h0, c0, lens);
+                RecurrentLayer.Result r = executor != null ? executor.forward(a, x, h0, c0, lens) : layer.forward(a, x, h0, c0, lens);
                 SafeTensorsWriter w = new SafeTensorsWriter().add("output", r.output()).add("h_n", r.hN());
                 if (r.cN() != null) w.add("c_n", r.cN());
                 Path out = Files.createTempFile("panama-rnn-response", ".safetensors");
@@ -504,9 +505,9 @@ final class ServedModel implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         try {
-            if (classifier != null) classifier.close();
-            if (lm != null) lm.close();
-            if (s2s != null) s2s.close();
+            if (classifier != null && classifier != base) classifier.close();
+            if (lm != null && lm != base) lm.close();
+            if (s2s != null && s2s != base) s2s.close();
             if (executor != null) executor.close();
             base.close();
         } catch (Exception e) {

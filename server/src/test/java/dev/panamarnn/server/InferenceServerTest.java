@@ -212,6 +212,20 @@ class InferenceServerTest {
     }
 
     @Test
+    void withoutBatchingEachRequestComputesAlone() throws Exception {
+        Path m = ModelCases.modelsDir();
+        try (InferenceServer s = InferenceServer.start(settings(1 << 20, null), List.of(ModelSpec.model(m.resolve("seq2seq").toString(), 4, 16).withBatching(false),
+                ModelSpec.layer(small.toString(), 2, 2).withBatching(false)))) {
+            List<CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) fs.add(postAsync(s, "/v1/models/seq2seq/translate", "{\"text\":\"3 March 2021\"}"));
+            for (var f : fs) assertEquals("{\"translation\":\"2021-03-03\"}", f.get().body());
+            assertEquals(200, post(s, "/v1/models/small/forward", "{\"input\":[[[1,2,3]]]}").statusCode());
+            assertEquals(0, s.registry().get("panama_step_batch_rows").tag("model", "seq2seq").summary().count(), "no batched step");
+            assertTrue(!json(get(s, "/v1/models")).get("models").get(0).get("batching").asBoolean());
+        }
+    }
+
+    @Test
     void badRequestsGetOneLineNamingTheField() throws Exception {
         String[][] cases = {
             {"/v1/models/dates/translate", "{\"text\":", "body: not JSON"},
