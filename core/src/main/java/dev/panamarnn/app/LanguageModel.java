@@ -11,7 +11,9 @@ import dev.panamarnn.nn.StateDict;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -36,19 +38,29 @@ public final class LanguageModel implements AutoCloseable {
     private final Network net;
     private final Vocabulary vocab;
 
+    /** In a batching view: the loops that decode every caller's sequences in shared batches; else null. */
+    private final DecodeLoop.Pool loop;
+
     private LanguageModel(ModelConfig config, Network net) {
+        this(config, net, null);
+    }
+
+    private LanguageModel(ModelConfig config, Network net, DecodeLoop.Pool loop) {
         this.config = config;
         this.net = net;
         this.vocab = new Vocabulary(config.vocab());
+        this.loop = loop;
     }
 
     /**
-     * A view of this model for servers: concurrent calls join each other's time steps through a
-     * {@link BatchingExecutor} per recurrent layer (continuous batching: a call's sequences join the batch
-     * at a step boundary and leave it when they end), so many threads calling with one sequence each share
-     * each step's product. Results equal this model's within float32 rounding (the batch sums in another
-     * order) and do not depend on the other calls in the batch. The view shares this model's weights and
-     * must be closed (which closes its executors only) before this model is.
+     * A view of this model for servers: the tokens of concurrent {@code generate} calls are decoded in
+     * shared batches (continuous batching: one loop thread per core steps every sequence handed to it, a
+     * sequence joins at a step boundary and leaves at its end token or budget), so many threads generating
+     * one sequence each share each step's product; prompts run on the caller's thread. Greedy tokens equal
+     * this model's; sampled ones too for one prompt per call (its own random stream; several sampled
+     * prompts in one call take this model's path). Logits and states agree within float32 rounding. An
+     * interrupted caller's sequences leave at the next step ({@link java.util.concurrent.CancellationException}).
+     * The view shares this model's weights and must be closed (which stops its loops only) before this model is.
      *
      * @param listener told of every batched step (see {@link BatchingExecutor.StepListener}), or null
      * @return the view, to close
@@ -56,7 +68,13 @@ public final class LanguageModel implements AutoCloseable {
      * @throws IllegalStateException if this model is closed
      */
     public LanguageModel batching(BatchingExecutor.StepListener listener) {
-        return new LanguageModel(config, net.batching(listener));
+        net.enter("batching");
+        try {
+            // Prompts run on the caller's thread as in this model; the tokens after them in the shared batch.
+            return new LanguageModel(config, net, new DecodeLoop.Pool(net, listener));
+        } finally {
+            net.exit();
+        }
     }
 
     /**
@@ -403,11 +421,45 @@ public final class LanguageModel implements AutoCloseable {
             net.embed(prompts, T, true, x.reshape(T * B, E));
             Tensor o = Tensor.allocate(a, T, B, P);
             boolean full = Arrays.stream(lengths).allMatch(l -> l == T);
-            net.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c);
+            if (loop != null) {
+                loop.prefill(() -> {
+                    net.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c);
+                    return null;
+                });
+            } else {
+                net.forward(x, state.h, state.c, full ? null : lengths, o, state.h, state.c);
+            }
             Tensor last = Tensor.allocate(a, B, P);
             for (int b = 0; b < B; b++) last.rows(b, b + 1).copyFrom(o.slice(lengths[b] - 1).rows(b, b + 1));
             Tensor logits = Tensor.allocate(a, B, V);
             net.head.forward(last, logits);
+
+            if (loop != null && maxNew > 0 && (B == 1 || decoding.isGreedy())) {
+                // A batching view: the first token here, the rest in the shared decoding batch (one random
+                // stream, as alone, so the same draws).
+                SplittableRandom rnd = decoding.random();
+                List<DecodeLoop.Request> reqs = new ArrayList<>();
+                for (int b = 0; b < B; b++) {
+                    int tok = decoding.pick(logits.segment(), logits.offset() + (long) b * logits.ld(), V, rnd);
+                    out[b] = ModelConfig.roomForOne(out[b], 0, maxNew);
+                    out[b][0] = tok;
+                    count[b] = 1;
+                    if (sink != null) sink.token(b, tok);
+                    if (tok != config.eos() && maxNew > 1) reqs.add(loop.request(state.h, state.c, b, tok, 1, out[b], decoding, rnd, maxNew, config.eos(), sink));
+                }
+                if (!reqs.isEmpty()) {
+                    Network.stopIfInterrupted("generate", 1);
+                    loop.decode(reqs.toArray(DecodeLoop.Request[]::new));
+                    for (DecodeLoop.Request q : reqs) {
+                        loop.writeBack(q, state.h, state.c);
+                        out[q.sample] = q.out;
+                        count[q.sample] = q.count;
+                    }
+                }
+                int[][] res = new int[B][];
+                for (int b = 0; b < B; b++) res[b] = Arrays.copyOf(out[b], count[b]);
+                return res;
+            }
 
             // Then one token per step for every sample still running.
             Tensor x1 = Tensor.allocate(a, 1, B, E), o1 = Tensor.allocate(a, 1, B, P);
@@ -538,6 +590,10 @@ public final class LanguageModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (loop != null) {
+            loop.close(); // a view: the weights are the model's it came from
+            return;
+        }
         net.close();
     }
 }

@@ -41,7 +41,15 @@ public final class Seq2Seq implements AutoCloseable {
     private final Network encoder, decoder;
     private final Vocabulary source, target;
 
+    /** In a batching view: the loops that decode every caller's greedy sequences in shared batches; else null. */
+    private final DecodeLoop.Pool loop;
+
     private Seq2Seq(ModelConfig config, Network encoder, Network decoder) {
+        this(config, encoder, decoder, null);
+    }
+
+    private Seq2Seq(ModelConfig config, Network encoder, Network decoder, DecodeLoop.Pool loop) {
+        this.loop = loop;
         this.config = config;
         this.encoder = encoder;
         this.decoder = decoder;
@@ -50,12 +58,13 @@ public final class Seq2Seq implements AutoCloseable {
     }
 
     /**
-     * A view of this model for servers: concurrent calls join each other's time steps through a
-     * {@link BatchingExecutor} per recurrent layer (continuous batching: a call's sequences join the batch
-     * at a step boundary and leave it when they end), so many threads calling with one sequence each share
-     * each step's product. Results equal this model's within float32 rounding (the batch sums in another
-     * order) and do not depend on the other calls in the batch. The view shares this model's weights and
-     * must be closed (which closes its executors only) before this model is.
+     * A view of this model for servers: the greedy decoding of concurrent calls ({@link #greedy},
+     * {@link #translate} with beam 1) runs in shared batches (continuous batching: one loop thread per core
+     * steps every sequence handed to it, a sequence joins at a step boundary and leaves at its end token);
+     * sources are encoded on the caller's thread, beam search runs as in this model. Tokens equal this
+     * model's. An interrupted caller's sequences leave at the next step
+     * ({@link java.util.concurrent.CancellationException}). The view shares this model's weights and must
+     * be closed (which stops its loops only) before this model is.
      *
      * @param listener told of every batched step (see {@link BatchingExecutor.StepListener}), or null
      * @return the view, to close
@@ -63,12 +72,12 @@ public final class Seq2Seq implements AutoCloseable {
      * @throws IllegalStateException if this model is closed
      */
     public Seq2Seq batching(BatchingExecutor.StepListener listener) {
-        Network enc = encoder.batching(listener);
+        encoder.enter("batching");
         try {
-            return new Seq2Seq(config, enc, decoder.batching(listener));
-        } catch (Throwable e) {
-            enc.close();
-            throw e;
+            // Sources are encoded on the caller's thread as in this model; greedy decoding in the shared batch.
+            return new Seq2Seq(config, encoder, decoder, new DecodeLoop.Pool(decoder, listener));
+        } finally {
+            encoder.exit();
         }
     }
 
@@ -273,7 +282,16 @@ public final class Seq2Seq implements AutoCloseable {
         int[][] out = new int[B][0]; // grown as tokens come
         int[] count = new int[B];
         try (Arena a = dev.panamarnn.Arenas.confined()) {
-            DecoderState st = encode(a, sources, B);
+            DecoderState st = loop != null ? loop.prefill(() -> encode(a, sources, B)) : encode(a, sources, B);
+            if (loop != null && maxLength > 0) { // a batching view: decoded in the shared batch
+                DecodeLoop.Request[] reqs = new DecodeLoop.Request[B];
+                for (int b = 0; b < B; b++) reqs[b] = loop.request(st.h, st.c, b, config.bos(), 0, out[b], Decoding.greedy(), null, maxLength, config.eos(), null);
+                Network.stopIfInterrupted("greedy", 0);
+                loop.decode(reqs);
+                int[][] res = new int[B][];
+                for (int b = 0; b < B; b++) res[b] = Arrays.copyOf(reqs[b].out, reqs[b].count);
+                return res;
+            }
             Tensor x = Tensor.allocate(a, 1, B, E), o = Tensor.allocate(a, 1, B, P), logits = Tensor.allocate(a, B, V);
             Tensor om = o.reshape(B, P);
             int[] next = new int[B];
@@ -491,6 +509,10 @@ public final class Seq2Seq implements AutoCloseable {
 
     @Override
     public void close() {
+        if (loop != null) {
+            loop.close(); // a view: the weights are the model's it came from
+            return;
+        }
         encoder.close();
         decoder.close();
     }

@@ -101,10 +101,10 @@ public final class InferenceServer implements AutoCloseable {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drained = new Object();
-    private final WebServer server;
+    private WebServer server;
     private volatile boolean closed;
 
-    private InferenceServer(Settings settings, List<ModelSpec> specs) throws IOException {
+    private InferenceServer(Settings settings, List<ModelSpec> specs, List<CustomModel> customs) throws IOException {
         this.settings = settings;
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -121,16 +121,32 @@ public final class InferenceServer implements AutoCloseable {
                         .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(1024.0).register(registry);
                 ServedModel m = ServedModel.load(s, backend, (n, calls, nanos) -> rows.record(n));
                 loaded.put(s.name(), m);
-                Gauge.builder("panama_queue_depth", m.queued, AtomicInteger::get).description("Requests admitted and waiting for a compute thread")
-                        .tag("model", s.name()).register(registry);
-                Gauge.builder("panama_in_flight", m.inFlight, AtomicInteger::get).description("Requests admitted and not finished")
-                        .tag("model", s.name()).register(registry);
+                gauges(m);
+            }
+            for (CustomModel c : customs) {
+                if (loaded.containsKey(c.name())) throw new IllegalArgumentException("two models are named " + c.name());
+                ServedModel m = new ServedModel(c);
+                loaded.put(c.name(), m);
+                gauges(m);
             }
         } catch (Throwable e) {
             for (ServedModel m : loaded.values()) m.close(Duration.ZERO);
             throw e;
         }
         this.models = loaded;
+        listen();
+    }
+
+    private void gauges(ServedModel m) {
+        Gauge.builder("panama_queue_depth", m.queued, AtomicInteger::get).description("Requests admitted and waiting for a compute thread")
+                .tag("model", m.name).register(registry);
+        Gauge.builder("panama_in_flight", m.inFlight, AtomicInteger::get).description("Requests admitted and not finished")
+                .tag("model", m.name).register(registry);
+    }
+
+    /** Starts the listener; on failure frees the models. */
+    private void listen() throws IOException {
+        Map<String, ServedModel> loaded = models;
         DirectHandler direct = (req, type, status, headers, message) -> {
             String body = error(message == null || message.isBlank() ? status.reasonPhrase() : message);
             log(req.path(), req.method(), status.code(), body.length(), 0, null, null);
@@ -172,7 +188,23 @@ public final class InferenceServer implements AutoCloseable {
      */
     public static InferenceServer start(Settings settings, List<ModelSpec> models) throws IOException {
         if (models.isEmpty()) throw new IllegalArgumentException("nothing to serve: give at least one --model or --layer");
-        return new InferenceServer(settings, List.copyOf(models));
+        return new InferenceServer(settings, List.copyOf(models), List.of());
+    }
+
+    /**
+     * Loads the models, adds the custom ones, and starts listening. The server closes the custom models
+     * when it stops (or when this call fails).
+     *
+     * @param settings where to listen and the limits
+     * @param models   the library's models to serve
+     * @param custom   other models to serve
+     * @return the running server, to {@link #shutdown()}
+     * @throws IOException if a model cannot be read, or the port cannot be bound
+     * @throws IllegalArgumentException if a model does not fit its config, or two share a name
+     */
+    public static InferenceServer start(Settings settings, List<ModelSpec> models, List<CustomModel> custom) throws IOException {
+        if (models.isEmpty() && custom.isEmpty()) throw new IllegalArgumentException("nothing to serve: give at least one --model or --layer");
+        return new InferenceServer(settings, List.copyOf(models), List.copyOf(custom));
     }
 
     /**

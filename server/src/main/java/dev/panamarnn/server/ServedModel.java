@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ServedModel implements AutoCloseable {
     /** What a model directory or layer file holds, and the operations it serves. */
     enum Kind {
-        CLASSIFIER("classify"), LANGUAGE_MODEL("generate"), SEQ2SEQ("translate"), LAYER("forward");
+        CLASSIFIER("classify"), LANGUAGE_MODEL("generate"), SEQ2SEQ("translate"), LAYER("forward"), CUSTOM(null);
 
         final String op;
 
@@ -69,6 +69,7 @@ final class ServedModel implements AutoCloseable {
     private final Seq2Seq s2s;
     private final RecurrentLayer layer;
     private final BatchingExecutor executor;
+    private final CustomModel custom;
     private final ExecutorService pool;
     private final Semaphore slots;
     /** Admitted and not yet finished; waiting for a thread (admitted, not started). */
@@ -90,6 +91,18 @@ final class ServedModel implements AutoCloseable {
 
     private ServedModel(String name, Kind kind, int maxBatch, int maxQueue, AutoCloseable base, SequenceClassifier classifier, LanguageModel lm,
                         Seq2Seq s2s, RecurrentLayer layer, BatchingExecutor executor) {
+        this(name, kind, maxBatch, maxQueue, base, classifier, lm, s2s, layer, executor, null);
+    }
+
+    /** Serves a {@link CustomModel}. */
+    ServedModel(CustomModel m) {
+        this(m.name(), Kind.CUSTOM, m.maxBatch(), m.maxQueue(), m, null, null, null, null, null, m);
+        new ModelSpec(m.name(), Path.of("."), null, null, m.maxBatch(), m.maxQueue(), false); // checks name and limits
+    }
+
+    private ServedModel(String name, Kind kind, int maxBatch, int maxQueue, AutoCloseable base, SequenceClassifier classifier, LanguageModel lm,
+                        Seq2Seq s2s, RecurrentLayer layer, BatchingExecutor executor, CustomModel custom) {
+        this.custom = custom;
         this.name = name;
         this.kind = kind;
         this.maxBatch = maxBatch;
@@ -160,6 +173,11 @@ final class ServedModel implements AutoCloseable {
         }
     }
 
+    /** The operation served. */
+    String operation() {
+        return custom != null ? custom.operation() : kind.op;
+    }
+
     /** A place in this model's batch or queue, or false when both are full. */
     boolean tryAdmit() {
         return slots.tryAcquire();
@@ -184,7 +202,7 @@ final class ServedModel implements AutoCloseable {
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("name", name);
         o.put("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
-        o.put("operation", kind.op);
+        o.put("operation", operation());
         o.put("max_batch", maxBatch);
         o.put("max_queue", maxQueue);
         o.put("batching", classifier != null ? classifier != base : lm != null ? lm != base : s2s != null ? s2s != base : executor != null);
@@ -200,9 +218,16 @@ final class ServedModel implements AutoCloseable {
      * @throws UnknownOperation when this model does not serve {@code op}
      */
     Job prepare(String op, byte[] body, String contentType) throws IOException {
-        if (!op.equals(kind.op)) throw new UnknownOperation(name + " is a " + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
-                + "; it serves " + kind.op + ", not " + op);
+        if (!op.equals(operation())) throw new UnknownOperation(name + " is a " + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')
+                + " model; it serves " + operation() + ", not " + op);
         return switch (kind) {
+            case CUSTOM -> {
+                try {
+                    yield new Job(custom.prepare(body), "application/json");
+                } catch (IllegalArgumentException e) {
+                    throw new BadRequest(Json.firstLine(e.getMessage()));
+                }
+            }
             case CLASSIFIER -> classify(body);
             case LANGUAGE_MODEL -> generate(body);
             case SEQ2SEQ -> translate(body);
