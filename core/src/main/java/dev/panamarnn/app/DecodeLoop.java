@@ -54,6 +54,25 @@ final class DecodeLoop implements AutoCloseable {
             return loops[0].request(h, c, b, first, count, out, d, rnd, maxNew, eos, sink);
         }
 
+        /** Callers running alone now (see {@link #trySolo}). */
+        private final java.util.concurrent.atomic.AtomicInteger solo = new java.util.concurrent.atomic.AtomicInteger();
+
+        /**
+         * Whether a caller should run alone, on its own thread, as the model does: yes while no sequence is
+         * in the loops and fewer callers than cores run alone (a hand-over to a loop costs more than it
+         * saves without company). A true answer must be followed by {@link #endSolo}.
+         */
+        boolean trySolo() {
+            for (DecodeLoop l : loops) if (l.load.get() > 0) return false;
+            if (solo.incrementAndGet() <= loops.length) return true;
+            solo.decrementAndGet();
+            return false;
+        }
+
+        void endSolo() {
+            solo.decrementAndGet();
+        }
+
         /** Runs a caller's prompt or encoder work once a core's turn is free (interrupts are kept for later). */
         <T> T prefill(java.util.function.Supplier<T> work) {
             prefill.acquireUninterruptibly();

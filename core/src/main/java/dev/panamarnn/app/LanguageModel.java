@@ -54,7 +54,7 @@ public final class LanguageModel implements AutoCloseable {
 
     /**
      * A view of this model for servers: the tokens of concurrent {@code generate} calls are decoded in
-     * shared batches (continuous batching: one loop thread per core steps every sequence handed to it, a
+     * shared batches (continuous batching: one loop thread per core steps every sequence handed to it; a caller that finds the loops idle decodes alone, a
      * sequence joins at a step boundary and leaves at its end token or budget), so many threads generating
      * one sequence each share each step's product; prompts run on the caller's thread. Greedy tokens equal
      * this model's; sampled ones too for one prompt per call (its own random stream; several sampled
@@ -403,6 +403,16 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     private int[][] generate0(State state, int[][] prompts, Decoding decoding, int maxNew, TokenSink sink) {
+        if (loop == null || !loop.trySolo()) return generate1(state, prompts, decoding, maxNew, sink, loop);
+        try {
+            return generate1(state, prompts, decoding, maxNew, sink, null); // alone: as the model does
+        } finally {
+            loop.endSolo();
+        }
+    }
+
+    /** {@code loop}: the decoding loops of a batching view, or null to decode on this thread. */
+    private int[][] generate1(State state, int[][] prompts, Decoding decoding, int maxNew, TokenSink sink, DecodeLoop.Pool loop) {
         checkState(state);
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(decoding, "decoding");

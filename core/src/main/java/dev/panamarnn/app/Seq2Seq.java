@@ -60,7 +60,7 @@ public final class Seq2Seq implements AutoCloseable {
     /**
      * A view of this model for servers: the greedy decoding of concurrent calls ({@link #greedy},
      * {@link #translate} with beam 1) runs in shared batches (continuous batching: one loop thread per core
-     * steps every sequence handed to it, a sequence joins at a step boundary and leaves at its end token);
+     * steps every sequence handed to it; a caller that finds the loops idle decodes alone, a sequence joins at a step boundary and leaves at its end token);
      * sources are encoded on the caller's thread, beam search runs as in this model. Tokens equal this
      * model's. An interrupted caller's sequences leave at the next step
      * ({@link java.util.concurrent.CancellationException}). The view shares this model's weights and must
@@ -273,6 +273,16 @@ public final class Seq2Seq implements AutoCloseable {
     }
 
     private int[][] greedy0(int[][] sources, int maxLength) {
+        if (loop == null || !loop.trySolo()) return greedy1(sources, maxLength, loop);
+        try {
+            return greedy1(sources, maxLength, null); // alone: as the model does
+        } finally {
+            loop.endSolo();
+        }
+    }
+
+    /** {@code loop}: the decoding loops of a batching view, or null to decode on this thread. */
+    private int[][] greedy1(int[][] sources, int maxLength, DecodeLoop.Pool loop) {
         Objects.requireNonNull(sources, "sources");
         checkMax(maxLength);
         int B = sources.length;

@@ -126,21 +126,10 @@ final class BatchRows implements AutoCloseable {
      * state and places' contents (the last row moves into a freed place).
      */
     void dropCancelled() {
-        MemorySegment hc = h[cur];
         for (int r = nb - 1; r >= 0; r--) {
             BatchCall.Entry e = rows[r];
             if (!e.call.cancelled) continue;
-            int last = --nb;
-            if (r != last) {
-                copyRow(hc, last, r, P);
-                if (c != null) copyRow(c, last, r, H);
-                rows[r] = rows[last];
-            }
-            rows[last] = null;
-            if (--e.call.left == 0) {
-                calls--;
-                fail(e.call, new java.util.concurrent.CancellationException("forward: the calling thread was interrupted; its samples left the batch"));
-            }
+            if (leave(r)) fail(e.call, new java.util.concurrent.CancellationException("forward: the calling thread was interrupted; its samples left the batch"));
         }
     }
 
@@ -150,17 +139,22 @@ final class BatchRows implements AutoCloseable {
         MemorySegment hc = h[cur];
         MemorySegment.copy(hc, (long) r * P * Float.BYTES, e.hN, e.hNOff * Float.BYTES, (long) P * Float.BYTES);
         if (e.cN != null) MemorySegment.copy(c, (long) r * H * Float.BYTES, e.cN, e.cNOff * Float.BYTES, (long) H * Float.BYTES);
+        if (leave(r)) e.call.complete();
+    }
+
+    /** Row r leaves the batch, the last row moving into its place; true when it was its call's last row. */
+    private boolean leave(int r) {
+        BatchCall.Entry e = rows[r];
         int last = --nb;
         if (r != last) {
-            copyRow(hc, last, r, P);
+            copyRow(h[cur], last, r, P);
             if (c != null) copyRow(c, last, r, H);
             rows[r] = rows[last];
         }
         rows[last] = null;
-        if (--e.call.left == 0) {
-            calls--;
-            e.call.complete();
-        }
+        if (--e.call.left > 0) return false;
+        calls--;
+        return true;
     }
 
     /**

@@ -198,7 +198,7 @@ class InferenceServerTest {
     void concurrentRequestsShareSteps() throws Exception {
         String[] dates = {"3 March 2021", "17 June 1999", "1 January 2000", "29 February 2024", "12/12/1950", "Mar 3, 2021", "3.3.2021", "5 May 1955"};
         String[] want = {"2021-03-03", "1999-06-17", "2000-01-01", "2024-02-29", "1950-12-12", "2021-03-03", "2021-03-03", "1955-05-05"};
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < 10 && (round < 3 || server.registry().get("panama_step_batch_rows").tag("model", "dates").summary().max() < 2); round++) {
             List<CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
             for (int i = 0; i < 32; i++) fs.add(postAsync(server, "/v1/models/dates/translate", "{\"text\":\"" + dates[i % 8] + "\"}"));
             for (int i = 0; i < fs.size(); i++) {
