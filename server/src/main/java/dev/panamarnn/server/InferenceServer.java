@@ -337,12 +337,7 @@ public final class InferenceServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return Result.error(Status.SERVICE_UNAVAILABLE_503, "interrupted", true);
             } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof BadRequest || c instanceof IllegalArgumentException) {
-                    return Result.error(Status.BAD_REQUEST_400, Json.firstLine(c.getMessage()), false);
-                }
-                if (c instanceof CancellationException) return Result.error(Status.GATEWAY_TIMEOUT_504, m.name + ": cancelled", false);
-                return Result.error(Status.INTERNAL_SERVER_ERROR_500, m.name + ": " + c.getClass().getSimpleName() + ": " + Json.firstLine(String.valueOf(c.getMessage())), false);
+                return failure(m, e.getCause());
             }
         } finally {
             m.inFlight.decrementAndGet();
@@ -353,6 +348,13 @@ public final class InferenceServer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The answer to a computation that failed with {@code c}: 400 for a bad request found late, 504 if cancelled, else 500. */
+    private static Result failure(ServedModel m, Throwable c) {
+        if (c instanceof BadRequest || c instanceof IllegalArgumentException) return Result.error(Status.BAD_REQUEST_400, Json.firstLine(c.getMessage()), false);
+        if (c instanceof CancellationException) return Result.error(Status.GATEWAY_TIMEOUT_504, m.name + ": cancelled", false);
+        return Result.error(Status.INTERNAL_SERVER_ERROR_500, m.name + ": " + c.getClass().getSimpleName() + ": " + Json.firstLine(String.valueOf(c.getMessage())), false);
     }
 
     /**
@@ -375,11 +377,7 @@ public final class InferenceServer implements AutoCloseable {
             count("panama_timed_out_total", m, null);
             return Result.error(Status.GATEWAY_TIMEOUT_504, m.name + ": not done within " + budgetMs + " ms", false);
         }
-        if (item instanceof Throwable t) {
-            Throwable c = t instanceof ExecutionException ? t.getCause() : t;
-            if (c instanceof IllegalArgumentException) return Result.error(Status.BAD_REQUEST_400, Json.firstLine(c.getMessage()), false);
-            return Result.error(Status.INTERNAL_SERVER_ERROR_500, m.name + ": " + c.getClass().getSimpleName() + ": " + Json.firstLine(String.valueOf(c.getMessage())), false);
-        }
+        if (item instanceof Throwable t) return failure(m, t);
         int written = 0;
         res.status(Status.OK_200).header(HeaderNames.CONTENT_TYPE, job.contentType());
         try (java.io.OutputStream out = res.outputStream()) {

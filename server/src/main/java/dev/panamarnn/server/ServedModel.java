@@ -129,45 +129,28 @@ final class ServedModel implements AutoCloseable {
      */
     static ServedModel load(ModelSpec spec, Backend backend, BatchingExecutor.StepListener listener) throws IOException {
         if (spec.layerFile() != null) {
-            RecurrentLayer layer = RecurrentLayer.load(spec.layerFile(), RecurrentLayer.loader().backend(backend).mode(spec.layerMode()));
-            try {
-                return new ServedModel(spec.name(), Kind.LAYER, spec.maxBatch(), spec.maxQueue(), layer, null, null, null, layer,
-                        spec.batching() ? new BatchingExecutor(layer, listener) : null);
-            } catch (Throwable e) {
-                layer.close();
-                throw e;
-            }
+            return closingOnFailure(RecurrentLayer.load(spec.layerFile(), RecurrentLayer.loader().backend(backend).mode(spec.layerMode())),
+                    layer -> new ServedModel(spec.name(), Kind.LAYER, spec.maxBatch(), spec.maxQueue(), layer, null, null, null, layer,
+                            spec.batching() ? new BatchingExecutor(layer, listener) : null));
         }
         Path dir = spec.dir();
         ModelConfig cfg = ModelConfig.read(dir.resolve("model.json"));
         boolean onnx = OnnxApps.hasOnnxWeights(dir);
+        String n = spec.name();
+        int mb = spec.maxBatch(), mq = spec.maxQueue();
+        boolean on = spec.batching();
         switch (cfg.structure()) {
             case N_VS_1 -> {
-                SequenceClassifier m = onnx ? OnnxApps.classifier(dir, backend) : SequenceClassifier.load(dir, backend);
-                try {
-                    return new ServedModel(spec.name(), Kind.CLASSIFIER, spec.maxBatch(), spec.maxQueue(), m, spec.batching() ? m.batching(listener) : m, null, null, null, null);
-                } catch (Throwable e) {
-                    m.close();
-                    throw e;
-                }
+                return closingOnFailure(onnx ? OnnxApps.classifier(dir, backend) : SequenceClassifier.load(dir, backend),
+                        m -> new ServedModel(n, Kind.CLASSIFIER, mb, mq, m, on ? m.batching(listener) : m, null, null, null, null));
             }
             case LM -> {
-                LanguageModel m = onnx ? OnnxApps.languageModel(dir, backend) : LanguageModel.load(dir, backend);
-                try {
-                    return new ServedModel(spec.name(), Kind.LANGUAGE_MODEL, spec.maxBatch(), spec.maxQueue(), m, null, spec.batching() ? m.batching(listener) : m, null, null, null);
-                } catch (Throwable e) {
-                    m.close();
-                    throw e;
-                }
+                return closingOnFailure(onnx ? OnnxApps.languageModel(dir, backend) : LanguageModel.load(dir, backend),
+                        m -> new ServedModel(n, Kind.LANGUAGE_MODEL, mb, mq, m, null, on ? m.batching(listener) : m, null, null, null));
             }
             case SEQ2SEQ -> {
-                Seq2Seq m = onnx ? OnnxApps.seq2seq(dir, backend) : Seq2Seq.load(dir, backend);
-                try {
-                    return new ServedModel(spec.name(), Kind.SEQ2SEQ, spec.maxBatch(), spec.maxQueue(), m, null, null, spec.batching() ? m.batching(listener) : m, null, null);
-                } catch (Throwable e) {
-                    m.close();
-                    throw e;
-                }
+                return closingOnFailure(onnx ? OnnxApps.seq2seq(dir, backend) : Seq2Seq.load(dir, backend),
+                        m -> new ServedModel(n, Kind.SEQ2SEQ, mb, mq, m, null, null, on ? m.batching(listener) : m, null, null));
             }
             default -> throw new IllegalArgumentException(dir.resolve("model.json") + ": structure " + cfg.structure() + " is not served");
         }
@@ -176,6 +159,26 @@ final class ServedModel implements AutoCloseable {
     /** The operation served. */
     String operation() {
         return custom != null ? custom.operation() : kind.op;
+    }
+
+    /** {@code make(model)}, closing the model when that fails. */
+    private static <M extends AutoCloseable> ServedModel closingOnFailure(M model, java.util.function.Function<M, ServedModel> make) {
+        try {
+            return make.apply(model);
+        } catch (Throwable e) {
+            try {
+                model.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** Whether concurrent requests share time steps: the model is served through a view, or the layer through an executor. */
+    private boolean batching() {
+        AutoCloseable served = classifier != null ? classifier : lm != null ? lm : s2s;
+        return served != null ? served != base : executor != null;
     }
 
     /** A place in this model's batch or queue, or false when both are full. */
@@ -205,7 +208,7 @@ final class ServedModel implements AutoCloseable {
         o.put("operation", operation());
         o.put("max_batch", maxBatch);
         o.put("max_queue", maxQueue);
-        o.put("batching", classifier != null ? classifier != base : lm != null ? lm != base : s2s != null ? s2s != base : executor != null);
+        o.put("batching", batching());
         if (layer != null) o.put("layer", layer.spec().toString());
         return o;
     }

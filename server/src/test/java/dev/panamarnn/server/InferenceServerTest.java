@@ -90,10 +90,7 @@ class InferenceServerTest {
     }
 
     static HttpResponse<String> post(InferenceServer s, String path, String body, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).timeout(Duration.ofSeconds(60))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return postAsync(s, path, body, headers).get();
     }
 
     static CompletableFuture<HttpResponse<String>> postAsync(InferenceServer s, String path, String body, String... headers) {
