@@ -27,8 +27,10 @@ def main():
           "closed loop: each connection sends its next request when the last answer arrives. All systems behind the same "
           "server (Helidon SE 4.5, JSON). `ours`: continuous batching (requests share each time step, up to "
           + str(next((r["max_batch"] for r in rows if r["system"] == "ours"), "?")) + " computing); `alone`: the same models, each request alone on one of "
-          + str(next((r["max_batch"] for r in rows if r["system"] == "alone"), "?")) + " threads; `ort`: the seq2seq model's ONNX graphs on ONNX Runtime "
-          "(one intra-op thread per run), greedy decoding in Java, on as many threads. The load generator shares the machine's cores.\n")
+          + str(next((r["max_batch"] for r in rows if r["system"] == "alone"), "?")) + " threads; `ort`: the same models' ONNX graphs on ONNX Runtime "
+          "(one intra-op thread per run; seq2seq: its encoder and decoder graphs; charlm: prompt and step graphs carrying the "
+          "LSTM state, checked to generate the same text as ours before the run), greedy decoding in Java, on as many threads. "
+          "The load generator shares the machine's cores.\n")
     if machine:
         print(f"Machine: {machine}\n")
     print("| model | conns | system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket errors |")

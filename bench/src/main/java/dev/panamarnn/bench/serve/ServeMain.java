@@ -9,12 +9,15 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The load test's servers ({@code scripts/bench serve}): {@code ours} (the seq2seq and charlm demo models,
- * continuous batching), {@code alone} (the same, each request alone on its thread) or {@code ort} (the
- * seq2seq model on ONNX Runtime), all behind the same {@link InferenceServer}. Prints {@code port N} and
- * runs until killed.
+ * The load test's and the server soak's servers ({@code scripts/bench serve}, {@code scripts/bench serve-soak}):
+ * {@code ours} (the seq2seq, charlm and classifier demo models, continuous batching), {@code alone} (the same,
+ * each request alone on its thread) or {@code ort} (the seq2seq and charlm models on ONNX Runtime:
+ * {@link OrtSeq2Seq}, {@link OrtCharLm}), all behind the same {@link InferenceServer}. Prints
+ * {@code machine …}, {@code pid N} and {@code port N}, and runs until killed.
  *
- * <p>Arguments: {@code SYSTEM ROOT PORT MAX_BATCH MAX_QUEUE}.
+ * <p>Arguments: {@code SYSTEM ROOT PORT MAX_BATCH MAX_QUEUE}. The charlm graphs of {@code ort} are read from
+ * {@code ROOT/bench/models/charlm-ort} (written by {@code scripts/python/make_charlm_ort.py}), or from the
+ * directory of {@code -Dpanama.rnn.bench.charlm.onnx}.
  */
 public final class ServeMain {
     private ServeMain() {}
@@ -33,12 +36,16 @@ public final class ServeMain {
         InferenceServer server = switch (system) {
             case "ours", "alone" -> InferenceServer.start(s, List.of(
                     ModelSpec.model(root.resolve("models/seq2seq").toString(), maxBatch, maxQueue).withBatching(system.equals("ours")),
-                    ModelSpec.model(root.resolve("models/charlm").toString(), maxBatch, maxQueue).withBatching(system.equals("ours"))));
+                    ModelSpec.model(root.resolve("models/charlm").toString(), maxBatch, maxQueue).withBatching(system.equals("ours")),
+                    ModelSpec.model(root.resolve("models/classifier").toString(), maxBatch, maxQueue).withBatching(system.equals("ours"))));
             case "ort" -> InferenceServer.start(s, List.of(), List.<CustomModel>of(
-                    new OrtSeq2Seq("seq2seq", root.resolve("onnx/src/test/resources/onnx/demo/seq2seq"), maxBatch, maxQueue)));
+                    new OrtSeq2Seq("seq2seq", root.resolve("onnx/src/test/resources/onnx/demo/seq2seq"), maxBatch, maxQueue),
+                    new OrtCharLm("charlm", Path.of(System.getProperty("panama.rnn.bench.charlm.onnx",
+                            root.resolve("bench/models/charlm-ort").toString())), maxBatch, maxQueue)));
             default -> throw new IllegalArgumentException("system: ours | alone | ort, got " + system);
         };
         System.out.println("machine " + dev.panamarnn.Platform.summary() + "; backend " + dev.panamarnn.Backend.defaultBackend().name());
+        System.out.println("pid " + ProcessHandle.current().pid());
         System.out.println("port " + server.port());
         System.out.flush();
         CountDownLatch done = new CountDownLatch(1);
