@@ -97,6 +97,37 @@ ensure_built() {
   (cd "$ROOT" && ls cli/target/panama-rnn-cli-*.jar cli/target/lib/*.jar | sed "s|^|$ROOT/|" | paste -sd: > "$stamp")
 }
 
+# The Spark module and what it needs (Spark itself is 'provided': on the local classpath here, from the
+# cluster under spark-submit). Builds when a source or pom of its modules is newer than its classpath file.
+# Sets SPARK_CP and SPARK_JVM_FLAGS (what spark-submit adds to every JVM, from spark/pom.xml).
+ensure_spark_built() {
+  local stamp="$ROOT/spark/target/classpath.txt" flags="$ROOT/spark/target/classes/dev/panamarnn/spark/jvm.flags"
+  if [ ! -f "$stamp" ] || [ ! -f "$flags" ] || [ -n "$(cd "$ROOT" && find pom.xml core native onnx spark -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+    say "building the spark module (mvn package -DskipTests; Spark's jars are about 200 MB the first time)..."
+    (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -pl spark -am) >&2 || die "build failed"
+    (cd "$ROOT" && echo "$ROOT/$(ls spark/target/panama-rnn-spark-*.jar | grep -v -- -job.jar | head -1):$(cat spark/target/dependency-classpath.txt)") > "$stamp"
+  fi
+  SPARK_CP=$(cat "$stamp")
+  read -r -a SPARK_JVM_FLAGS < "$flags"
+  SPARK_JOB_JAR=$(ls "$ROOT"/spark/target/panama-rnn-spark-*-job.jar | head -1)
+}
+
+# spark-submit without a Spark distribution: Spark's own SparkSubmit from the module's classpath (Spark's
+# jars only, as on a cluster) with the job jar, so that the same command runs in local mode and on a
+# local-cluster[N,cores,MB] master (a standalone master and N executor JVMs on this machine). The
+# executors need a SPARK_HOME with jars/ (links to the same jars) and the Scala version.
+spark_submit() { # spark-submit arguments (--master ... --class ... JAR args)
+  ensure_spark_built
+  local home="$ROOT/spark/target/spark-home" j
+  if [ ! -d "$home/jars" ] || [ "$home/jars" -ot "$ROOT/spark/target/classpath.txt" ]; then
+    rm -rf "$home"; mkdir -p "$home/jars"
+    for j in $(tr ':' '\n' < "$ROOT/spark/target/dependency-classpath.txt" | grep -v -e /panama-rnn- -e /picocli- -e /protobuf-java-); do ln -s "$j" "$home/jars/"; done
+  fi
+  SPARK_HOME="$home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}" \
+    "$JAVA_HOME/bin/java" "${SPARK_JVM_FLAGS[@]}" -Dlog4j2.configurationFile="$ROOT/spark/conf/log4j2.properties" \
+    -cp "$home/jars/*" org.apache.spark.deploy.SparkSubmit --conf spark.ui.enabled=false "$@"
+}
+
 setup() {
   find_jdk
   ensure_maven

@@ -26,6 +26,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 @Command(name = "panama-rnn", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Recurrent neural network inference on the CPU (Vector API + OpenBLAS through FFM).",
+        footer = {"", "Batch scoring on Apache Spark: scripts/panama-rnn spark-score --help (the spark module; its own JVM and classpath)."},
         subcommands = {DemoCommand.class, InfoCommand.class, TuneCommand.class, ForwardCommand.class, RunCommand.class, ClassifyCommand.class, GenerateCommand.class,
                 TranslateCommand.class, TrainCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
