@@ -102,7 +102,7 @@ ensure_built() {
 # Sets SPARK_CP and SPARK_JVM_FLAGS (what spark-submit adds to every JVM, from spark/pom.xml).
 ensure_spark_built() {
   local stamp="$ROOT/spark/target/classpath.txt" flags="$ROOT/spark/target/classes/dev/panamarnn/spark/jvm.flags"
-  if [ ! -f "$stamp" ] || [ ! -f "$flags" ] || [ -n "$(cd "$ROOT" && find pom.xml core native onnx spark -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  if [ ! -f "$stamp" ] || [ ! -f "$flags" ] || [ -n "$(cd "$ROOT" && find pom.xml {core,native,onnx,spark}/pom.xml {core,native,onnx,spark}/src/main -newer "$stamp" \( -name '*.java' -o -name '*.proto' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
     say "building the spark module (mvn package -DskipTests; Spark's jars are about 200 MB the first time)..."
     (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -pl spark -am) >&2 || die "build failed"
     (cd "$ROOT" && echo "$ROOT/$(ls spark/target/panama-rnn-spark-*.jar | grep -v -- -job.jar | head -1):$(cat spark/target/dependency-classpath.txt)") > "$stamp"
