@@ -5,6 +5,11 @@ import argparse
 import json
 
 
+def consistency(x, connections):
+    """mean latency × requests ÷ (connections × duration): about 1 in a closed loop."""
+    return x["mean_us"] * x["requests"] / (connections * x["duration_us"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("jsonl")
@@ -33,13 +38,21 @@ def main():
           "The load generator shares the machine's cores.\n")
     if machine:
         print(f"Machine: {machine}\n")
-    print("| model | conns | system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket errors |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | conns | system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket errors | latency check |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    suspect = []
     for (system, model, c), r in sorted(res.items(), key=lambda k: (k[0][1], k[0][2], k[0][0])):
         x = r["result"]
         rps = x["requests"] / (x["duration_us"] / 1e6)
         errs = x["connect_errors"] + x["read_errors"] + x["write_errors"] + x["timeouts"]
-        print(f"| {model} | {c} | {system} | {rps:.0f} | {x['p50_us'] / 1000:.2f} | {x['p99_us'] / 1000:.2f} | {x['p999_us'] / 1000:.2f} | {x['non2xx']} | {errs} |")
+        check = consistency(x, c)
+        if check > 1.5:
+            suspect.append(f"{system} {model} at {c}")
+        print(f"| {model} | {c} | {system} | {rps:.0f} | {x['p50_us'] / 1000:.2f} | {x['p99_us'] / 1000:.2f} | {x['p999_us'] / 1000:.2f} | {x['non2xx']} | {errs} | {check:.2f}{' ✗' if check > 1.5 else ''} |")
+    print("\nLatency check: the latencies wrk recorded (mean × requests) over the connection time it had (connections × "
+          "duration). In a closed loop it is at most a little over 1; well above 1 (✗, over 1.5), wrk's latency record "
+          "disagrees with its own request count, and that cell's percentiles are not to be trusted"
+          + (": " + ", ".join(suspect) + "." if suspect else " (no such cell here)."))
     print("\nRatios (same run): throughput and p99 of `ours` against the others.\n")
     print("| model | conns | ours ÷ alone (req/s) | ours ÷ ort (req/s) | p99 ours ÷ alone | p99 ours ÷ ort |")
     print("|---|---|---|---|---|---|")
