@@ -83,13 +83,14 @@ git_commit() {
   echo "$c"
 }
 
-# Builds the reactor when any source or pom is newer than the CLI's stamp, when the commit changed since
+# Builds the reactor when any main source or pom is newer than the CLI's stamp (generated sources under
+# target/ do not count: another module's build regenerates them), when the commit changed since
 # the last build (for --version), or when nothing is built yet.
 ensure_built() {
   local stamp="$ROOT/cli/target/classpath.txt" commit built_commit
   commit=$(git_commit)
   built_commit=$(sed -n 's/^commit=//p' "$ROOT/cli/target/classes/dev/panamarnn/cli/version.properties" 2>/dev/null || true)
-  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml core native onnx server cli bench -newer "$stamp" \( -name '*.java' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml {core,native,onnx,server,cli,bench}/pom.xml {core,native,onnx,server,cli,bench}/src/main -newer "$stamp" \( -name '*.java' -o -name '*.proto' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
     return 0
   fi
   say "building (mvn package -DskipTests)..."
