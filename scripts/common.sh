@@ -83,14 +83,21 @@ git_commit() {
   echo "$c"
 }
 
-# Builds the reactor when any main source or pom is newer than the CLI's stamp (generated sources under
-# target/ do not count: another module's build regenerates them), when the commit changed since
+# Whether a pom or a main source (Java, proto, resource) of the given modules is newer than the stamp file.
+# Generated sources under target/ do not count: another module's build regenerates them.
+sources_newer() { # stamp modules...
+  local stamp="$1" m dirs=(pom.xml); shift
+  for m in "$@"; do dirs+=("$m/pom.xml" "$m/src/main"); done
+  [ -n "$(cd "$ROOT" && find "${dirs[@]}" -newer "$stamp" \( -name '*.java' -o -name '*.proto' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]
+}
+
+# Builds the reactor when any main source or pom is newer than the CLI's stamp, when the commit changed since
 # the last build (for --version), or when nothing is built yet.
 ensure_built() {
   local stamp="$ROOT/cli/target/classpath.txt" commit built_commit
   commit=$(git_commit)
   built_commit=$(sed -n 's/^commit=//p' "$ROOT/cli/target/classes/dev/panamarnn/cli/version.properties" 2>/dev/null || true)
-  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && [ -z "$(cd "$ROOT" && find pom.xml {core,native,onnx,server,cli,bench}/pom.xml {core,native,onnx,server,cli,bench}/src/main -newer "$stamp" \( -name '*.java' -o -name '*.proto' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  if [ -f "$stamp" ] && [ "$built_commit" = "$commit" ] && ! sources_newer "$stamp" core native onnx server cli bench; then
     return 0
   fi
   say "building (mvn package -DskipTests)..."
@@ -100,10 +107,10 @@ ensure_built() {
 
 # The Spark module and what it needs (Spark itself is 'provided': on the local classpath here, from the
 # cluster under spark-submit). Builds when a source or pom of its modules is newer than its classpath file.
-# Sets SPARK_CP and SPARK_JVM_FLAGS (what spark-submit adds to every JVM, from spark/pom.xml).
+# Sets SPARK_CP, SPARK_JVM_FLAGS (what spark-submit adds to every JVM, from spark/pom.xml) and SPARK_JOB_JAR.
 ensure_spark_built() {
   local stamp="$ROOT/spark/target/classpath.txt" flags="$ROOT/spark/target/classes/dev/panamarnn/spark/jvm.flags"
-  if [ ! -f "$stamp" ] || [ ! -f "$flags" ] || [ -n "$(cd "$ROOT" && find pom.xml {core,native,onnx,spark}/pom.xml {core,native,onnx,spark}/src/main -newer "$stamp" \( -name '*.java' -o -name '*.proto' -o -name pom.xml -o -path '*/resources/*' \) -print -quit 2>/dev/null)" ]; then
+  if [ ! -f "$stamp" ] || [ ! -f "$flags" ] || sources_newer "$stamp" core native onnx spark; then
     say "building the spark module (mvn package -DskipTests; Spark's jars are about 200 MB the first time)..."
     (cd "$ROOT" && mvn "${MVN_FLAGS[@]}" package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true -pl spark -am) >&2 || die "build failed"
     (cd "$ROOT" && echo "$ROOT/$(ls spark/target/panama-rnn-spark-*.jar | grep -v -- -job.jar | head -1):$(cat spark/target/dependency-classpath.txt)") > "$stamp"
@@ -111,6 +118,12 @@ ensure_spark_built() {
   SPARK_CP=$(cat "$stamp")
   read -r -a SPARK_JVM_FLAGS < "$flags"
   SPARK_JOB_JAR=$(ls "$ROOT"/spark/target/panama-rnn-spark-*-job.jar | head -1)
+}
+
+# A seq2seq spark-score job's JSON-lines output as translate prints it (text, a tab, the translation), in
+# the order of the part files: what scripts/test and scripts/bench compare with translate's output.
+spark_translations() { # output directory
+  cat "$1"/part-* | sed -E 's/^\{"text":"(.*)","translation":"(.*)"\}$/\1\t\2/'
 }
 
 # spark-submit without a Spark distribution: Spark's own SparkSubmit from the module's classpath (Spark's

@@ -99,9 +99,11 @@ abstract sealed class Scorer implements AutoCloseable {
 
     static final class Classify extends Scorer {
         private final SequenceClassifier model;
+        private final dev.panamarnn.app.Vocabulary vocabulary; // null for a model on features
 
         Classify(SequenceClassifier model) {
             this.model = model;
+            this.vocabulary = model.takesTokens() ? new dev.panamarnn.app.Vocabulary(model.config().vocab()) : null;
         }
 
         @Override
@@ -122,10 +124,9 @@ abstract sealed class Scorer implements AutoCloseable {
         @Override
         Object[][] score(List<Object> inputs, ScoreSpec spec) {
             float[][] logits;
-            if (model.takesTokens()) {
-                var v = new dev.panamarnn.app.Vocabulary(model.config().vocab());
+            if (vocabulary != null) {
                 int[][] tokens = new int[inputs.size()][];
-                for (int i = 0; i < tokens.length; i++) tokens[i] = encode(v, i, (String) inputs.get(i), false);
+                for (int i = 0; i < tokens.length; i++) tokens[i] = encode(vocabulary, i, (String) inputs.get(i), false);
                 logits = model.logits(tokens);
             } else {
                 float[][][] seqs = new float[inputs.size()][][];
@@ -168,8 +169,10 @@ abstract sealed class Scorer implements AutoCloseable {
         Object[][] score(List<Object> inputs, ScoreSpec spec) {
             int[][] prompts = new int[inputs.size()][];
             for (int i = 0; i < prompts.length; i++) {
-                encode(model.vocabulary(), i, (String) inputs.get(i), true); // an empty prompt is <bos> alone
-                prompts[i] = model.prompt((String) inputs.get(i));
+                int[] chars = encode(model.vocabulary(), i, (String) inputs.get(i), true); // an empty prompt is <bos> alone
+                prompts[i] = new int[chars.length + 1];
+                prompts[i][0] = model.bos(); // as LanguageModel.prompt, without encoding the text again
+                System.arraycopy(chars, 0, prompts[i], 1, chars.length);
             }
             int[][] gen = model.generate(prompts, Decoding.greedy(), maxTokens(spec, model.config().maxOutputLength()));
             Object[][] out = new Object[gen.length][];

@@ -195,10 +195,7 @@ public final class SparkScore implements Callable<Integer> {
     /** The column text lines are read into: the default input column of the model's task. */
     private static String textColumn(ScoreSpec s) {
         try {
-            return switch (dev.panamarnn.app.ModelConfig.read(Path.of(s.model()).resolve("model.json")).structure()) {
-                case LM -> "prompt";
-                case SEQ2SEQ, N_VS_1 -> "text";
-            };
+            return Task.of(dev.panamarnn.app.ModelConfig.read(Path.of(s.model()).resolve("model.json")).structure()).defaultColumn(true);
         } catch (java.io.IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -43,6 +43,20 @@ public enum Task {
         };
     }
 
+    /**
+     * The task of a model directory's structure.
+     *
+     * @param structure the model.json structure
+     * @return classify, generate or translate
+     */
+    public static Task of(dev.panamarnn.app.ModelConfig.Structure structure) {
+        return switch (structure) {
+            case N_VS_1 -> CLASSIFY;
+            case LM -> GENERATE;
+            case SEQ2SEQ -> TRANSLATE;
+        };
+    }
+
     /** @return whether the task reads text (a string column) rather than numbers */
     boolean readsText(boolean takesTokens) {
         return this == GENERATE || this == TRANSLATE || (this == CLASSIFY && takesTokens);

@@ -1,15 +1,11 @@
 package dev.panamarnn.bench.serve;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.app.ModelConfig;
 import dev.panamarnn.app.Vocabulary;
-import dev.panamarnn.server.CustomModel;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -29,12 +25,8 @@ import java.util.concurrent.Callable;
  * session per graph, shared by the server's threads, one intra-op thread per run. Greedy only (argmax, ties to
  * the lowest id, as {@code Decoding.greedy()}); {@code temperature} must be 0 and {@code stream} false. Bench only.
  */
-public final class OrtCharLm implements CustomModel {
-    private static final ObjectMapper JSON = new ObjectMapper();
+public final class OrtCharLm extends OrtPeer {
     private static final Set<String> FIELDS = Set.of("prompt", "max_new", "temperature", "seed", "stream");
-    private final String name;
-    private final int maxBatch, maxQueue;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
     private final OrtSession prompt, step;
     private final Vocabulary vocab;
     private final int bos, eos, maxNew, layers, hidden;
@@ -50,9 +42,7 @@ public final class OrtCharLm implements CustomModel {
      * @throws OrtException if a graph cannot be loaded
      */
     public OrtCharLm(String name, Path dir, int maxBatch, int maxQueue) throws IOException, OrtException {
-        this.name = name;
-        this.maxBatch = maxBatch;
-        this.maxQueue = maxQueue;
+        super(name, maxBatch, maxQueue);
         ModelConfig cfg = ModelConfig.read(dir.resolve("model.json"));
         vocab = new Vocabulary(cfg.vocab());
         bos = cfg.bos();
@@ -60,16 +50,8 @@ public final class OrtCharLm implements CustomModel {
         maxNew = cfg.maxOutputLength();
         layers = cfg.main().numLayers();
         hidden = cfg.main().hiddenSize();
-        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setIntraOpNumThreads(1);
-        o.setInterOpNumThreads(1);
-        prompt = env.createSession(dir.resolve("prompt.onnx").toString(), o);
-        step = env.createSession(dir.resolve("step.onnx").toString(), o);
-    }
-
-    @Override
-    public String name() {
-        return name;
+        prompt = open(dir.resolve("prompt.onnx"));
+        step = open(dir.resolve("step.onnx"));
     }
 
     @Override
@@ -78,23 +60,8 @@ public final class OrtCharLm implements CustomModel {
     }
 
     @Override
-    public int maxBatch() {
-        return maxBatch;
-    }
-
-    @Override
-    public int maxQueue() {
-        return maxQueue;
-    }
-
-    @Override
     public Callable<byte[]> prepare(byte[] body) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("body: not JSON");
-        }
+        JsonNode n = parse(body);
         if (n == null || !n.isObject()) throw new IllegalArgumentException("body: expected a JSON object");
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String f = it.next();
@@ -142,8 +109,7 @@ public final class OrtCharLm implements CustomModel {
     }
 
     private int[] generate(int[] ids, int limit) throws OrtException {
-        long[] t = new long[ids.length];
-        for (int i = 0; i < t.length; i++) t[i] = ids[i];
+        long[] t = longs(ids);
         float[] logits, h, c;
         try (OnnxTensor x = OnnxTensor.createTensor(env, LongBuffer.wrap(t), new long[] {1, t.length});
              OrtSession.Result r = prompt.run(Map.of("tokens", x))) {
@@ -155,8 +121,7 @@ public final class OrtCharLm implements CustomModel {
         int[] out = new int[limit];
         int count = 0;
         while (count < limit) {
-            int best = 0;
-            for (int v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+            int best = argmax(logits);
             out[count++] = best;
             if (best == eos || count == limit) break;
             try (OnnxTensor tok = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {best}), new long[] {1});
@@ -172,10 +137,7 @@ public final class OrtCharLm implements CustomModel {
     }
 
     private static float[] flat(OrtSession.Result r, String name) throws OrtException {
-        FloatBuffer b = ((OnnxTensor) r.get(name).orElseThrow(() -> new OrtException("no output " + name))).getFloatBuffer();
-        float[] v = new float[b.remaining()];
-        b.get(v);
-        return v;
+        return flat((OnnxTensor) r.get(name).orElseThrow(() -> new OrtException("no output " + name)));
     }
 
     @Override

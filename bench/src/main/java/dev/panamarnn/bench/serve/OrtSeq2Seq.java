@@ -1,15 +1,11 @@
 package dev.panamarnn.bench.serve;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panamarnn.app.ModelConfig;
 import dev.panamarnn.app.Vocabulary;
-import dev.panamarnn.server.CustomModel;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -22,11 +18,7 @@ import java.util.concurrent.Callable;
  * session each, shared by the server's threads, one intra-op thread per run): the peer the load test
  * serves behind the same HTTP server as ours. Bench only.
  */
-public final class OrtSeq2Seq implements CustomModel {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final String name;
-    private final int maxBatch, maxQueue;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+public final class OrtSeq2Seq extends OrtPeer {
     private final OrtSession encoder, decoder;
     private final Vocabulary source, target;
     private final int bos, eos, maxLength, hidden;
@@ -42,9 +34,7 @@ public final class OrtSeq2Seq implements CustomModel {
      * @throws OrtException if a graph cannot be loaded
      */
     public OrtSeq2Seq(String name, Path dir, int maxBatch, int maxQueue) throws IOException, OrtException {
-        this.name = name;
-        this.maxBatch = maxBatch;
-        this.maxQueue = maxQueue;
+        super(name, maxBatch, maxQueue);
         ModelConfig cfg = ModelConfig.read(dir.resolve("model.json"));
         source = new Vocabulary(cfg.vocab());
         target = new Vocabulary(cfg.outputVocab());
@@ -52,16 +42,8 @@ public final class OrtSeq2Seq implements CustomModel {
         eos = cfg.eos();
         maxLength = cfg.maxOutputLength();
         hidden = cfg.decoder().hiddenSize();
-        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setIntraOpNumThreads(1);
-        o.setInterOpNumThreads(1);
-        encoder = env.createSession(dir.resolve("encoder.onnx").toString(), o);
-        decoder = env.createSession(dir.resolve("decoder.onnx").toString(), o);
-    }
-
-    @Override
-    public String name() {
-        return name;
+        encoder = open(dir.resolve("encoder.onnx"));
+        decoder = open(dir.resolve("decoder.onnx"));
     }
 
     @Override
@@ -70,23 +52,8 @@ public final class OrtSeq2Seq implements CustomModel {
     }
 
     @Override
-    public int maxBatch() {
-        return maxBatch;
-    }
-
-    @Override
-    public int maxQueue() {
-        return maxQueue;
-    }
-
-    @Override
     public Callable<byte[]> prepare(byte[] body) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("body: not JSON");
-        }
+        JsonNode n = parse(body);
         if (n == null || !n.has("text") || !n.get("text").isTextual() || n.get("text").asText().isEmpty()) throw new IllegalArgumentException("text: expected a string");
         if (n.has("beam") && n.get("beam").asInt() != 1) throw new IllegalArgumentException("beam: this peer decodes greedily only");
         int[] src = source.encode(n.get("text").asText());
@@ -94,8 +61,7 @@ public final class OrtSeq2Seq implements CustomModel {
     }
 
     private String translate(int[] src) throws OrtException {
-        long[] s = new long[src.length];
-        for (int i = 0; i < s.length; i++) s[i] = src[i];
+        long[] s = longs(src);
         float[] h;
         try (OnnxTensor x = OnnxTensor.createTensor(env, LongBuffer.wrap(s), new long[] {1, s.length});
              OnnxTensor len = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {s.length}), new long[] {1});
@@ -111,21 +77,13 @@ public final class OrtSeq2Seq implements CustomModel {
                  OrtSession.Result r = decoder.run(Map.of("tokens", tok, "h", state))) {
                 float[] logits = flat((OnnxTensor) r.get("logits").get());
                 h = flat((OnnxTensor) r.get("h_n").get());
-                int best = 0;
-                for (int v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+                int best = argmax(logits);
                 out[count++] = best;
                 if (best == eos) break;
                 next = best;
             }
         }
         return target.decode(java.util.Arrays.copyOf(out, count));
-    }
-
-    private static float[] flat(OnnxTensor t) {
-        FloatBuffer b = t.getFloatBuffer();
-        float[] v = new float[b.remaining()];
-        b.get(v);
-        return v;
     }
 
     @Override
