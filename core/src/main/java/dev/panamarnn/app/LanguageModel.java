@@ -198,10 +198,10 @@ public final class LanguageModel implements AutoCloseable {
         final int batch;
         final Tensor h, c;
 
-        private State(int batch) {
+        /** {@code a}: the state's own arena, closed with it (shared for callers' states; see {@link #scratchState}). */
+        private State(int batch, Arena a) {
             LayerSpec s = net.spec();
             this.batch = batch;
-            Arena a = dev.panamarnn.Arenas.shared();
             try {
                 h = Tensor.allocate(a, s.numLayers(), batch, s.outputSize());
                 c = s.mode() == Mode.LSTM ? Tensor.allocate(a, s.numLayers(), batch, s.hiddenSize()) : null;
@@ -247,7 +247,10 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     /**
-     * A zero state for {@code batch} sequences, to close.
+     * A zero state for {@code batch} sequences, to close. Meant to live across calls (a conversation, a
+     * stream fed piece by piece), and usable from any thread: its memory is shared, and closing shared
+     * memory makes the JVM pause every thread briefly, so for one generation per request use the stateless
+     * {@link #generate(int[][], Decoding, int)} (its state is confined to the call) instead of a new state each time.
      *
      * @param batch the number of sequences, ≥ 1
      * @return the state
@@ -255,7 +258,18 @@ public final class LanguageModel implements AutoCloseable {
      */
     public State newState(int batch) {
         if (batch < 1) throw new IllegalArgumentException("newState: batch must be >= 1, got " + batch);
-        return new State(batch);
+        return new State(batch, dev.panamarnn.Arenas.shared());
+    }
+
+    /**
+     * A zero state for one call on this thread: confined memory. Closing a shared arena makes the JVM
+     * stop every thread for a moment (a handshake), and a server generating per request with dozens of
+     * threads spent seconds a minute there; a confined arena closes without one. The layer's helper thread
+     * leaves confined tensors to their owner ({@code RecurrentLayer.forward}), and a batching view copies
+     * the state in and out on this thread.
+     */
+    private State scratchState(int batch) {
+        return new State(batch, dev.panamarnn.Arenas.confined());
     }
 
     /**
@@ -341,9 +355,26 @@ public final class LanguageModel implements AutoCloseable {
     public int[][] generate(int[][] prompts, Decoding decoding, int maxNew) {
         Objects.requireNonNull(prompts, "prompts");
         checkRequest(prompts.length, maxNew); // before the state is allocated
+        return generate(prompts, decoding, maxNew, null);
+    }
+
+    /**
+     * As {@link #generate(int[][], Decoding, int)}, telling {@code sink} of each token as it is produced
+     * (streaming without a state of one's own).
+     *
+     * @param prompts  the prompts' token ids
+     * @param decoding greedy or sampled
+     * @param maxNew   the most tokens to generate per sequence
+     * @param sink     told of each token, or null
+     * @return the generated tokens per sequence, the end token included when reached
+     * @throws IllegalArgumentException if a prompt is empty or has an id outside the vocabulary, or the request is too large
+     */
+    public int[][] generate(int[][] prompts, Decoding decoding, int maxNew, TokenSink sink) {
+        Objects.requireNonNull(prompts, "prompts");
+        checkRequest(prompts.length, maxNew); // before the state is allocated
         if (prompts.length == 0) return new int[0][];
-        try (State st = newState(prompts.length)) {
-            return generate(st, prompts, decoding, maxNew);
+        try (State st = scratchState(prompts.length)) {
+            return generate(st, prompts, decoding, maxNew, sink);
         }
     }
 

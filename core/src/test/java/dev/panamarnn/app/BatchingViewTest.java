@@ -118,6 +118,14 @@ class BatchingViewTest {
                     Thread.interrupted();
                 }
                 assertEquals(want.get(0), v.generate(prompts[0], Decoding.greedy(), 40), "usable after a cancelled call");
+                // Streaming without a state of one's own (a call-confined state): the sink sees each token, in order.
+                List<String> streamed = concurrently(prompts.length * 2, i -> {
+                    List<Integer> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+                    int[] out = v.generate(new int[][] {v.prompt(prompts[i % prompts.length])}, Decoding.greedy(), 40, (b, tok) -> seen.add(tok))[0];
+                    assertEquals(Arrays.stream(out).boxed().toList(), seen, "the sink's tokens");
+                    return v.vocabulary().decode(out);
+                });
+                for (int i = 0; i < streamed.size(); i++) assertEquals(want.get(i % prompts.length), streamed.get(i), "streamed, prompt " + i);
             }
         }
     }
