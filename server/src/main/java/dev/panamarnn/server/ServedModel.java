@@ -22,6 +22,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
@@ -200,6 +202,92 @@ final class ServedModel implements AutoCloseable {
         });
     }
 
+    /**
+     * Warms the model up: synthetic requests through its own path (the body parsed and checked, the job on
+     * the model's threads, the batching view or executor), 1, 2, 4 … {@code maxBatch} at once, for about
+     * {@code budget} in all. The JIT compiles the code real traffic runs, at the batch sizes it brings,
+     * before the first client waits on it: without this, the first seconds at a new concurrency stalled
+     * for up to half a second while hot methods were compiled again. Custom models are not warmed.
+     *
+     * @return the synthetic requests run, or -1 for a custom model
+     * @throws IllegalStateException if a synthetic request fails (the model cannot serve)
+     */
+    int warmUp(java.time.Duration budget) throws InterruptedException {
+        if (kind == Kind.CUSTOM || budget.isZero()) return kind == Kind.CUSTOM ? -1 : 0;
+        List<Integer> levels = new ArrayList<>();
+        for (int k = 1; k < maxBatch; k *= 2) levels.add(k);
+        levels.add(maxBatch);
+        long perLevel = budget.toNanos() / levels.size();
+        int run = 0, i = 0;
+        for (int k : levels) {
+            long end = System.nanoTime() + perLevel;
+            do { // rounds of k requests at once, at least one
+                List<java.util.concurrent.Future<byte[]>> fs = new ArrayList<>(k);
+                for (int j = 0; j < k; j++) fs.add(submit(warmUpJob(i++)));
+                for (java.util.concurrent.Future<byte[]> f : fs) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw new IllegalStateException(name + ": a warm-up request failed: " + e.getCause(), e.getCause());
+                    }
+                }
+                run += k;
+            } while (System.nanoTime() < end);
+        }
+        return run;
+    }
+
+    /** The {@code i}-th synthetic request: what a client could send, of varying size. */
+    private Job warmUpJob(int i) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        switch (kind) {
+            case LANGUAGE_MODEL -> {
+                o.put("prompt", sampleText(lm.vocabulary(), i, 0));
+                if (i % 4 == 3) o.put("temperature", 0.8).put("seed", i);
+                if (i % 8 == 5) o.put("stream", true);
+            }
+            case SEQ2SEQ -> o.put("text", sampleText(s2s.sourceVocabulary(), i, 1));
+            case CLASSIFIER -> {
+                if (classifier.takesTokens()) o.put("text", sampleText(new Vocabulary(classifier.config().vocab()), i, 1));
+                else o.set("inputs", Json.MAPPER.valueToTree(sampleSteps(1 + i % 2, 4 + i % 13, classifier.inputSize(), false)));
+            }
+            case LAYER -> o.set("input", Json.MAPPER.valueToTree(sampleSteps(1 + i % 2, 4 + i % 13, layer.spec().inputSize(), !layer.spec().batchFirst())));
+            default -> throw new IllegalStateException(kind.toString());
+        }
+        Job job;
+        try {
+            job = prepare(operation(), Json.MAPPER.writeValueAsBytes(o), "application/json");
+        } catch (IOException | BadRequest e) { // a JSON body: no I/O; a bad one is this method's bug
+            throw new IllegalStateException(name + ": a warm-up request was refused: " + e.getMessage(), e);
+        }
+        if (job.stream() == null) return job;
+        return new Job(() -> { // a stream's lines go nowhere
+            job.work().call();
+            return new byte[0];
+        }, job.contentType());
+    }
+
+    /** A text of the vocabulary's one-character tokens, 0..11 characters long plus {@code min}. */
+    private static String sampleText(Vocabulary v, int i, int min) {
+        List<String> chars = v.tokens().stream().filter(t -> t.codePointCount(0, t.length()) == 1).toList();
+        if (chars.isEmpty()) return "";
+        StringBuilder b = new StringBuilder();
+        int n = min + (i * 7) % 12;
+        for (int j = 0; j < n; j++) b.append(chars.get((i * 31 + j * 17) % chars.size()));
+        return b.toString();
+    }
+
+    /** {@code B} sequences of {@code T} steps of {@code I} numbers, as (B, T, I), or (T, B, I) when {@code timeMajor}. */
+    private static float[][][] sampleSteps(int B, int T, int I, boolean timeMajor) {
+        float[][][] x = timeMajor ? new float[T][B][I] : new float[B][T][I];
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                for (int k = 0; k < I; k++) (timeMajor ? x[t][b] : x[b][t])[k] = (float) Math.sin(0.7 * t + 1.3 * k + b);
+            }
+        }
+        return x;
+    }
+
     /** What the model says about itself at {@code GET /v1/models}. */
     ObjectNode describe() {
         ObjectNode o = Json.MAPPER.createObjectNode();
@@ -326,8 +414,8 @@ final class ServedModel implements AutoCloseable {
             BlockingQueue<Object> q = new LinkedBlockingQueue<>();
             Vocabulary v = lm.vocabulary();
             Callable<byte[]> work = () -> {
-                try (LanguageModel.State st = lm.newState(1)) {
-                    int[] out = lm.generate(st, new int[][] {lm.prompt(p)}, d, maxNew,
+                try {
+                    int[] out = lm.generate(new int[][] {lm.prompt(p)}, d, maxNew,
                             (b, tok) -> q.add(Json.MAPPER.createObjectNode().put("token", v.decode(new int[] {tok})).toString()))[0];
                     q.add(new Done(Json.MAPPER.createObjectNode().put("done", true).put("text", v.decode(out)).toString()));
                 } catch (Throwable e) {
