@@ -54,6 +54,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--drain-seconds", defaultValue = "30", paramLabel = "S", description = "On shutdown, how long requests in flight may finish (default ${DEFAULT-VALUE}).")
     int drainSeconds;
 
+    @Option(names = "--warm-up-seconds", defaultValue = "2", paramLabel = "S",
+            description = "Per model, synthetic requests (1, 2, 4 … max batch at once) before serving, so the JIT has compiled what traffic runs; 0: none (default ${DEFAULT-VALUE}).")
+    double warmUpSeconds;
+
     @Option(names = "--no-batching", description = "Each request computes alone on its thread instead of sharing time steps (for comparison).")
     boolean noBatching;
 
@@ -70,10 +74,12 @@ final class ServeCommand implements Callable<Integer> {
         if (layers != null) for (String l : layers) specs.add(ModelSpec.layer(l, maxBatch, maxQueue).withBatching(!noBatching));
         if (deadlineMs < 1) throw new IllegalArgumentException("--deadline-ms must be at least 1, got " + deadlineMs);
         if (drainSeconds < 0) throw new IllegalArgumentException("--drain-seconds must not be negative, got " + drainSeconds);
+        if (!(warmUpSeconds >= 0 && warmUpSeconds <= 600)) throw new IllegalArgumentException("--warm-up-seconds must be in 0..600, got " + warmUpSeconds);
         InferenceServer.Settings settings = new InferenceServer.Settings(host, port, maxBody, Duration.ofMillis(deadlineMs), Duration.ofSeconds(drainSeconds),
-                backend.resolve(), noAccessLog ? null : System.out);
+                backend.resolve(), noAccessLog ? null : System.out, Duration.ofMillis(Math.round(warmUpSeconds * 1000)));
         InferenceServer server = InferenceServer.start(settings, specs);
         PrintWriter err = spec.commandLine().getErr();
+        if (!server.warmedUp().isEmpty()) err.println("panama-rnn: warmed up " + String.join(", ", server.warmedUp()));
         err.printf("panama-rnn: serving %s on http://%s:%d (max batch %d, queue %d per model)%n", String.join(", ", specs.stream().map(ModelSpec::name).toList()),
                 host, server.port(), maxBatch, maxQueue);
         err.flush();

@@ -72,8 +72,11 @@ public final class InferenceServer implements AutoCloseable {
      * @param drain           how long {@link #shutdown()} waits for requests in flight
      * @param backend         the kernels, null for the default
      * @param accessLog       where the access log's JSON lines go, or null for none
+     * @param warmUp          per model, how long {@link #start} runs synthetic requests through it (1, 2, 4 … max batch
+     *                        at once) before returning, so the JIT has compiled what traffic runs; zero for none
      */
-    public record Settings(String host, int port, long maxBodyBytes, Duration defaultDeadline, Duration drain, Backend backend, PrintStream accessLog) {
+    public record Settings(String host, int port, long maxBodyBytes, Duration defaultDeadline, Duration drain, Backend backend, PrintStream accessLog,
+                           Duration warmUp) {
         /** Checks the fields. */
         public Settings {
             Objects.requireNonNull(host, "host");
@@ -81,17 +84,28 @@ public final class InferenceServer implements AutoCloseable {
             if (maxBodyBytes < 1024 || maxBodyBytes > (1L << 30)) throw new IllegalArgumentException("max body must be in 1 KiB..1 GiB, got " + maxBodyBytes);
             if (defaultDeadline.isNegative() || defaultDeadline.isZero()) throw new IllegalArgumentException("the default deadline must be positive");
             if (drain.isNegative()) throw new IllegalArgumentException("the drain time must not be negative");
+            if (warmUp.isNegative() || warmUp.compareTo(Duration.ofMinutes(10)) > 0) throw new IllegalArgumentException("the warm-up must be in 0..600 s, got " + warmUp);
+        }
+
+        /**
+         * These settings with another warm-up.
+         *
+         * @param warmUp per model, zero for none
+         * @return the settings
+         */
+        public Settings withWarmUp(Duration warmUp) {
+            return new Settings(host, port, maxBodyBytes, defaultDeadline, drain, backend, accessLog, warmUp);
         }
 
         /**
          * Loopback on {@code port}, 16 MiB bodies, a 30 s deadline, 30 s of drain, the default backend, the
-         * access log on standard output.
+         * access log on standard output, 2 s of warm-up per model.
          *
          * @param port the port, 0 for a free one
          * @return the settings
          */
         public static Settings defaults(int port) {
-            return new Settings("127.0.0.1", port, 16L << 20, Duration.ofSeconds(30), Duration.ofSeconds(30), null, System.out);
+            return new Settings("127.0.0.1", port, 16L << 20, Duration.ofSeconds(30), Duration.ofSeconds(30), null, System.out, Duration.ofSeconds(2));
         }
     }
 
@@ -99,6 +113,7 @@ public final class InferenceServer implements AutoCloseable {
     private final Map<String, ServedModel> models;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicBoolean draining = new AtomicBoolean();
+    private volatile boolean warming = true;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drained = new Object();
     private WebServer server;
@@ -135,6 +150,39 @@ public final class InferenceServer implements AutoCloseable {
         }
         this.models = loaded;
         listen();
+        try {
+            warmUp();
+        } catch (Throwable e) {
+            close();
+            throw e;
+        }
+    }
+
+    private final List<String> warmedUp = new java.util.ArrayList<>();
+
+    /**
+     * What {@link #start} warmed up: each model's name, synthetic requests and seconds.
+     *
+     * @return one entry per model warmed, empty when the warm-up was zero
+     */
+    public List<String> warmedUp() {
+        return List.copyOf(warmedUp);
+    }
+
+    /** Each model's warm-up ({@link Settings#warmUp}); {@code /ready} says WARMING meanwhile. */
+    private void warmUp() {
+        try {
+            for (ServedModel m : models.values()) {
+                long t0 = System.nanoTime();
+                int n = m.warmUp(settings.warmUp());
+                if (n > 0) warmedUp.add(String.format(java.util.Locale.ROOT, "%s (%d requests, %.1f s)", m.name, n, (System.nanoTime() - t0) / 1e9));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while warming up", e);
+        } finally {
+            warming = false;
+        }
     }
 
     private void gauges(ServedModel m) {
@@ -229,6 +277,7 @@ public final class InferenceServer implements AutoCloseable {
         r.get("/health", (req, res) -> json(res, Status.OK_200, "{\"status\":\"UP\"}"))
                 .get("/ready", (req, res) -> {
                     if (draining.get()) json(res, Status.SERVICE_UNAVAILABLE_503, "{\"status\":\"DRAINING\"}");
+                    else if (warming) json(res, Status.SERVICE_UNAVAILABLE_503, "{\"status\":\"WARMING\"}");
                     else json(res, Status.OK_200, "{\"status\":\"READY\"}");
                 })
                 .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").send(registry.scrape()))

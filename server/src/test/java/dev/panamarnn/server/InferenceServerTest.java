@@ -73,7 +73,7 @@ class InferenceServerTest {
         small = lstm("small", 3, 20, 1);
         slow = lstm("slow", 1, 256, 2);
         Path m = ModelCases.modelsDir();
-        server = InferenceServer.start(settings(1 << 20, new PrintStream(LOG, true, StandardCharsets.UTF_8)), List.of(
+        server = InferenceServer.start(settings(1 << 20, new PrintStream(LOG, true, StandardCharsets.UTF_8)).withWarmUp(Duration.ofMillis(400)), List.of(
                 ModelSpec.model(m.resolve("classifier").toString(), 8, 64),
                 ModelSpec.model(m.resolve("charlm").toString(), 8, 64),
                 ModelSpec.model("dates=" + m.resolve("seq2seq"), 8, 64),
@@ -81,7 +81,7 @@ class InferenceServerTest {
     }
 
     static InferenceServer.Settings settings(long maxBody, PrintStream log) {
-        return new InferenceServer.Settings("127.0.0.1", 0, maxBody, Duration.ofSeconds(30), Duration.ofSeconds(30), null, log);
+        return new InferenceServer.Settings("127.0.0.1", 0, maxBody, Duration.ofSeconds(30), Duration.ofSeconds(30), null, log, Duration.ZERO);
     }
 
     @AfterAll
@@ -107,6 +107,59 @@ class InferenceServerTest {
 
     static JsonNode json(HttpResponse<String> r) throws IOException {
         return Json.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void warmUpRunsEveryKindThroughItsOwnPathBeforeStartReturns() throws Exception {
+        List<String> warmed = server.warmedUp();
+        assertEquals(4, warmed.size(), "warmed: " + warmed);
+        String[] names = {"classifier", "charlm", "dates", "small"};
+        for (int i = 0; i < 4; i++) {
+            assertTrue(warmed.get(i).matches(names[i] + " \\(\\d+ requests, [0-9.]+ s\\)"), warmed.get(i));
+            // at least one round at each of 1, 2, 4, 8 at once (the layer: 1, 2, 4)
+            assertTrue(Integer.parseInt(warmed.get(i).replaceAll(".*\\((\\d+) requests.*", "$1")) >= (i == 3 ? 7 : 15), warmed.get(i));
+        }
+        // Synthetic requests are not client requests: none counted, none left in flight.
+        String metrics = get(server, "/metrics").body();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("panama_in_flight{") || line.startsWith("panama_queue_depth{")) assertTrue(line.endsWith(" 0.0"), line);
+        }
+    }
+
+    @Test
+    void readySaysWarmingUntilTheWarmUpEnds() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        InferenceServer.Settings s = new InferenceServer.Settings("127.0.0.1", port, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(5), null, null,
+                Duration.ofMillis(1500));
+        java.util.concurrent.CompletableFuture<InferenceServer> started = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return InferenceServer.start(s, List.of(ModelSpec.model(ModelCases.modelsDir().resolve("charlm").toString(), 4, 16)));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        HttpClient c = HttpClient.newHttpClient();
+        String seen = null;
+        long end = System.nanoTime() + 20_000_000_000L;
+        while (seen == null && !started.isDone() && System.nanoTime() < end) {
+            try {
+                HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready")).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 503) seen = json(r).get("status").asText();
+            } catch (java.net.ConnectException notYet) {
+                Thread.sleep(20);
+            }
+        }
+        InferenceServer w = started.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            assertEquals("WARMING", seen, "/ready during the warm-up");
+            assertEquals(200, get(w, "/ready").statusCode());
+            assertEquals(1, w.warmedUp().size());
+        } finally {
+            w.shutdown();
+        }
     }
 
     @Test

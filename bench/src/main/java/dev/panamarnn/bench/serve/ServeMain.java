@@ -32,7 +32,8 @@ public final class ServeMain {
         String system = args[0];
         Path root = Path.of(args[1]);
         int port = Integer.parseInt(args[2]), maxBatch = Integer.parseInt(args[3]), maxQueue = Integer.parseInt(args[4]);
-        InferenceServer.Settings s = new InferenceServer.Settings("127.0.0.1", port, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(5), null, null);
+        InferenceServer.Settings s = new InferenceServer.Settings("127.0.0.1", port, 1 << 20, Duration.ofSeconds(30), Duration.ofSeconds(5), null, null,
+                Duration.ofSeconds(2)); // as `serve` does by default; the ONNX Runtime peers are custom models, not warmed here
         InferenceServer server = switch (system) {
             case "ours", "alone" -> InferenceServer.start(s, List.of(
                     ModelSpec.model(root.resolve("models/seq2seq").toString(), maxBatch, maxQueue).withBatching(system.equals("ours")),
