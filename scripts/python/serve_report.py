@@ -28,7 +28,7 @@ def main():
             rows.append(r)
     res = {(r["system"], r["model"], r["connections"]): r for r in rows}
     print("# HTTP load test: the inference server on loopback\n")
-    print(f"Command: `{a.command}`. wrk (2 threads; 1 at 1 connection) for {a.seconds} s per cell after a 3 s warm-up, "
+    print(f"Command: `{a.command}`. wrk (2 threads; 1 at 1 connection) for {a.seconds} s per cell after a 3 s warm-up at the cell's concurrency (the server also warms each of its own models for 2 s at start, as `serve` does), "
           "closed loop: each connection sends its next request when the last answer arrives. All systems behind the same "
           "server (Helidon SE 4.5, JSON). `ours`: continuous batching (requests share each time step, up to "
           + str(next((r["max_batch"] for r in rows if r["system"] == "ours"), "?")) + " computing); `alone`: the same models, each request alone on one of "
@@ -49,9 +49,11 @@ def main():
         if check > 1.5:
             suspect.append(f"{system} {model} at {c}")
         print(f"| {model} | {c} | {system} | {rps:.0f} | {x['p50_us'] / 1000:.2f} | {x['p99_us'] / 1000:.2f} | {x['p999_us'] / 1000:.2f} | {x['non2xx']} | {errs} | {check:.2f}{' ✗' if check > 1.5 else ''} |")
-    print("\nLatency check: the latencies wrk recorded (mean × requests) over the connection time it had (connections × "
-          "duration). In a closed loop it is at most a little over 1; well above 1 (✗, over 1.5), wrk's latency record "
-          "disagrees with its own request count, and that cell's percentiles are not to be trusted"
+    print("\nLatency check: the latencies wrk reports (mean × requests) over the connection time it had (connections × "
+          "duration). In a closed loop the measured latencies add up to at most that, a little over 1 at most. wrk corrects its "
+          "histogram for coordinated omission before reporting (for each request slower than a connection's mean interval it "
+          "adds the samples a steady client would have seen), so a check well above 1 (✗, over 1.5) means the cell had stalls "
+          "of many intervals, and its percentiles are dominated by those added samples"
           + (": " + ", ".join(suspect) + "." if suspect else " (no such cell here)."))
     print("\nRatios (same run): throughput and p99 of `ours` against the others.\n")
     print("| model | conns | ours ÷ alone (req/s) | ours ÷ ort (req/s) | p99 ours ÷ alone | p99 ours ÷ ort |")
