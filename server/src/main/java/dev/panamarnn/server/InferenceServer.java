@@ -114,6 +114,7 @@ public final class InferenceServer implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicBoolean draining = new AtomicBoolean();
     private volatile boolean warming = true;
+    private final List<String> warmedUp = new ArrayList<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drained = new Object();
     private WebServer server;
@@ -157,8 +158,6 @@ public final class InferenceServer implements AutoCloseable {
             throw e;
         }
     }
-
-    private final List<String> warmedUp = new java.util.ArrayList<>();
 
     /**
      * What {@link #start} warmed up: each model's name, synthetic requests and seconds.
@@ -226,7 +225,7 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /**
-     * Loads the models and starts listening.
+     * Loads the models, starts listening and warms each model up ({@link Settings#warmUp}) before returning.
      *
      * @param settings where to listen and the limits
      * @param models   what to serve (at least one)
@@ -240,7 +239,8 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /**
-     * Loads the models, adds the custom ones, and starts listening. The server closes the custom models
+     * Loads the models, adds the custom ones, starts listening and warms the library's models up
+     * ({@link Settings#warmUp}) before returning. The server closes the custom models
      * when it stops (or when this call fails).
      *
      * @param settings where to listen and the limits

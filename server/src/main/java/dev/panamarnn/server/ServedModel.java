@@ -226,9 +226,11 @@ final class ServedModel implements AutoCloseable {
                 for (int j = 0; j < k; j++) fs.add(submit(warmUpJob(i++)));
                 for (java.util.concurrent.Future<byte[]> f : fs) {
                     try {
-                        f.get();
+                        f.get(1, TimeUnit.MINUTES);
                     } catch (java.util.concurrent.ExecutionException e) {
                         throw new IllegalStateException(name + ": a warm-up request failed: " + e.getCause(), e.getCause());
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        throw new IllegalStateException(name + ": a warm-up request took more than a minute", e);
                     }
                 }
                 run += k;
