@@ -1,9 +1,8 @@
 package dev.panamarnn.bench.serve;
 
+import dev.panamarnn.bench.soak.Flatness;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -112,8 +111,8 @@ public final class ServeSoak {
             if (!baseline && t >= warmup) baseline = memory.jcmd("VM.native_memory", "baseline") != null;
             samples.add(s);
             System.out.printf(Locale.ROOT, "t=%4.0fs %-8s answered %8d  wrong %d  lost %d  RSS %6s  heap live %5s  NMT w/o heap %6s  Other %5s  threads %d%n",
-                    t, s.phase(), s.answered(), load.wrong(), load.lost(), ServerMemory.mib(s.rss()), ServerMemory.mib(s.heapLive()),
-                    ServerMemory.mib(s.nmtNative()), ServerMemory.mib(s.nmtOther()), s.threads());
+                    t, s.phase(), s.answered(), load.wrong(), load.lost(), Flatness.mib(s.rss()), Flatness.mib(s.heapLive()),
+                    Flatness.mib(s.nmtNative()), Flatness.mib(s.nmtOther()), s.threads());
             if (at >= seconds) break;
         }
         String nmtDiff = baseline ? memory.jcmd("VM.native_memory", "summary.diff", "scale=KB") : null;
@@ -123,7 +122,7 @@ public final class ServeSoak {
         ServerMemory.Sample idle = memory.take(elapsed, "after the load", load.answered());
         samples.add(idle);
 
-        List<ServerMemory.Row> rows = ServerMemory.judge(samples.stream().filter(s -> !s.phase().equals("after the load")).toList(), warmup);
+        List<Flatness.Row> rows = ServerMemory.judge(samples.stream().filter(s -> !s.phase().equals("after the load")).toList(), warmup);
         List<String> why = new ArrayList<>();
         if (!stopped) why.add("requests still unanswered 90 s after the end");
         if (load.sent() != load.answered() + load.lost()) why.add(load.sent() + " sent but " + load.answered() + " answered and " + load.lost() + " lost");
@@ -133,8 +132,8 @@ public final class ServeSoak {
         if (server.requests() != load.sent()) why.add("the server counted " + server.requests() + " requests, the client sent " + load.sent());
         if (server.inFlight() != 0 || server.queued() != 0) why.add("after the load the server still holds " + server.inFlight() + " in flight, " + server.queued() + " queued");
         if (rows.size() < ServerMemory.CHECKS.size()) why.add("memory not measured (fewer than two samples after the warm-up, or a figure unreadable: NMT on?)");
-        for (ServerMemory.Row r : rows) {
-            if (!r.ok()) why.add(r.check().name() + " grew by " + ServerMemory.mib(r.end() - r.warm()) + " MiB (limit " + ServerMemory.mib(r.limit()) + " MiB)");
+        for (Flatness.Row r : rows) {
+            if (!r.ok()) why.add(r.check().name() + " grew by " + Flatness.mib(r.end() - r.warm()) + " MiB (limit " + Flatness.mib(r.limit()) + " MiB)");
         }
         String verdict = why.isEmpty() ? "PASS: every request answered and right, no unexpected status, memory flat after the warm-up"
                 : "FAIL: " + String.join("; ", why);
@@ -150,7 +149,7 @@ public final class ServeSoak {
         md.append("Right: status 200 and the expected answer (text exact; classify: labels exact, logits and probability within ")
                 .append(SoakCases.LOGIT_TOLERANCE).append("; streamed: every line a token, the tokens adding up to the final text).\n\n");
         md.append("## Memory\n\n").append(ServerMemory.table(rows)).append('\n');
-        md.append("Growth limit: ").append((int) ServerMemory.GROWTH_PCT).append(" % of the after-warm-up level or the floor, whichever is larger; "
+        md.append("Growth limit: ").append((int) Flatness.GROWTH_PCT).append(" % of the after-warm-up level or the floor, whichever is larger; "
                 + "after warm-up = median of the first three samples after the warm-up, end = median of the last three (the idle sample after the load "
                 + "is not judged). Each sample: `jcmd PID GC.run` and `VM.native_memory summary` (one full GC every sample, under load), "
                 + "then /proc/PID/status and /metrics.\n\n");

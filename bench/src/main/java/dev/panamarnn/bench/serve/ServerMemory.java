@@ -1,5 +1,11 @@
 package dev.panamarnn.bench.serve;
 
+import static dev.panamarnn.bench.soak.Flatness.MIB;
+import static dev.panamarnn.bench.soak.Flatness.mib;
+
+import dev.panamarnn.bench.soak.Flatness;
+import dev.panamarnn.bench.soak.Flatness.Check;
+import dev.panamarnn.bench.soak.Flatness.Row;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,11 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,16 +28,12 @@ import java.util.regex.Pattern;
  * gives the resident set and {@code /metrics} the heap (Micrometer's {@code jvm_gc_live_data_size_bytes}, the old
  * generation after that collection, which after a full collection holds everything live) and the live threads.
  *
- * <p>The verdict follows the library soak's ({@code dev.panamarnn.bench.soak.SoakReport}): from the samples
- * after the warm-up, "after warm-up" is the median of the first three, "end" the median of the last three (one
- * sample caught in a burst, a JIT compilation's arenas or a GC's, does not decide), and a figure is flat when it
- * grew by less than 5 % of its after-warm-up level or a floor, whichever is larger. The floors sit above what a
+ * <p>The verdict is the library soak's ({@link Flatness}: medians of three after the warm-up and at the end, a
+ * growth limit of 5 % or a floor, whichever is larger). The floors sit above what a
  * figure moves by between samples of a server that does not leak (live heap: the objects of the 64 requests in
  * flight and Micrometer's histograms; RSS and NMT: thread stacks and compiler arenas coming and going).
  */
 final class ServerMemory {
-    static final double GROWTH_PCT = 5;
-    static final long MIB = 1 << 20;
     /** Linux's USER_HZ: the unit of /proc's CPU times. */
     private static final int TICKS = 100;
     private static final Pattern TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
@@ -48,17 +48,11 @@ final class ServerMemory {
         }
     }
 
-    /** A judged figure and the floor of its growth limit. */
-    record Check(String name, ToLongFunction<Sample> value, long floor) {}
-
-    static final List<Check> CHECKS = List.of(
-            new Check("Java heap, live after a full GC", Sample::heapLive, 8 * MIB),
-            new Check("RSS (VmRSS)", Sample::rss, 16 * MIB),
-            new Check("NMT committed without the heap", Sample::nmtNative, 16 * MIB),
-            new Check("NMT Other (arena allocations)", Sample::nmtOther, 16 * MIB));
-
-    /** One judged figure: levels in bytes, slope in MiB per minute. */
-    record Row(Check check, long warm, long end, long max, double slopePerMin, long limit, boolean ok) {}
+    static final List<Check<Sample>> CHECKS = List.of(
+            new Check<>("Java heap, live after a full GC", Sample::heapLive, 8 * MIB, true),
+            new Check<>("RSS (VmRSS)", Sample::rss, 16 * MIB, true),
+            new Check<>("NMT committed without the heap", Sample::nmtNative, 16 * MIB, true),
+            new Check<>("NMT Other (arena allocations)", Sample::nmtOther, 16 * MIB, true));
 
     private final long pid;
     private final String jcmd;
@@ -178,40 +172,7 @@ final class ServerMemory {
 
     /** The judged rows over the samples at or after {@code warmup} seconds; empty with fewer than two. */
     static List<Row> judge(List<Sample> samples, double warmup) {
-        List<Sample> post = samples.stream().filter(s -> s.seconds() >= warmup).toList();
-        List<Row> rows = new ArrayList<>();
-        if (post.size() < 2) return rows;
-        int k = Math.min(3, post.size() / 2);
-        for (Check c : CHECKS) {
-            long[] v = post.stream().mapToLong(c.value()).toArray();
-            if (Arrays.stream(v).anyMatch(x -> x < 0)) continue; // not measured
-            long warm = median(Arrays.copyOfRange(v, 0, k)), end = median(Arrays.copyOfRange(v, v.length - k, v.length));
-            long limit = Math.max((long) (warm * GROWTH_PCT / 100), c.floor());
-            rows.add(new Row(c, warm, end, Arrays.stream(v).max().orElseThrow(), slope(post, c.value()) / MIB, limit, end - warm < limit));
-        }
-        return rows;
-    }
-
-    private static long median(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
-    }
-
-    /** Least-squares slope of the figure over the samples, per minute. */
-    private static double slope(List<Sample> post, ToLongFunction<Sample> f) {
-        double mx = post.stream().mapToDouble(Sample::seconds).average().orElse(0);
-        double my = post.stream().mapToLong(f).average().orElse(0);
-        double sxy = 0, sxx = 0;
-        for (Sample s : post) {
-            sxy += (s.seconds() - mx) * (f.applyAsLong(s) - my);
-            sxx += (s.seconds() - mx) * (s.seconds() - mx);
-        }
-        return sxx == 0 ? 0 : sxy / sxx * 60;
-    }
-
-    static String mib(long bytes) {
-        return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", bytes / (double) MIB);
+        return Flatness.judge(samples.stream().filter(s -> s.seconds() >= warmup).toList(), Sample::seconds, CHECKS);
     }
 
     /** The verdict table. */

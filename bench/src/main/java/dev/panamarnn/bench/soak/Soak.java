@@ -155,7 +155,7 @@ public final class Soak {
         for (String h : head) md.append("- ").append(h).append('\n');
         md.append("\n**").append(verdict).append("**\n\n");
         md.append(report.verdictTable()).append('\n');
-        md.append("Growth limit: ").append((int) SoakReport.GROWTH_PCT).append(" % of the after-warm-up level or the floor in the limit column, "
+        md.append("Growth limit: ").append((int) Flatness.GROWTH_PCT).append(" % of the after-warm-up level or the floor in the limit column, "
                 + "whichever is larger; after warm-up = median of the first three samples after the warm-up, end = median of the last three.\n\n");
         md.append("## Calls (").append(tally.total()).append(" in all, ").append(tally.unexpectedCount()).append(" unexpected exceptions)\n\n");
         md.append(SoakReport.callsTable(tally.snapshot())).append('\n');
@@ -231,9 +231,9 @@ public final class Soak {
 
     private static void print(MemorySample s) {
         System.out.printf(Locale.ROOT, "t=%5.0fs %-24s calls %8d  heap %5s  RSS %5s (anon %5s, file %4s, %d maps)  NMT %5s  Other %5s (%d blocks)  glibc %5s (free %5s)  threads %d%n",
-                s.seconds(), s.phase(), s.calls(), SoakReport.mib(s.heapUsed()), SoakReport.mib(s.rss()), SoakReport.mib(s.rssAnon()),
-                SoakReport.mib(s.rssFile()), s.mappings(), SoakReport.mib(s.nmtCommitted()), SoakReport.mib(s.nmtOther()), s.otherCount(),
-                SoakReport.mib(s.glibcSystem()), SoakReport.mib(s.glibcFree()), s.threads());
+                s.seconds(), s.phase(), s.calls(), Flatness.mib(s.heapUsed()), Flatness.mib(s.rss()), Flatness.mib(s.rssAnon()),
+                Flatness.mib(s.rssFile()), s.mappings(), Flatness.mib(s.nmtCommitted()), Flatness.mib(s.nmtOther()), s.otherCount(),
+                Flatness.mib(s.glibcSystem()), Flatness.mib(s.glibcFree()), s.threads());
         System.out.flush();
     }
 

@@ -1,24 +1,22 @@
 package dev.panamarnn.bench.soak;
 
+import static dev.panamarnn.bench.soak.Flatness.MIB;
+import static dev.panamarnn.bench.soak.Flatness.mib;
+
+import dev.panamarnn.bench.soak.Flatness.Check;
+import dev.panamarnn.bench.soak.Flatness.Row;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.ToLongFunction;
 
 /**
- * The soak's verdict and its markdown report. Memory is judged from the end of the warm-up to the end
- * of the run: "after warm-up" is the median of the first three samples taken after the warm-up, "end"
- * the median of the last three (a median of three, so that one sample caught during a JIT compilation's
- * burst of compiler arenas does not decide). A figure passes when it grew by less than its limit:
- * 5 % of its after-warm-up level or a floor in MiB, whichever is larger. A second check compares NMT's
- * {@code Other} (where arena allocations are counted) after every model, workspace and arena was closed
- * with its level before anything was loaded, in bytes and in live blocks.
+ * The soak's verdict and its markdown report. Memory is judged by {@link Flatness} from the end of the
+ * warm-up to the end of the run, with floors in MiB (and in live blocks for NMT Other). A second check
+ * compares NMT's {@code Other} (where arena allocations are counted) after every model, workspace and
+ * arena was closed with its level before anything was loaded, in bytes and in live blocks.
  */
 final class SoakReport {
-    static final double GROWTH_PCT = 5;
-    static final long MIB = 1 << 20;
     /**
      * What the library's native memory may keep after everything is closed: the scratch row of the
      * threads still alive (the two-thread mode's helper), a few KiB in a few blocks.
@@ -26,22 +24,16 @@ final class SoakReport {
     static final long AFTER_CLOSE_LIMIT = MIB, AFTER_CLOSE_BLOCKS = 16;
 
     /**
-     * A figure judged, with the floor of its growth limit (in bytes, or in blocks when {@code bytes} is
-     * false). The floors sit above what the figure moves by between samples of a run without a leak:
-     * NMT Other goes up and down by several MiB as reloaded models' workspace pools empty and refill, so
-     * a slow leak of small blocks is caught by the count of live blocks instead (one per allocation).
+     * The figures judged. The floors sit above what a figure moves by between samples of a run without a
+     * leak: NMT Other goes up and down by several MiB as reloaded models' workspace pools empty and refill,
+     * so a slow leak of small blocks is caught by the count of live blocks instead (one per allocation).
      */
-    record Check(String name, ToLongFunction<MemorySample> value, long floor, boolean bytes) {}
-
-    static final List<Check> CHECKS = List.of(
-            new Check("Java heap used after GC", MemorySample::heapUsed, 4 * MIB, true),
-            new Check("RSS (VmRSS)", MemorySample::rss, 16 * MIB, true),
-            new Check("NMT committed, total", MemorySample::nmtCommitted, 16 * MIB, true),
-            new Check("NMT Other (arena allocations)", MemorySample::nmtOther, 16 * MIB, true),
-            new Check("NMT Other, live malloc blocks", MemorySample::otherCount, 200, false));
-
-    /** One judged figure: levels in bytes (or blocks), slope per minute. */
-    record Row(Check check, long warm, long end, long max, double slopePerMin, long limit, boolean ok) {}
+    static final List<Check<MemorySample>> CHECKS = List.of(
+            new Check<>("Java heap used after GC", MemorySample::heapUsed, 4 * MIB, true),
+            new Check<>("RSS (VmRSS)", MemorySample::rss, 16 * MIB, true),
+            new Check<>("NMT committed, total", MemorySample::nmtCommitted, 16 * MIB, true),
+            new Check<>("NMT Other (arena allocations)", MemorySample::nmtOther, 16 * MIB, true),
+            new Check<>("NMT Other, live malloc blocks", MemorySample::otherCount, 200, false));
 
     final List<MemorySample> samples;
     final MemorySample before, afterClose, afterTrim;
@@ -58,17 +50,7 @@ final class SoakReport {
         this.warmupSeconds = warmupSeconds;
         List<MemorySample> post = samples.stream().filter(s -> s.seconds() >= warmupSeconds).toList();
         enoughSamples = post.size() >= 2;
-        if (enoughSamples) {
-            int k = Math.min(3, post.size() / 2);
-            for (Check c : CHECKS) {
-                long[] v = post.stream().mapToLong(c.value()).toArray();
-                if (Arrays.stream(v).anyMatch(x -> x < 0)) continue; // not measured (no NMT, not Linux)
-                long warm = median(Arrays.copyOfRange(v, 0, k)), end = median(Arrays.copyOfRange(v, v.length - k, v.length));
-                long limit = Math.max((long) (warm * GROWTH_PCT / 100), c.floor());
-                rows.add(new Row(c, warm, end, Arrays.stream(v).max().orElseThrow(), slope(post, c.value()) / (c.bytes() ? MIB : 1), limit,
-                        end - warm < limit));
-            }
-        }
+        if (enoughSamples) rows.addAll(Flatness.judge(post, MemorySample::seconds, CHECKS));
         afterCloseOk = before.nmtOther() >= 0 && afterClose.nmtOther() - before.nmtOther() < AFTER_CLOSE_LIMIT
                 && afterClose.otherCount() - before.otherCount() <= AFTER_CLOSE_BLOCKS;
     }
@@ -79,29 +61,6 @@ final class SoakReport {
 
     boolean flat() {
         return enoughSamples && nmtMeasured() && rows.size() == CHECKS.size() && rows.stream().allMatch(Row::ok) && afterCloseOk;
-    }
-
-    private static long median(long[] v) {
-        long[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
-    }
-
-    /** Least-squares slope of the figure over the samples, per minute. */
-    private static double slope(List<MemorySample> post, ToLongFunction<MemorySample> f) {
-        int n = post.size();
-        double mx = post.stream().mapToDouble(MemorySample::seconds).average().orElse(0);
-        double my = post.stream().mapToLong(f).average().orElse(0);
-        double sxy = 0, sxx = 0;
-        for (MemorySample s : post) {
-            sxy += (s.seconds() - mx) * (f.applyAsLong(s) - my);
-            sxx += (s.seconds() - mx) * (s.seconds() - mx);
-        }
-        return n < 2 || sxx == 0 ? 0 : sxy / sxx * 60;
-    }
-
-    static String mib(long bytes) {
-        return bytes < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", bytes / (double) MIB);
     }
 
     private static String level(long v, boolean bytes) {
